@@ -1,0 +1,119 @@
+//! The application: shared state, building the router on a bound listener, and serving until told to stop.
+
+use std::{future::Future, net::SocketAddr, ops::Deref, sync::Arc};
+
+use axum::Router;
+
+use crate::{
+    config::Config,
+    db::{Db, DbError},
+    domain::users,
+    web,
+};
+
+/// What every handler can reach. Cloning is cheap; nothing here is global, so several instances can run in one
+/// process (the tests do).
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub db: Db,
+    /// An argon2 hash of a random password, verified against when a login names an unknown user so that the answer
+    /// takes as long as for a wrong password.
+    pub decoy_hash: String,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot prepare password hashing: {0}")]
+    Hash(String),
+}
+
+/// A built application, listening but not yet serving.
+pub struct App {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl AppState {
+    /// Opens and migrates the database and prepares what handlers share.
+    pub async fn new(config: Config) -> Result<Self, StartError> {
+        let db = Db::connect(&config.database.url, config.database.max_connections).await?;
+        db.migrate().await?;
+        let decoy_hash = tokio::task::spawn_blocking(|| {
+            let random: [u8; 16] = rand::random();
+            users::hash_password(&format!("{random:?}"))
+        })
+        .await
+        .map_err(|e| StartError::Hash(e.to_string()))?
+        .map_err(|e| StartError::Hash(e.to_string()))?;
+        Ok(Self(Arc::new(Inner {
+            config,
+            db,
+            decoy_hash,
+        })))
+    }
+}
+
+impl App {
+    /// Binds `server.bind`, opens the database and builds the router.
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let addr = config.server.bind.clone();
+        let listener = std::net::TcpListener::bind(&addr).map_err(|source| StartError::Bind { addr, source })?;
+        Self::build_with_listener(config, listener).await
+    }
+
+    /// Like [`App::build`] on a listener the caller bound (tests bind port 0 and then learn the port).
+    pub async fn build_with_listener(config: Config, listener: std::net::TcpListener) -> Result<Self, StartError> {
+        let addr = format!("{:?}", listener.local_addr().ok());
+        listener
+            .set_nonblocking(true)
+            .map_err(|source| StartError::Bind { addr: addr.clone(), source })?;
+        let listener =
+            tokio::net::TcpListener::from_std(listener).map_err(|source| StartError::Bind { addr, source })?;
+        let state = AppState::new(config).await?;
+        let router = web::router(state.clone());
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        tracing::info!(
+            address = ?self.listener.local_addr().ok(),
+            public_url = %self.state.config.site.public_url,
+            "serving"
+        );
+        axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}

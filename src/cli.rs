@@ -1,0 +1,138 @@
+//! The command line: `serve` (the default), `migrate`, `admin create-owner`, `check-config`.
+
+use std::{io::BufRead, path::PathBuf};
+
+use clap::{Parser, Subcommand};
+
+use crate::{
+    app::App,
+    config::Config,
+    db::{Db, users::CreateOwnerError},
+    domain::users::NewOwner,
+    web::admin::create_owner,
+};
+
+#[derive(Debug, Parser)]
+#[command(name = "steppe", version, about = "A federated blog server")]
+pub struct Cli {
+    /// The configuration file; keys can be overridden with STEPPE_SECTION__KEY variables.
+    #[arg(long, short, global = true, default_value = "config.toml", env = "STEPPE_CONFIG")]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the blog (the default when no command is given).
+    Serve,
+    /// Create or update the database schema, then exit.
+    Migrate,
+    /// Owner account tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Load and validate the configuration, then exit.
+    CheckConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create the owner account without the web form. The password is read from the first line of standard input.
+    CreateOwner {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: String,
+    },
+}
+
+/// Why a command failed; printed as one line by `main`.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Start(#[from] crate::app::StartError),
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let config = Config::load(&cli.config, std::env::vars())?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = App::build(config).await?;
+            app.run(shutdown_signal()).await?;
+            tracing::info!("stopped");
+        }
+        Command::Migrate => {
+            let db = Db::connect(&config.database.url, config.database.max_connections).await?;
+            db.migrate().await?;
+            println!("database is up to date");
+        }
+        Command::CheckConfig => {
+            println!("configuration OK: {}", cli.config.display());
+        }
+        Command::Admin(AdminCommand::CreateOwner {
+            username,
+            display_name,
+        }) => {
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password)?;
+            let mut owner = NewOwner {
+                username,
+                display_name,
+                password: password.trim_end_matches(['\r', '\n']).to_string(),
+            };
+            let errors = owner.validate();
+            if !errors.is_empty() {
+                let text: Vec<String> = errors.into_iter().map(|(_, m)| m).collect();
+                return Err(CliError::Invalid(text.join(" ")));
+            }
+            let db = Db::connect(&config.database.url, config.database.max_connections).await?;
+            db.migrate().await?;
+            match create_owner(&db, owner).await {
+                Ok(user) => println!("owner {} created", user.username),
+                Err(CreateOwnerError::AlreadyExists) => {
+                    return Err(CliError::Invalid("an owner account already exists".into()));
+                }
+                Err(CreateOwnerError::Db(e)) => return Err(CliError::Invalid(format!("database error: {e}"))),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,359 @@
+//! Configuration: the `config.toml` schema, `STEPPE_…` environment overrides, and validation that names the bad key.
+
+use std::{net::SocketAddr, path::Path};
+
+use serde::Deserialize;
+use url::Url;
+
+/// Everything Steppe reads from `config.toml`. Each key is documented in the shipped `config.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub site: SiteConfig,
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// Where readers reach the blog; every absolute link (and later every federation id) derives from it.
+    pub public_url: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "default_language")]
+    pub language: String,
+    #[serde(default = "default_posts_per_page")]
+    pub posts_per_page: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub bind: String,
+    /// Take the client address from `X-Forwarded-For` (only behind a reverse proxy that sets it).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite:data/steppe.db".into(),
+            max_connections: 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    pub max_body_bytes: usize,
+    pub max_title_chars: usize,
+    pub max_summary_chars: usize,
+    pub max_tag_chars: usize,
+    pub max_tags: usize,
+    pub login_failures_per_username: i64,
+    pub login_failures_per_ip: i64,
+    pub login_throttle_minutes: i64,
+    pub session_days: i64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            max_title_chars: 200,
+            max_summary_chars: 1000,
+            max_tag_chars: 50,
+            max_tags: 20,
+            login_failures_per_username: 5,
+            login_failures_per_ip: 20,
+            login_throttle_minutes: 15,
+            session_days: 30,
+        }
+    }
+}
+
+fn default_language() -> String {
+    "en".into()
+}
+
+fn default_posts_per_page() -> i64 {
+    10
+}
+
+/// A configuration that cannot be used; the message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid configuration: {0}")]
+    Syntax(String),
+    #[error("invalid configuration: `{key}`: {message}")]
+    Key { key: String, message: String },
+}
+
+fn key_error(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Key {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Reads `path`, applies `STEPPE_SECTION__KEY` overrides from `env`, and validates.
+    pub fn load(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text, env)
+    }
+
+    /// Parses TOML text, applies overrides from `env`, and validates.
+    pub fn from_toml(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table: toml::Table =
+            toml::from_str(text).map_err(|e| ConfigError::Syntax(e.message().to_string()))?;
+        apply_env_overrides(&mut table, env)?;
+        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| {
+                let key = e.path().to_string();
+                // One line: toml appends "in `section`" on a line of its own.
+                let inner = e.into_inner().to_string();
+                let inner = inner.lines().next().unwrap_or_default().trim().to_string();
+                if key == "." {
+                    ConfigError::Syntax(inner)
+                } else {
+                    key_error(&key, inner)
+                }
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that parse but make no sense; the error names the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let url = Url::parse(&self.site.public_url).map_err(|e| {
+            key_error(
+                "site.public_url",
+                format!("not a URL ({e}): {:?}", self.site.public_url),
+            )
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(key_error(
+                "site.public_url",
+                "must be an http:// or https:// URL with a host",
+            ));
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(key_error(
+                "site.public_url",
+                "must be the root of a host (no path, query or fragment): Steppe serves from /",
+            ));
+        }
+        if self.site.title.trim().is_empty() {
+            return Err(key_error("site.title", "must not be empty"));
+        }
+        if !is_language_tag(&self.site.language) {
+            return Err(key_error(
+                "site.language",
+                "must be a language tag such as \"en\" or \"pt-BR\"",
+            ));
+        }
+        if !(1..=100).contains(&self.site.posts_per_page) {
+            return Err(key_error("site.posts_per_page", "must be from 1 to 100"));
+        }
+        self.server
+            .bind
+            .parse::<SocketAddr>()
+            .map_err(|_| key_error("server.bind", "must be an address and port such as 127.0.0.1:8080"))?;
+        let db = &self.database.url;
+        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            return Err(key_error(
+                "database.url",
+                "must start with sqlite: or postgres://",
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(key_error("database.max_connections", "must be at least 1"));
+        }
+        let l = &self.limits;
+        for (key, value) in [
+            ("limits.max_body_bytes", l.max_body_bytes),
+            ("limits.max_title_chars", l.max_title_chars),
+            ("limits.max_summary_chars", l.max_summary_chars),
+            ("limits.max_tag_chars", l.max_tag_chars),
+            ("limits.max_tags", l.max_tags),
+        ] {
+            if value == 0 {
+                return Err(key_error(key, "must be at least 1"));
+            }
+        }
+        for (key, value) in [
+            ("limits.login_failures_per_username", l.login_failures_per_username),
+            ("limits.login_failures_per_ip", l.login_failures_per_ip),
+            ("limits.login_throttle_minutes", l.login_throttle_minutes),
+            ("limits.session_days", l.session_days),
+        ] {
+            if value < 1 {
+                return Err(key_error(key, "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+
+    /// `site.public_url` without its trailing slash, ready to have a path appended.
+    pub fn base_url(&self) -> &str {
+        self.site.public_url.trim_end_matches('/')
+    }
+
+    /// Whether cookies must carry `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.site.public_url.starts_with("https://")
+    }
+}
+
+fn is_language_tag(s: &str) -> bool {
+    let mut parts = s.split('-');
+    let first_ok = parts
+        .next()
+        .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
+    first_ok && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// `STEPPE_SITE__TITLE=x` sets `site.title`. Values are read as TOML (numbers, booleans) and fall back to strings.
+fn apply_env_overrides(
+    table: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    for (name, raw) in env {
+        let Some(path) = name.strip_prefix("STEPPE_") else {
+            continue;
+        };
+        let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+        let dotted = keys.join(".");
+        if keys.len() != 2 || keys.iter().any(String::is_empty) {
+            return Err(key_error(
+                &dotted,
+                format!("environment variable {name} must look like STEPPE_SECTION__KEY"),
+            ));
+        }
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.clone()));
+        let section = table
+            .entry(keys[0].clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let Some(section) = section.as_table_mut() else {
+            return Err(key_error(&keys[0], "must be a table"));
+        };
+        // A string key given a number-looking value ("2024") stays a string.
+        let value = match (section.get(&keys[1]), value) {
+            (Some(toml::Value::String(_)), v) if !v.is_str() => toml::Value::String(raw),
+            (_, v) => v,
+        };
+        section.insert(keys[1].clone(), value);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[site]
+public_url = "https://blog.example"
+title = "A blog"
+"#;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn shipped_config_is_valid() {
+        let text = include_str!("../config.toml");
+        let config = Config::from_toml(text, []).expect("config.toml must load");
+        assert!(config.database.url.starts_with("sqlite:"));
+        assert_eq!(config.server.bind, "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn env_overrides_keys() {
+        let config = Config::from_toml(
+            MINIMAL,
+            env(&[
+                ("STEPPE_SITE__TITLE", "Posts from the steppe"),
+                ("STEPPE_DATABASE__MAX_CONNECTIONS", "3"),
+                ("HOME", "/root"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(config.site.title, "Posts from the steppe");
+        assert_eq!(config.database.max_connections, 3);
+    }
+
+    #[test]
+    fn numeric_looking_string_stays_string() {
+        let config = Config::from_toml(MINIMAL, env(&[("STEPPE_SITE__TITLE", "2024")])).expect("valid");
+        assert_eq!(config.site.title, "2024");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            (env(&[("STEPPE_SITE__PUBLIC_URL", "ftp://x")]), "site.public_url"),
+            (env(&[("STEPPE_SERVER__BIND", "nowhere")]), "server.bind"),
+            (env(&[("STEPPE_DATABASE__URL", "mysql://x")]), "database.url"),
+            (env(&[("STEPPE_DATABASE__MAX_CONNECTIONS", "many")]), "database.max_connections"),
+            (env(&[("STEPPE_SITE__COLOUR", "red")]), "colour"),
+            (env(&[("STEPPE_LIMITS__MAX_TAGS", "0")]), "limits.max_tags"),
+            (env(&[("STEPPE_SITE__LANGUAGE", "english language")]), "site.language"),
+        ];
+        for (vars, key) in cases {
+            let err = Config::from_toml(MINIMAL, vars).expect_err("must fail").to_string();
+            assert!(err.contains(key), "{err:?} should name {key}");
+            assert!(!err.contains('\n'), "one line: {err:?}");
+        }
+    }
+
+    #[test]
+    fn missing_title_is_named() {
+        let err = Config::from_toml("[site]\npublic_url = \"http://a.example\"\n", [])
+            .expect_err("must fail")
+            .to_string();
+        assert!(err.contains("title"), "{err}");
+    }
+}

@@ -1,0 +1,170 @@
+//! Post content: Markdown → sanitised HTML (done once, when a post is saved) and the plain-text excerpt.
+
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd, html};
+
+/// Longest excerpt, in characters, when the owner gave no summary.
+const EXCERPT_CHARS: usize = 400;
+
+fn markdown_options() -> Options {
+    // No smart punctuation: the owner's quotes and apostrophes are kept exactly as typed.
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+}
+
+/// Renders the owner's Markdown to HTML that is safe to embed in a page.
+///
+/// The owner is trusted more than a remote commenter, but raw HTML in a post still passes through ammonia so that a
+/// stolen session cannot plant scripts for every reader.
+pub fn render_markdown(markdown: &str) -> String {
+    let parser = Parser::new_ext(markdown, markdown_options());
+    let mut raw = String::with_capacity(markdown.len() * 3 / 2);
+    html::push_html(&mut raw, parser);
+    ammonia::Builder::default()
+        .add_generic_attributes(["id"])
+        .add_tag_attributes("input", ["type", "checked", "disabled"])
+        .add_tags(["input"])
+        .clean(&raw)
+        .to_string()
+}
+
+/// The excerpt shown on lists: the owner's summary when given, else the start of the first paragraph.
+/// Returned as HTML (`<p>…</p>`), without images or links, safe to embed.
+pub fn excerpt_html(summary: &str, markdown: &str) -> String {
+    let text = if summary.trim().is_empty() {
+        first_paragraph_text(markdown)
+    } else {
+        summary.trim().to_string()
+    };
+    let text = shorten(&text, EXCERPT_CHARS);
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!("<p>{}</p>", escape_html(&text))
+    }
+}
+
+/// The text of the first paragraph that has any, with inline markup and images removed.
+fn first_paragraph_text(markdown: &str) -> String {
+    let mut text = String::new();
+    let mut in_paragraph = false;
+    let mut in_image = 0usize;
+    for event in Parser::new_ext(markdown, markdown_options()) {
+        match event {
+            Event::Start(Tag::Paragraph) => in_paragraph = true,
+            Event::End(TagEnd::Paragraph) => {
+                in_paragraph = false;
+                if !text.trim().is_empty() {
+                    break;
+                }
+            }
+            Event::Start(Tag::Image { .. }) => in_image += 1,
+            Event::End(TagEnd::Image) => in_image = in_image.saturating_sub(1),
+            Event::Text(t) | Event::Code(t) if in_paragraph && in_image == 0 => text.push_str(&t),
+            Event::SoftBreak | Event::HardBreak if in_paragraph => text.push(' '),
+            _ => {}
+        }
+    }
+    // Collapse runs of ASCII spaces left where markup was removed; other spaces (no-break) are kept.
+    let mut collapsed = String::with_capacity(text.len());
+    for c in text.trim().chars() {
+        if !(c == ' ' && collapsed.ends_with(' ')) {
+            collapsed.push(c);
+        }
+    }
+    collapsed
+}
+
+/// Cuts `text` to at most `max` characters at a word boundary, adding "…" when cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max).collect();
+    let at_word = match cut.rfind(char::is_whitespace) {
+        Some(i) if i > max / 2 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    format!("{}…", at_word.trim_end_matches(|c: char| c.is_whitespace() || c == ',' || c == ';'))
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Turns plain text (paragraphs separated by blank lines) into Markdown that renders back to the same text:
+/// every character Markdown would read as markup is backslash-escaped. Used for imported plain-text posts.
+pub fn plain_text_to_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for line in text.lines() {
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        for (i, c) in trimmed.chars().enumerate() {
+            let at_start = i == 0;
+            let special = matches!(
+                c,
+                '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '~' | '|' | '!'
+            ) || (at_start && matches!(c, '#' | '-' | '+' | '=' | '0'..='9'));
+            if special {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_and_sanitises() {
+        let html = render_markdown("Hello *world*\n\n<script>alert(1)</script><a href=\"javascript:x\">x</a>");
+        assert!(html.contains("<em>world</em>"));
+        assert!(!html.contains("<script"));
+        assert!(!html.contains("javascript:"));
+    }
+
+    #[test]
+    fn keeps_typography_as_typed() {
+        let html = render_markdown("“Quoted” – it’s\u{a0}here \"straight\"");
+        assert!(html.contains("“Quoted” – it’s"));
+        assert!(html.contains("here") && html.contains("straight"));
+    }
+
+    #[test]
+    fn excerpt_takes_first_paragraph_and_escapes() {
+        let e = excerpt_html("", "# Title\n\nFirst <b>para</b> with ![img](x.png) text.\n\nSecond.");
+        assert_eq!(e, "<p>First para with text.</p>");
+        let e = excerpt_html("", "First & *only* para.\n\nSecond.");
+        assert_eq!(e, "<p>First &amp; only para.</p>");
+        let e = excerpt_html("My summary <3", "Body");
+        assert_eq!(e, "<p>My summary &lt;3</p>");
+        let long = "word ".repeat(200);
+        let e = excerpt_html("", &long);
+        assert!(e.ends_with("…</p>") && e.chars().count() < EXCERPT_CHARS + 10);
+    }
+
+    #[test]
+    fn plain_text_round_trips_through_markdown() {
+        let text = "I don`t blame *anyone*, I`m sure_of_it.\n\n1. Not a list\n# not a heading <b>x</b> & [link](y)";
+        let html = render_markdown(&plain_text_to_markdown(text));
+        assert!(html.contains("I don`t blame *anyone*, I`m sure_of_it."), "{html}");
+        assert!(html.contains("1. Not a list"), "{html}");
+        assert!(html.contains("# not a heading &lt;b&gt;x&lt;/b&gt; &amp; [link](y)"), "{html}");
+    }
+}

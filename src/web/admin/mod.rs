@@ -1,0 +1,240 @@
+//! The owner's pages under /admin: one-time setup, login and logout, and the post list (posts.rs has the editor).
+
+pub mod posts;
+
+use askama::Template;
+use axum::{
+    extract::{Query, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use super::{
+    auth::{self, ClientIp, CsrfForm, CsrfToken, LoginOutcome, MaybeOwner, Owner},
+    views::{dates, render},
+};
+use crate::{
+    app::AppState,
+    config::SiteConfig,
+    db::{self, users::CreateOwnerError},
+    domain::users::{self, NewOwner},
+    error::AppError,
+};
+
+#[derive(Template)]
+#[template(path = "admin/setup.html")]
+struct SetupPage<'a> {
+    site: &'a SiteConfig,
+    csrf: &'a str,
+    errors: Vec<String>,
+    username: String,
+    display_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/login.html")]
+struct LoginPage<'a> {
+    site: &'a SiteConfig,
+    csrf: &'a str,
+    errors: Vec<String>,
+    username: String,
+}
+
+struct AdminPostRow {
+    title: String,
+    status: &'static str,
+    published: bool,
+    updated_human: String,
+    updated_iso: String,
+    edit_url: String,
+    view_url: String,
+    delete_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/posts.html")]
+struct PostListPage<'a> {
+    site: &'a SiteConfig,
+    csrf: &'a str,
+    owner_name: &'a str,
+    notice: Option<&'static str>,
+    posts: Vec<AdminPostRow>,
+}
+
+/// `?notice=…` after a redirect: only known keys, so nothing from the URL is echoed.
+#[derive(Debug, Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
+impl NoticeQuery {
+    pub fn message(&self) -> Option<&'static str> {
+        Some(match self.notice.as_deref()? {
+            "draft" => "Draft saved.",
+            "published" => "Published.",
+            "deleted" => "The post was deleted.",
+            "welcome" => "Your blog is ready. Write your first post.",
+            _ => return None,
+        })
+    }
+}
+
+/// /admin: the setup form while there is no owner, the login form for visitors, the post list for the owner.
+pub async fn index(
+    State(state): State<AppState>,
+    MaybeOwner(owner): MaybeOwner,
+    csrf: CsrfToken,
+    Query(notice): Query<NoticeQuery>,
+) -> Result<Response, AppError> {
+    let page = match owner {
+        Some(owner) => {
+            let posts = db::posts::list_all(&state.db).await?;
+            render(&PostListPage {
+                site: &state.config.site,
+                csrf: csrf.token(),
+                owner_name: &owner.display_name,
+                notice: notice.message(),
+                posts: posts
+                    .into_iter()
+                    .map(|p| {
+                        let (updated_human, updated_iso) = dates(p.updated_at);
+                        let published = p.status() == crate::domain::posts::PostStatus::Published;
+                        AdminPostRow {
+                            edit_url: format!("/admin/posts/{}/edit", p.id),
+                            delete_url: format!("/admin/posts/{}/delete", p.id),
+                            view_url: super::views::post_path(&p.slug),
+                            status: if published { "published" } else { "draft" },
+                            published,
+                            title: p.title,
+                            updated_human,
+                            updated_iso,
+                        }
+                    })
+                    .collect(),
+            })?
+        }
+        None if !db::users::owner_exists(&state.db).await? => render(&SetupPage {
+            site: &state.config.site,
+            csrf: csrf.token(),
+            errors: Vec::new(),
+            username: String::new(),
+            display_name: String::new(),
+        })?,
+        None => render(&LoginPage {
+            site: &state.config.site,
+            csrf: csrf.token(),
+            errors: Vec::new(),
+            username: String::new(),
+        })?,
+    };
+    Ok((csrf, page).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// Creates the owner once; afterwards this address no longer exists.
+pub async fn setup(
+    State(state): State<AppState>,
+    csrf: CsrfToken,
+    CsrfForm(form): CsrfForm<SetupForm>,
+) -> Result<Response, AppError> {
+    if db::users::owner_exists(&state.db).await? {
+        return Err(AppError::NotFound);
+    }
+    let mut owner = NewOwner {
+        username: form.username,
+        display_name: form.display_name,
+        password: form.password,
+    };
+    let errors = owner.validate();
+    if !errors.is_empty() {
+        let page = render(&SetupPage {
+            site: &state.config.site,
+            csrf: csrf.token(),
+            errors: errors.into_iter().map(|(_, m)| m).collect(),
+            username: owner.username,
+            display_name: owner.display_name,
+        })?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, csrf, page).into_response());
+    }
+    let user = match create_owner(&state.db, owner).await {
+        Ok(user) => user,
+        Err(CreateOwnerError::AlreadyExists) => return Err(AppError::NotFound),
+        Err(CreateOwnerError::Db(e)) => return Err(e.into()),
+    };
+    let cookie = auth::start_session(&state, &user).await?;
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/admin?notice=welcome")).into_response())
+}
+
+/// Hashes the password off the async threads and stores the owner (shared by the setup form and the CLI).
+pub async fn create_owner(db: &db::Db, owner: NewOwner) -> Result<db::users::User, CreateOwnerError> {
+    let password = owner.password;
+    let hash = tokio::task::spawn_blocking(move || users::hash_password(&password))
+        .await
+        .map_err(|e| CreateOwnerError::Db(sqlx::Error::Protocol(format!("hashing task failed: {e}"))))?
+        .map_err(|e| CreateOwnerError::Db(sqlx::Error::Protocol(format!("hashing failed: {e}"))))?;
+    db::users::create_owner(db, &owner.username, &owner.display_name, &hash).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    csrf: CsrfToken,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Result<Response, AppError> {
+    let (status, message) = match auth::log_in(&state, &form.username, &form.password, &ip).await? {
+        LoginOutcome::LoggedIn(user) => {
+            let cookie = auth::start_session(&state, &user).await?;
+            return Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/admin")).into_response());
+        }
+        LoginOutcome::Refused => (StatusCode::UNAUTHORIZED, "Wrong username or password.".to_string()),
+        LoginOutcome::Throttled { minutes } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many failed logins. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            ),
+        ),
+    };
+    let page = render(&LoginPage {
+        site: &state.config.site,
+        csrf: csrf.token(),
+        errors: vec![message],
+        username: form.username,
+    })?;
+    Ok((status, csrf, page).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EmptyForm {}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    _owner: Owner,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    let cookie = auth::end_session(&state, &headers).await?;
+    Ok((
+        cookie.map(|c| [(header::SET_COOKIE, c)]),
+        Redirect::to("/admin"),
+    )
+        .into_response())
+}

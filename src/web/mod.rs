@@ -1,0 +1,125 @@
+//! The HTTP surface for people: routes, the reader's pages, the owner's admin pages, and the layers around them
+//! (body limit, panic catching, tracing, themed error pages, security headers).
+
+pub mod admin;
+pub mod auth;
+pub mod pages;
+pub mod views;
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, Request, State},
+    http::{HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+};
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+
+use crate::{
+    app::AppState,
+    error::{ErrorPage, error_response},
+};
+
+/// Every route of the site.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.limits.max_body_bytes;
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/posts/{slug}", get(pages::post))
+        .route("/tags/{slug}", get(pages::tag))
+        .route("/healthz", get(pages::healthz))
+        .route("/static/style.css", get(pages::stylesheet))
+        .route("/admin", get(admin::index))
+        .route("/admin/setup", axum::routing::post(admin::setup))
+        .route("/admin/login", axum::routing::post(admin::login))
+        .route("/admin/logout", axum::routing::post(admin::logout))
+        .route("/admin/posts/new", get(admin::posts::new).post(admin::posts::create))
+        .route("/admin/posts/{id}/edit", get(admin::posts::edit).post(admin::posts::update))
+        .route(
+            "/admin/posts/{id}/delete",
+            get(admin::posts::confirm_delete).post(admin::posts::delete),
+        )
+        .fallback(pages::not_found)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(state.clone(), render_error_pages))
+        .layer(middleware::from_fn(security_headers))
+        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
+            let request_id = uuid::Uuid::now_v7().simple().to_string();
+            tracing::error!(%request_id, "handler panicked");
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side. The owner can find the details in the log under this request id.",
+                Some(request_id),
+            )
+        }))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Turns bare error responses (from `AppError`, rejections and the fallback) into the themed error page.
+async fn render_error_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let page = match response.extensions().get::<ErrorPage>() {
+        Some(page) => page.clone(),
+        // Responses that already carry a page (the login form with a 401) pass through.
+        None if is_html(&response) => return response,
+        // Rejections from axum's own extractors (a bad path or query) get a generic page.
+        None => ErrorPage {
+            status,
+            message: match status {
+                StatusCode::PAYLOAD_TOO_LARGE => "What was sent is larger than this blog accepts.".into(),
+                StatusCode::METHOD_NOT_ALLOWED => "This address does not take that method.".into(),
+                _ => "The request could not be understood.".into(),
+            },
+            request_id: None,
+        },
+    };
+    let template = views::ErrorTemplate {
+        site: &state.config.site,
+        heading: format!(
+            "{} {}",
+            page.status.as_u16(),
+            page.status.canonical_reason().unwrap_or("Error")
+        ),
+        message: page.message,
+        request_id: page.request_id,
+    };
+    let mut parts = response.into_parts().0;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    match askama::Template::render(&template) {
+        Ok(html) => Response::from_parts(parts, Html(html).into_response().into_body()),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot render the error page");
+            (status, "error").into_response()
+        }
+    }
+}
+
+fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
+}
+
+/// Headers every page carries: no MIME sniffing, no framing, no referrer leaks beyond the origin.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert(
+        "referrer-policy",
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    response
+}

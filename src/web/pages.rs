@@ -1,0 +1,120 @@
+//! The reader's pages: home, post permalink, tag page, health check and the stylesheet.
+
+use axum::{
+    extract::{Path, Query, State},
+    http::{StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use super::views::{self, HomePage, Pager, PostPage, PostView, TagPage, render};
+use crate::{
+    app::AppState,
+    db::{comments, posts},
+    error::AppError,
+};
+
+/// `?page=N` on lists.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    page: Option<String>,
+}
+
+impl PageQuery {
+    /// The page number, 1 when absent; a value that is not a positive number is a bad request.
+    fn number(&self) -> Result<i64, AppError> {
+        match self.page.as_deref() {
+            None | Some("") => Ok(1),
+            Some(s) => s
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=1_000_000).contains(n))
+                .ok_or_else(|| AppError::BadRequest("The page number must be a positive whole number.".into())),
+        }
+    }
+}
+
+pub async fn home(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Result<Response, AppError> {
+    let page = q.number()?;
+    let per_page = state.config.site.posts_per_page;
+    let total = posts::count_published(&state.db).await?;
+    if page > 1 && (page - 1) * per_page >= total {
+        return Err(AppError::NotFound);
+    }
+    let list = posts::list_published(&state.db, per_page, (page - 1) * per_page).await?;
+    render(&HomePage {
+        site: &state.config.site,
+        posts: list.into_iter().map(PostView::from).collect(),
+        pager: Pager::new("/", page, per_page, total),
+    })
+}
+
+pub async fn tag(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, AppError> {
+    let page = q.number()?;
+    let lower = slug.to_ascii_lowercase();
+    let tag = posts::find_tag(&state.db, &lower).await?.ok_or(AppError::NotFound)?;
+    if lower != slug {
+        // One address per tag: /tags/NGOs and /tags/ngos are the same page.
+        return Ok(Redirect::permanent(&views::tag_path(&tag.slug)).into_response());
+    }
+    let per_page = state.config.site.posts_per_page;
+    let total = posts::count_published_by_tag(&state.db, &tag.slug).await?;
+    if total == 0 || (page - 1) * per_page >= total {
+        return Err(AppError::NotFound);
+    }
+    let list = posts::list_published_by_tag(&state.db, &tag.slug, per_page, (page - 1) * per_page).await?;
+    render(&TagPage {
+        site: &state.config.site,
+        pager: Pager::new(&views::tag_path(&tag.slug), page, per_page, total),
+        tag_name: tag.name,
+        posts: list.into_iter().map(PostView::from).collect(),
+    })
+}
+
+pub async fn post(State(state): State<AppState>, Path(slug): Path<String>) -> Result<Response, AppError> {
+    let Some(post) = posts::find_published_by_slug(&state.db, &slug).await? else {
+        // An old slug moved permanently to the post's current address.
+        return match posts::current_slug_for_old(&state.db, &slug).await? {
+            Some(current) => Ok(Redirect::permanent(&views::post_path(&current)).into_response()),
+            None => Err(AppError::NotFound),
+        };
+    };
+    let comments = comments::list_shown(&state.db, &post.id).await?;
+    let canonical_url = format!("{}{}", state.config.base_url(), views::post_path(&post.slug));
+    render(&PostPage {
+        site: &state.config.site,
+        canonical_url,
+        post: post.into(),
+        comments: comments.into_iter().map(Into::into).collect(),
+    })
+}
+
+/// For monitors: 200 "ok" when the database answers, 503 otherwise.
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+    }
+}
+
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../templates/style.css"),
+    )
+        .into_response()
+}
+
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}

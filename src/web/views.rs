@@ -1,0 +1,168 @@
+//! What templates show: page structs for askama and the conversions from stored rows to display values.
+
+use askama::Template;
+use axum::response::{Html, IntoResponse, Response};
+use time::{OffsetDateTime, macros::format_description};
+
+use crate::{
+    config::SiteConfig,
+    db::{comments::CommentRow, posts::Post},
+    error::AppError,
+};
+
+/// Renders a page template into an HTML response.
+pub fn render(template: &impl Template) -> Result<Response, AppError> {
+    Ok(Html(template.render()?).into_response())
+}
+
+/// "March 2, 2011" and "2011-03-02T09:14:00Z" for a unix time.
+pub fn dates(unix: i64) -> (String, String) {
+    let Ok(t) = OffsetDateTime::from_unix_timestamp(unix) else {
+        return (String::new(), String::new());
+    };
+    let human = t
+        .format(format_description!("[month repr:long] [day padding:none], [year]"))
+        .unwrap_or_default();
+    let iso = t
+        .format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
+        .unwrap_or_default();
+    (human, iso)
+}
+
+pub struct TagView {
+    pub name: String,
+    pub url: String,
+}
+
+/// A post as lists and the permalink page show it.
+pub struct PostView {
+    pub url: String,
+    pub title: String,
+    pub author: String,
+    pub date_human: String,
+    pub date_iso: String,
+    pub excerpt_html: String,
+    pub body_html: String,
+    pub comment_count: i64,
+    pub tags: Vec<TagView>,
+}
+
+/// The path of a post's permalink.
+pub fn post_path(slug: &str) -> String {
+    format!("/posts/{slug}")
+}
+
+/// The path of a tag page.
+pub fn tag_path(slug: &str) -> String {
+    format!("/tags/{slug}")
+}
+
+impl From<Post> for PostView {
+    fn from(p: Post) -> Self {
+        let (date_human, date_iso) = dates(p.published_at.unwrap_or(p.created_at));
+        Self {
+            url: post_path(&p.slug),
+            title: p.title,
+            author: p.author_name,
+            date_human,
+            date_iso,
+            excerpt_html: p.excerpt_html,
+            body_html: p.body_html,
+            comment_count: p.comment_count,
+            tags: p
+                .tags
+                .into_iter()
+                .map(|t| TagView {
+                    url: tag_path(&t.slug),
+                    name: t.name,
+                })
+                .collect(),
+        }
+    }
+}
+
+pub struct CommentView {
+    pub id: String,
+    pub author_name: String,
+    pub author_url: String,
+    pub date_human: String,
+    pub date_iso: String,
+    pub content_html: String,
+}
+
+impl From<CommentRow> for CommentView {
+    fn from(c: CommentRow) -> Self {
+        let (date_human, date_iso) = dates(c.published_at);
+        Self {
+            id: c.id,
+            author_name: c.author_name,
+            author_url: c.author_url,
+            date_human,
+            date_iso,
+            content_html: c.content_html,
+        }
+    }
+}
+
+/// Links between pages of a list.
+pub struct Pager {
+    pub page: i64,
+    pub pages: i64,
+    pub newer: Option<String>,
+    pub older: Option<String>,
+}
+
+impl Pager {
+    /// `base` is the list's path; page 1 is the bare path, later pages add `?page=N`.
+    pub fn new(base: &str, page: i64, per_page: i64, total: i64) -> Self {
+        let pages = ((total + per_page - 1) / per_page).max(1);
+        let link = |n: i64| {
+            if n == 1 {
+                base.to_string()
+            } else {
+                format!("{base}?page={n}")
+            }
+        };
+        Self {
+            page,
+            pages,
+            newer: (page > 1).then(|| link(page - 1)),
+            older: (page < pages).then(|| link(page + 1)),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage<'a> {
+    pub site: &'a SiteConfig,
+    pub posts: Vec<PostView>,
+    pub pager: Pager,
+}
+
+#[derive(Template)]
+#[template(path = "tag.html")]
+pub struct TagPage<'a> {
+    pub site: &'a SiteConfig,
+    pub tag_name: String,
+    pub posts: Vec<PostView>,
+    pub pager: Pager,
+}
+
+#[derive(Template)]
+#[template(path = "post.html")]
+pub struct PostPage<'a> {
+    pub site: &'a SiteConfig,
+    pub canonical_url: String,
+    pub post: PostView,
+    pub comments: Vec<CommentView>,
+}
+
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+pub struct ErrorTemplate<'a> {
+    pub site: &'a SiteConfig,
+    pub heading: String,
+    pub message: String,
+    pub request_id: Option<String>,
+}
