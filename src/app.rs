@@ -35,7 +35,10 @@ impl Deref for AppState {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("cannot prepare password hashing: {0}")]
@@ -73,18 +76,25 @@ impl App {
     /// Binds `server.bind`, opens the database and builds the router.
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let addr = config.server.bind.clone();
-        let listener = std::net::TcpListener::bind(&addr).map_err(|source| StartError::Bind { addr, source })?;
+        let listener = std::net::TcpListener::bind(&addr)
+            .map_err(|source| StartError::Bind { addr, source })?;
         Self::build_with_listener(config, listener).await
     }
 
     /// Like [`App::build`] on a listener the caller bound (tests bind port 0 and then learn the port).
-    pub async fn build_with_listener(config: Config, listener: std::net::TcpListener) -> Result<Self, StartError> {
+    pub async fn build_with_listener(
+        config: Config,
+        listener: std::net::TcpListener,
+    ) -> Result<Self, StartError> {
         let addr = format!("{:?}", listener.local_addr().ok());
         listener
             .set_nonblocking(true)
-            .map_err(|source| StartError::Bind { addr: addr.clone(), source })?;
-        let listener =
-            tokio::net::TcpListener::from_std(listener).map_err(|source| StartError::Bind { addr, source })?;
+            .map_err(|source| StartError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|source| StartError::Bind { addr, source })?;
         let state = AppState::new(config).await?;
         let router = web::router(state.clone());
         Ok(Self {
@@ -103,7 +113,10 @@ impl App {
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         tracing::info!(
             address = ?self.listener.local_addr().ok(),
             public_url = %self.state.config.site.public_url,
@@ -111,7 +124,8 @@ impl App {
         );
         axum::serve(
             self.listener,
-            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await

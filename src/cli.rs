@@ -16,7 +16,13 @@ use crate::{
 #[command(name = "steppe", version, about = "A federated blog server")]
 pub struct Cli {
     /// The configuration file; keys can be overridden with STEPPE_SECTION__KEY variables.
-    #[arg(long, short, global = true, default_value = "config.toml", env = "STEPPE_CONFIG")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        default_value = "config.toml",
+        env = "STEPPE_CONFIG"
+    )]
     pub config: PathBuf,
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -101,7 +107,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 Err(CreateOwnerError::AlreadyExists) => {
                     return Err(CliError::Invalid("an owner account already exists".into()));
                 }
-                Err(CreateOwnerError::Db(e)) => return Err(CliError::Invalid(format!("database error: {e}"))),
+                Err(CreateOwnerError::Db(e)) => {
+                    return Err(CliError::Invalid(format!("database error: {e}")));
+                }
             }
         }
     }

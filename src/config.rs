@@ -145,8 +145,8 @@ impl Config {
         let mut table: toml::Table =
             toml::from_str(text).map_err(|e| ConfigError::Syntax(e.message().to_string()))?;
         apply_env_overrides(&mut table, env)?;
-        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
-            .map_err(|e| {
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
                 let key = e.path().to_string();
                 // One line: toml appends "in `section`" on a line of its own.
                 let inner = e.into_inner().to_string();
@@ -193,12 +193,17 @@ impl Config {
         if !(1..=100).contains(&self.site.posts_per_page) {
             return Err(key_error("site.posts_per_page", "must be from 1 to 100"));
         }
-        self.server
-            .bind
-            .parse::<SocketAddr>()
-            .map_err(|_| key_error("server.bind", "must be an address and port such as 127.0.0.1:8080"))?;
+        self.server.bind.parse::<SocketAddr>().map_err(|_| {
+            key_error(
+                "server.bind",
+                "must be an address and port such as 127.0.0.1:8080",
+            )
+        })?;
         let db = &self.database.url;
-        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
             return Err(key_error(
                 "database.url",
                 "must start with sqlite: or postgres://",
@@ -220,7 +225,10 @@ impl Config {
             }
         }
         for (key, value) in [
-            ("limits.login_failures_per_username", l.login_failures_per_username),
+            (
+                "limits.login_failures_per_username",
+                l.login_failures_per_username,
+            ),
             ("limits.login_failures_per_ip", l.login_failures_per_ip),
             ("limits.login_throttle_minutes", l.login_throttle_minutes),
             ("limits.session_days", l.session_days),
@@ -248,7 +256,8 @@ fn is_language_tag(s: &str) -> bool {
     let first_ok = parts
         .next()
         .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
-    first_ok && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+    first_ok
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// `STEPPE_SITE__TITLE=x` sets `site.title`. Values are read as TOML (numbers, booleans) and fall back to strings.
@@ -299,7 +308,10 @@ title = "A blog"
 "#;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -327,23 +339,38 @@ title = "A blog"
 
     #[test]
     fn numeric_looking_string_stays_string() {
-        let config = Config::from_toml(MINIMAL, env(&[("STEPPE_SITE__TITLE", "2024")])).expect("valid");
+        let config =
+            Config::from_toml(MINIMAL, env(&[("STEPPE_SITE__TITLE", "2024")])).expect("valid");
         assert_eq!(config.site.title, "2024");
     }
 
     #[test]
     fn errors_name_the_key() {
         let cases = [
-            (env(&[("STEPPE_SITE__PUBLIC_URL", "ftp://x")]), "site.public_url"),
+            (
+                env(&[("STEPPE_SITE__PUBLIC_URL", "ftp://x")]),
+                "site.public_url",
+            ),
             (env(&[("STEPPE_SERVER__BIND", "nowhere")]), "server.bind"),
-            (env(&[("STEPPE_DATABASE__URL", "mysql://x")]), "database.url"),
-            (env(&[("STEPPE_DATABASE__MAX_CONNECTIONS", "many")]), "database.max_connections"),
+            (
+                env(&[("STEPPE_DATABASE__URL", "mysql://x")]),
+                "database.url",
+            ),
+            (
+                env(&[("STEPPE_DATABASE__MAX_CONNECTIONS", "many")]),
+                "database.max_connections",
+            ),
             (env(&[("STEPPE_SITE__COLOUR", "red")]), "colour"),
             (env(&[("STEPPE_LIMITS__MAX_TAGS", "0")]), "limits.max_tags"),
-            (env(&[("STEPPE_SITE__LANGUAGE", "english language")]), "site.language"),
+            (
+                env(&[("STEPPE_SITE__LANGUAGE", "english language")]),
+                "site.language",
+            ),
         ];
         for (vars, key) in cases {
-            let err = Config::from_toml(MINIMAL, vars).expect_err("must fail").to_string();
+            let err = Config::from_toml(MINIMAL, vars)
+                .expect_err("must fail")
+                .to_string();
             assert!(err.contains(key), "{err:?} should name {key}");
             assert!(!err.contains('\n'), "one line: {err:?}");
         }

@@ -11,10 +11,7 @@ pub mod users;
 use std::{path::Path, str::FromStr, time::Duration};
 
 use sqlx::{
-    AnyPool, Executor,
-    any::AnyPoolOptions,
-    migrate::Migrator,
-    sqlite::SqliteConnectOptions,
+    AnyPool, Executor, any::AnyPoolOptions, migrate::Migrator, sqlite::SqliteConnectOptions,
 };
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -98,7 +95,10 @@ impl Db {
 
     /// A trivial query, for `/healthz`.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 }
 
@@ -106,13 +106,14 @@ impl Db {
 fn prepare_sqlite_url(url: &str) -> Result<String, DbError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let path = rest.split('?').next().unwrap_or_default();
-    if !path.is_empty() && path != ":memory:" {
-        if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| DbError::CreateDir {
-                path: path.to_string(),
-                source,
-            })?;
-        }
+    let parent = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = parent.filter(|_| path != ":memory:") {
+        std::fs::create_dir_all(parent).map_err(|source| DbError::CreateDir {
+            path: path.to_string(),
+            source,
+        })?;
     }
     // Checked here so that a malformed URL is reported as such rather than as a failed connection.
     SqliteConnectOptions::from_str(url).map_err(DbError::Connect)?;

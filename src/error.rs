@@ -59,7 +59,11 @@ impl From<tokio::task::JoinError> for AppError {
 }
 
 /// Builds the bare error response; the theme layer fills in the body.
-pub fn error_response(status: StatusCode, message: impl Into<String>, request_id: Option<String>) -> Response {
+pub fn error_response(
+    status: StatusCode,
+    message: impl Into<String>,
+    request_id: Option<String>,
+) -> Response {
     let page = ErrorPage {
         status,
         message: message.into(),

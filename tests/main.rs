@@ -1,1 +1,11 @@
+//! Integration tests: each starts a real Steppe on 127.0.0.1 with a fresh database and talks HTTP to it.
+//! Set STEPPE_TEST_DATABASE_URL=postgres://… to run the same suite on PostgreSQL (one new database per test).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod harness;
+
+mod admin;
+mod cli;
+mod errors;
+mod posts;
+mod reading;

@@ -59,7 +59,10 @@ const POST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, p.body_markdown, p
 
 /// `$start, $start+1, …` for an `IN (…)` list of `n` values.
 fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Fills in the tags of each post, in the order the owner typed them, with one query.
@@ -92,7 +95,11 @@ pub async fn list_published(db: &Db, limit: i64, offset: i64) -> Result<Vec<Post
         "SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
          WHERE p.status = 'published' ORDER BY p.published_at DESC, p.id DESC LIMIT $1 OFFSET $2"
     );
-    let mut posts: Vec<Post> = sqlx::query_as(&sql).bind(limit).bind(offset).fetch_all(&db.pool).await?;
+    let mut posts: Vec<Post> = sqlx::query_as(&sql)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&db.pool)
+        .await?;
     attach_tags(db, &mut posts).await?;
     Ok(posts)
 }
@@ -144,8 +151,13 @@ pub async fn count_published_by_tag(db: &Db, tag_slug: &str) -> Result<i64, sqlx
 }
 
 async fn find_one(db: &Db, condition: &str, value: &str) -> Result<Option<Post>, sqlx::Error> {
-    let sql = format!("SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id WHERE {condition}");
-    let post: Option<Post> = sqlx::query_as(&sql).bind(value).fetch_optional(&db.pool).await?;
+    let sql = format!(
+        "SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id WHERE {condition}"
+    );
+    let post: Option<Post> = sqlx::query_as(&sql)
+        .bind(value)
+        .fetch_optional(&db.pool)
+        .await?;
     let mut posts: Vec<Post> = post.into_iter().collect();
     attach_tags(db, &mut posts).await?;
     Ok(posts.pop())
@@ -184,8 +196,16 @@ pub async fn list_all(db: &Db) -> Result<Vec<Post>, sqlx::Error> {
 
 /// Picks the slug to store: the typed one if free (else `SlugTaken`), or the derived one with "-2", "-3"… appended
 /// until free. A post keeps its own slug.
-async fn free_slug(tx: &mut Transaction<'_, Any>, post: &ValidPost, own_id: &str) -> Result<Slug, SaveError> {
-    async fn taken(tx: &mut Transaction<'_, Any>, slug: &Slug, own_id: &str) -> Result<bool, sqlx::Error> {
+async fn free_slug(
+    tx: &mut Transaction<'_, Any>,
+    post: &ValidPost,
+    own_id: &str,
+) -> Result<Slug, SaveError> {
+    async fn taken(
+        tx: &mut Transaction<'_, Any>,
+        slug: &Slug,
+        own_id: &str,
+    ) -> Result<bool, sqlx::Error> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM posts WHERE slug = $1 AND id <> $2")
             .bind(slug.as_str())
             .bind(own_id)
@@ -209,7 +229,11 @@ async fn free_slug(tx: &mut Transaction<'_, Any>, post: &ValidPost, own_id: &str
     Ok(candidate)
 }
 
-async fn save_tags(tx: &mut Transaction<'_, Any>, post_id: &str, tags: &[TagName]) -> Result<(), sqlx::Error> {
+async fn save_tags(
+    tx: &mut Transaction<'_, Any>,
+    post_id: &str,
+    tags: &[TagName],
+) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM post_tags WHERE post_id = $1")
         .bind(post_id)
         .execute(&mut **tx)
@@ -240,7 +264,12 @@ fn map_unique(e: sqlx::Error) -> SaveError {
 }
 
 /// Stores a new post and returns its permanent id.
-pub async fn create(db: &Db, author_id: &str, post: &ValidPost, status: PostStatus) -> Result<String, SaveError> {
+pub async fn create(
+    db: &Db,
+    author_id: &str,
+    post: &ValidPost,
+    status: PostStatus,
+) -> Result<String, SaveError> {
     let id = uuid::Uuid::now_v7().to_string();
     let now = now();
     let mut tx = db.pool.begin().await?;
@@ -274,7 +303,12 @@ pub async fn create(db: &Db, author_id: &str, post: &ValidPost, status: PostStat
 }
 
 /// Replaces a post's content and status. A changed slug keeps the old one as a redirect. `Ok(false)` when no such post.
-pub async fn update(db: &Db, id: &str, post: &ValidPost, status: PostStatus) -> Result<bool, SaveError> {
+pub async fn update(
+    db: &Db,
+    id: &str,
+    post: &ValidPost,
+    status: PostStatus,
+) -> Result<bool, SaveError> {
     let now = now();
     let mut tx = db.pool.begin().await?;
     let old_slug: Option<String> = sqlx::query_scalar("SELECT slug FROM posts WHERE id = $1")
@@ -332,7 +366,10 @@ pub async fn delete(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
     ] {
         sqlx::query(sql).bind(id).execute(&mut *tx).await?;
     }
-    let done = sqlx::query("DELETE FROM posts WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    let done = sqlx::query("DELETE FROM posts WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(done.rows_affected() > 0)
 }

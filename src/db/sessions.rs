@@ -3,7 +3,12 @@
 use super::{Db, now, users::User};
 
 /// Stores a session; only the token's hash is kept, so a copy of the database does not log anyone in.
-pub async fn create(db: &Db, token_hash: &str, user_id: &str, expires_at: i64) -> Result<(), sqlx::Error> {
+pub async fn create(
+    db: &Db,
+    token_hash: &str,
+    user_id: &str,
+    expires_at: i64,
+) -> Result<(), sqlx::Error> {
     let now = now();
     // Expired sessions are swept whenever someone logs in.
     sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
@@ -54,7 +59,11 @@ pub async fn record_failure(db: &Db, keys: &[String]) -> Result<(), sqlx::Error>
 }
 
 /// Failures under `key` since `since`, and the oldest of them (from which the wait is computed).
-pub async fn failures_since(db: &Db, key: &str, since: i64) -> Result<(i64, Option<i64>), sqlx::Error> {
+pub async fn failures_since(
+    db: &Db,
+    key: &str,
+    since: i64,
+) -> Result<(i64, Option<i64>), sqlx::Error> {
     sqlx::query_as("SELECT COUNT(*), MIN(failed_at) FROM login_failures WHERE throttle_key = $1 AND failed_at >= $2")
         .bind(key)
         .bind(since)

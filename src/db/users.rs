@@ -61,8 +61,10 @@ pub async fn create_owner(
 }
 
 pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as("SELECT id, username, display_name, password_hash FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(&db.pool)
-        .await
+    sqlx::query_as(
+        "SELECT id, username, display_name, password_hash FROM users WHERE username = $1",
+    )
+    .bind(username)
+    .fetch_optional(&db.pool)
+    .await
 }

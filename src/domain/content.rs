@@ -86,7 +86,10 @@ fn shorten(text: &str, max: usize) -> String {
         Some(i) if i > max / 2 => &cut[..i],
         _ => cut.as_str(),
     };
-    format!("{}…", at_word.trim_end_matches(|c: char| c.is_whitespace() || c == ',' || c == ';'))
+    format!(
+        "{}…",
+        at_word.trim_end_matches(|c: char| c.is_whitespace() || c == ',' || c == ';')
+    )
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -133,7 +136,9 @@ mod tests {
 
     #[test]
     fn renders_and_sanitises() {
-        let html = render_markdown("Hello *world*\n\n<script>alert(1)</script><a href=\"javascript:x\">x</a>");
+        let html = render_markdown(
+            "Hello *world*\n\n<script>alert(1)</script><a href=\"javascript:x\">x</a>",
+        );
         assert!(html.contains("<em>world</em>"));
         assert!(!html.contains("<script"));
         assert!(!html.contains("javascript:"));
@@ -148,7 +153,10 @@ mod tests {
 
     #[test]
     fn excerpt_takes_first_paragraph_and_escapes() {
-        let e = excerpt_html("", "# Title\n\nFirst <b>para</b> with ![img](x.png) text.\n\nSecond.");
+        let e = excerpt_html(
+            "",
+            "# Title\n\nFirst <b>para</b> with ![img](x.png) text.\n\nSecond.",
+        );
         assert_eq!(e, "<p>First para with text.</p>");
         let e = excerpt_html("", "First & *only* para.\n\nSecond.");
         assert_eq!(e, "<p>First &amp; only para.</p>");
@@ -163,8 +171,14 @@ mod tests {
     fn plain_text_round_trips_through_markdown() {
         let text = "I don`t blame *anyone*, I`m sure_of_it.\n\n1. Not a list\n# not a heading <b>x</b> & [link](y)";
         let html = render_markdown(&plain_text_to_markdown(text));
-        assert!(html.contains("I don`t blame *anyone*, I`m sure_of_it."), "{html}");
+        assert!(
+            html.contains("I don`t blame *anyone*, I`m sure_of_it."),
+            "{html}"
+        );
         assert!(html.contains("1. Not a list"), "{html}");
-        assert!(html.contains("# not a heading &lt;b&gt;x&lt;/b&gt; &amp; [link](y)"), "{html}");
+        assert!(
+            html.contains("# not a heading &lt;b&gt;x&lt;/b&gt; &amp; [link](y)"),
+            "{html}"
+        );
     }
 }

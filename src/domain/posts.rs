@@ -131,7 +131,10 @@ impl PostInput {
         } else if title.chars().count() > limits.max_title_chars {
             errors.push(err(
                 "title",
-                format!("The title is longer than {} characters.", limits.max_title_chars),
+                format!(
+                    "The title is longer than {} characters.",
+                    limits.max_title_chars
+                ),
             ));
         }
         let chosen_slug = if self.slug.trim().is_empty() {
@@ -149,7 +152,11 @@ impl PostInput {
             }
         };
         let derived_slug = Slug::derive(&title);
-        if chosen_slug.is_none() && self.slug.trim().is_empty() && derived_slug.is_none() && !title.is_empty() {
+        if chosen_slug.is_none()
+            && self.slug.trim().is_empty()
+            && derived_slug.is_none()
+            && !title.is_empty()
+        {
             errors.push(err(
                 "slug",
                 "No slug can be made from this title: type one (letters a–z, digits, dashes).",
@@ -158,7 +165,10 @@ impl PostInput {
         if self.summary.chars().count() > limits.max_summary_chars {
             errors.push(err(
                 "summary",
-                format!("The summary is longer than {} characters.", limits.max_summary_chars),
+                format!(
+                    "The summary is longer than {} characters.",
+                    limits.max_summary_chars
+                ),
             ));
         }
         if self.body.trim().is_empty() {
@@ -211,13 +221,24 @@ mod tests {
     #[test]
     fn valid_post_derives_slug_and_tags() {
         let limits = LimitsConfig::default();
-        let p = input("A Kazakh’s View", "NGOs, human  trafficking, ngos,, ", "Text\r\nmore")
-            .validate(&limits)
-            .expect("valid");
+        let p = input(
+            "A Kazakh’s View",
+            "NGOs, human  trafficking, ngos,, ",
+            "Text\r\nmore",
+        )
+        .validate(&limits)
+        .expect("valid");
         assert_eq!(p.derived_slug.as_str(), "a-kazakhs-view");
         assert_eq!(p.chosen_slug, None);
-        let names: Vec<_> = p.tags.iter().map(|t| (t.name.as_str(), t.slug.as_str())).collect();
-        assert_eq!(names, [("NGOs", "ngos"), ("human trafficking", "human-trafficking")]);
+        let names: Vec<_> = p
+            .tags
+            .iter()
+            .map(|t| (t.name.as_str(), t.slug.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [("NGOs", "ngos"), ("human trafficking", "human-trafficking")]
+        );
         assert_eq!(p.body_markdown, "Text\nmore");
     }
 
@@ -236,7 +257,9 @@ mod tests {
     fn too_many_tags() {
         let limits = LimitsConfig::default();
         let tags: Vec<String> = (0..=limits.max_tags).map(|i| format!("t{i}")).collect();
-        let errors = input("T", &tags.join(","), "b").validate(&limits).expect_err("invalid");
+        let errors = input("T", &tags.join(","), "b")
+            .validate(&limits)
+            .expect_err("invalid");
         assert_eq!(errors[0].field, "tags");
     }
 }

@@ -15,7 +15,8 @@ impl Slug {
         let s = input.trim().to_ascii_lowercase();
         let valid = !s.is_empty()
             && s.len() <= MAX_SLUG_LEN
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-')
             && !s.ends_with('-')
             && !s.contains("--");
@@ -143,7 +144,10 @@ mod tests {
 
     #[test]
     fn parses_typed_slugs() {
-        assert_eq!(Slug::parse("Hello-World").map(|s| s.0).as_deref(), Some("hello-world"));
+        assert_eq!(
+            Slug::parse("Hello-World").map(|s| s.0).as_deref(),
+            Some("hello-world")
+        );
         for bad in ["", "-a", "a-", "a--b", "a b", "a/b", "é"] {
             assert!(Slug::parse(bad).is_none(), "{bad:?}");
         }

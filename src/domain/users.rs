@@ -19,9 +19,9 @@ pub struct NewOwner {
 /// A username: 1–30 of lowercase letters, digits, `_`, `.` and `-` (the shape Mastodon accepts for handles).
 pub fn valid_username(name: &str) -> bool {
     (1..=30).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'))
+        && name.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
+        })
 }
 
 impl NewOwner {
@@ -33,11 +33,15 @@ impl NewOwner {
         if !valid_username(&self.username) {
             errors.push((
                 "username",
-                "Username: 1 to 30 lowercase letters, digits, dots, dashes or underscores.".to_string(),
+                "Username: 1 to 30 lowercase letters, digits, dots, dashes or underscores."
+                    .to_string(),
             ));
         }
         if self.display_name.is_empty() || self.display_name.chars().count() > 100 {
-            errors.push(("display_name", "Display name: 1 to 100 characters.".to_string()));
+            errors.push((
+                "display_name",
+                "Display name: 1 to 100 characters.".to_string(),
+            ));
         }
         if self.password.chars().count() < MIN_PASSWORD_CHARS {
             errors.push((

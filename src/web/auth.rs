@@ -40,7 +40,11 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, and Secure when the blog is served over https.
 fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> Option<HeaderValue> {
-    let secure = if state.config.is_https() { "; Secure" } else { "" };
+    let secure = if state.config.is_https() {
+        "; Secure"
+    } else {
+        ""
+    };
     HeaderValue::from_str(&format!(
         "{name}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}"
     ))
@@ -54,7 +58,9 @@ fn random_token() -> String {
 }
 
 fn looks_like_token(s: &str) -> bool {
-    s.len() == 43 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    s.len() == 43
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn hash_token(token: &str) -> String {
@@ -133,7 +139,10 @@ where
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 AppError::PayloadTooLarge
             } else {
-                AppError::BadRequest(format!("The form could not be read: {}", rejection.body_text()))
+                AppError::BadRequest(format!(
+                    "The form could not be read: {}",
+                    rejection.body_text()
+                ))
             }
         })?;
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
@@ -143,7 +152,9 @@ where
             .find(|(k, _)| k == CSRF_FIELD)
             .map(|(_, v)| v.as_str());
         let valid = match (cookie_token.as_deref(), form_token) {
-            (Some(c), Some(f)) if looks_like_token(c) => bool::from(c.as_bytes().ct_eq(f.as_bytes())),
+            (Some(c), Some(f)) if looks_like_token(c) => {
+                bool::from(c.as_bytes().ct_eq(f.as_bytes()))
+            }
             _ => false,
         };
         if !valid {
@@ -170,10 +181,13 @@ impl FromRequestParts<AppState> for MaybeOwner {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE).filter(|t| looks_like_token(t)) else {
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE).filter(|t| looks_like_token(t))
+        else {
             return Ok(Self(None));
         };
-        Ok(Self(sessions::find_user(&state.db, &hash_token(token)).await?))
+        Ok(Self(
+            sessions::find_user(&state.db, &hash_token(token)).await?,
+        ))
     }
 }
 
@@ -195,7 +209,10 @@ impl IntoResponse for OwnerRejection {
 impl FromRequestParts<AppState> for Owner {
     type Rejection = OwnerRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, OwnerRejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, OwnerRejection> {
         match MaybeOwner::from_request_parts(parts, state).await {
             Ok(MaybeOwner(Some(user))) => Ok(Self(user)),
             Ok(MaybeOwner(None)) => Err(OwnerRejection::LogIn),
@@ -243,13 +260,22 @@ where
 pub async fn start_session(state: &AppState, user: &User) -> Result<HeaderValue, AppError> {
     let token = random_token();
     let max_age = state.config.limits.session_days * 24 * 60 * 60;
-    sessions::create(&state.db, &hash_token(&token), &user.id, db::now() + max_age).await?;
+    sessions::create(
+        &state.db,
+        &hash_token(&token),
+        &user.id,
+        db::now() + max_age,
+    )
+    .await?;
     set_cookie(state, SESSION_COOKIE, &token, max_age)
         .ok_or_else(|| AppError::internal("session cookie is not a valid header"))
 }
 
 /// Ends the session of this request (if any) and returns the cookie that clears it in the browser.
-pub async fn end_session(state: &AppState, headers: &HeaderMap) -> Result<Option<HeaderValue>, AppError> {
+pub async fn end_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<HeaderValue>, AppError> {
     if let Some(token) = cookie(headers, SESSION_COOKIE) {
         sessions::delete(&state.db, &hash_token(token)).await?;
     }
@@ -262,11 +288,18 @@ pub enum LoginOutcome {
     /// Unknown user or wrong password: one answer for both.
     Refused,
     /// Too many failures for this username or address; try again after this many minutes.
-    Throttled { minutes: i64 },
+    Throttled {
+        minutes: i64,
+    },
 }
 
 /// Checks a username and password, counting failures per username and per client address.
-pub async fn log_in(state: &AppState, username: &str, password: &str, ip: &str) -> Result<LoginOutcome, AppError> {
+pub async fn log_in(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    ip: &str,
+) -> Result<LoginOutcome, AppError> {
     let limits = &state.config.limits;
     let window = limits.login_throttle_minutes * 60;
     let now = db::now();
@@ -290,7 +323,8 @@ pub async fn log_in(state: &AppState, username: &str, password: &str, ip: &str) 
         .as_ref()
         .map_or_else(|| state.decoy_hash.clone(), |u| u.password_hash.clone());
     let password = password.to_string();
-    let matches = tokio::task::spawn_blocking(move || users::verify_password(&password, &stored)).await?;
+    let matches =
+        tokio::task::spawn_blocking(move || users::verify_password(&password, &stored)).await?;
     match user {
         Some(user) if matches => {
             sessions::clear_failures(&state.db, &user_key, now - window).await?;

@@ -58,7 +58,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Turns bare error responses (from `AppError`, rejections and the fallback) into the themed error page.
-async fn render_error_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn render_error_pages(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -72,7 +76,9 @@ async fn render_error_pages(State(state): State<AppState>, request: Request, nex
         None => ErrorPage {
             status,
             message: match status {
-                StatusCode::PAYLOAD_TOO_LARGE => "What was sent is larger than this blog accepts.".into(),
+                StatusCode::PAYLOAD_TOO_LARGE => {
+                    "What was sent is larger than this blog accepts.".into()
+                }
                 StatusCode::METHOD_NOT_ALLOWED => "This address does not take that method.".into(),
                 _ => "The request could not be understood.".into(),
             },
@@ -91,9 +97,10 @@ async fn render_error_pages(State(state): State<AppState>, request: Request, nex
     };
     let mut parts = response.into_parts().0;
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts
-        .headers
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     match askama::Template::render(&template) {
         Ok(html) => Response::from_parts(parts, Html(html).into_response().into_body()),
         Err(e) => {
@@ -115,7 +122,10 @@ fn is_html(response: &Response) -> bool {
 async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.insert(
         "referrer-policy",

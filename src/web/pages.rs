@@ -3,7 +3,7 @@
 use axum::{
     extract::{Path, Query, State},
     http::{StatusCode, header},
-    response::{IntoResponse, Redirect, Response},
+    response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 
@@ -29,12 +29,17 @@ impl PageQuery {
                 .parse::<i64>()
                 .ok()
                 .filter(|n| (1..=1_000_000).contains(n))
-                .ok_or_else(|| AppError::BadRequest("The page number must be a positive whole number.".into())),
+                .ok_or_else(|| {
+                    AppError::BadRequest("The page number must be a positive whole number.".into())
+                }),
         }
     }
 }
 
-pub async fn home(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Result<Response, AppError> {
+pub async fn home(
+    State(state): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, AppError> {
     let page = q.number()?;
     let per_page = state.config.site.posts_per_page;
     let total = posts::count_published(&state.db).await?;
@@ -56,17 +61,20 @@ pub async fn tag(
 ) -> Result<Response, AppError> {
     let page = q.number()?;
     let lower = slug.to_ascii_lowercase();
-    let tag = posts::find_tag(&state.db, &lower).await?.ok_or(AppError::NotFound)?;
+    let tag = posts::find_tag(&state.db, &lower)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if lower != slug {
         // One address per tag: /tags/NGOs and /tags/ngos are the same page.
-        return Ok(Redirect::permanent(&views::tag_path(&tag.slug)).into_response());
+        return Ok(moved_permanently(&views::tag_path(&tag.slug)));
     }
     let per_page = state.config.site.posts_per_page;
     let total = posts::count_published_by_tag(&state.db, &tag.slug).await?;
     if total == 0 || (page - 1) * per_page >= total {
         return Err(AppError::NotFound);
     }
-    let list = posts::list_published_by_tag(&state.db, &tag.slug, per_page, (page - 1) * per_page).await?;
+    let list =
+        posts::list_published_by_tag(&state.db, &tag.slug, per_page, (page - 1) * per_page).await?;
     render(&TagPage {
         site: &state.config.site,
         pager: Pager::new(&views::tag_path(&tag.slug), page, per_page, total),
@@ -75,22 +83,38 @@ pub async fn tag(
     })
 }
 
-pub async fn post(State(state): State<AppState>, Path(slug): Path<String>) -> Result<Response, AppError> {
+pub async fn post(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
     let Some(post) = posts::find_published_by_slug(&state.db, &slug).await? else {
         // An old slug moved permanently to the post's current address.
         return match posts::current_slug_for_old(&state.db, &slug).await? {
-            Some(current) => Ok(Redirect::permanent(&views::post_path(&current)).into_response()),
+            Some(current) => Ok(moved_permanently(&views::post_path(&current))),
             None => Err(AppError::NotFound),
         };
     };
     let comments = comments::list_shown(&state.db, &post.id).await?;
-    let canonical_url = format!("{}{}", state.config.base_url(), views::post_path(&post.slug));
+    let canonical_url = format!(
+        "{}{}",
+        state.config.base_url(),
+        views::post_path(&post.slug)
+    );
     render(&PostPage {
         site: &state.config.site,
         canonical_url,
         post: post.into(),
         comments: comments.into_iter().map(Into::into).collect(),
     })
+}
+
+/// A 301 to `path`: old addresses of posts and tags stay valid for readers, feed readers and search engines.
+fn moved_permanently(path: &str) -> Response {
+    (
+        StatusCode::MOVED_PERMANENTLY,
+        [(header::LOCATION, path.to_string())],
+    )
+        .into_response()
 }
 
 /// For monitors: 200 "ok" when the database answers, 503 otherwise.

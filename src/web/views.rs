@@ -21,10 +21,14 @@ pub fn dates(unix: i64) -> (String, String) {
         return (String::new(), String::new());
     };
     let human = t
-        .format(format_description!("[month repr:long] [day padding:none], [year]"))
+        .format(format_description!(
+            "[month repr:long] [day padding:none], [year]"
+        ))
         .unwrap_or_default();
     let iso = t
-        .format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+        ))
         .unwrap_or_default();
     (human, iso)
 }

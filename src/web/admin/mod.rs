@@ -172,15 +172,24 @@ pub async fn setup(
         Err(CreateOwnerError::Db(e)) => return Err(e.into()),
     };
     let cookie = auth::start_session(&state, &user).await?;
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/admin?notice=welcome")).into_response())
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to("/admin?notice=welcome"),
+    )
+        .into_response())
 }
 
 /// Hashes the password off the async threads and stores the owner (shared by the setup form and the CLI).
-pub async fn create_owner(db: &db::Db, owner: NewOwner) -> Result<db::users::User, CreateOwnerError> {
+pub async fn create_owner(
+    db: &db::Db,
+    owner: NewOwner,
+) -> Result<db::users::User, CreateOwnerError> {
     let password = owner.password;
     let hash = tokio::task::spawn_blocking(move || users::hash_password(&password))
         .await
-        .map_err(|e| CreateOwnerError::Db(sqlx::Error::Protocol(format!("hashing task failed: {e}"))))?
+        .map_err(|e| {
+            CreateOwnerError::Db(sqlx::Error::Protocol(format!("hashing task failed: {e}")))
+        })?
         .map_err(|e| CreateOwnerError::Db(sqlx::Error::Protocol(format!("hashing failed: {e}"))))?;
     db::users::create_owner(db, &owner.username, &owner.display_name, &hash).await
 }
@@ -204,7 +213,10 @@ pub async fn login(
             let cookie = auth::start_session(&state, &user).await?;
             return Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/admin")).into_response());
         }
-        LoginOutcome::Refused => (StatusCode::UNAUTHORIZED, "Wrong username or password.".to_string()),
+        LoginOutcome::Refused => (
+            StatusCode::UNAUTHORIZED,
+            "Wrong username or password.".to_string(),
+        ),
         LoginOutcome::Throttled { minutes } => (
             StatusCode::TOO_MANY_REQUESTS,
             format!(

@@ -108,7 +108,11 @@ impl Editor<'_> {
             csrf: self.csrf.token(),
             owner_name: &self.owner.0.display_name,
             base_url: self.state.config.base_url(),
-            heading: if self.post_id.is_some() { "Edit post" } else { "New post" },
+            heading: if self.post_id.is_some() {
+                "Edit post"
+            } else {
+                "New post"
+            },
             action_url: match &self.post_id {
                 Some(id) => format!("/admin/posts/{id}/edit"),
                 None => "/admin/posts/new".into(),
@@ -120,7 +124,10 @@ impl Editor<'_> {
             notice,
             preview,
             view_url,
-            delete_url: self.post_id.as_ref().map(|id| format!("/admin/posts/{id}/delete")),
+            delete_url: self
+                .post_id
+                .as_ref()
+                .map(|id| format!("/admin/posts/{id}/delete")),
         }
     }
 
@@ -152,7 +159,13 @@ impl Editor<'_> {
         let saved = match &self.post_id {
             Some(id) => posts::update(db, id, &valid, status)
                 .await
-                .and_then(|found| if found { Ok(id.clone()) } else { Err(SaveError::Db(sqlx::Error::RowNotFound)) }),
+                .and_then(|found| {
+                    if found {
+                        Ok(id.clone())
+                    } else {
+                        Err(SaveError::Db(sqlx::Error::RowNotFound))
+                    }
+                }),
             None => posts::create(db, &self.owner.0.id, &valid, status).await,
         };
         let id = match saved {
@@ -172,11 +185,19 @@ impl Editor<'_> {
         };
         tracing::info!(post = %id, status = status.as_str(), "post saved");
         // The notice keys are the status names ("draft", "published").
-        Ok(Redirect::to(&format!("/admin/posts/{id}/edit?notice={}", status.as_str())).into_response())
+        Ok(Redirect::to(&format!(
+            "/admin/posts/{id}/edit?notice={}",
+            status.as_str()
+        ))
+        .into_response())
     }
 }
 
-pub async fn new(State(state): State<AppState>, owner: Owner, csrf: CsrfToken) -> Result<Response, AppError> {
+pub async fn new(
+    State(state): State<AppState>,
+    owner: Owner,
+    csrf: CsrfToken,
+) -> Result<Response, AppError> {
     let editor = Editor {
         state: &state,
         csrf: &csrf,
@@ -210,7 +231,12 @@ fn input_of(post: &posts::Post) -> PostInput {
         title: post.title.clone(),
         slug: post.slug.clone(),
         summary: post.summary.clone(),
-        tags: post.tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", "),
+        tags: post
+            .tags
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         body: post.body_markdown.clone(),
     }
 }
@@ -222,7 +248,9 @@ pub async fn edit(
     Path(id): Path<String>,
     Query(notice): Query<NoticeQuery>,
 ) -> Result<Response, AppError> {
-    let post = posts::find_by_id(&state.db, &id).await?.ok_or(AppError::NotFound)?;
+    let post = posts::find_by_id(&state.db, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let published = post.status() == PostStatus::Published;
     let editor = Editor {
         state: &state,
@@ -232,7 +260,13 @@ pub async fn edit(
         published,
     };
     let view_url = published.then(|| post_path(&post.slug));
-    let page = render(&editor.page(input_of(&post), Vec::new(), None, notice.message(), view_url))?;
+    let page = render(&editor.page(
+        input_of(&post),
+        Vec::new(),
+        None,
+        notice.message(),
+        view_url,
+    ))?;
     Ok((csrf, page).into_response())
 }
 
@@ -243,7 +277,9 @@ pub async fn update(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<PostForm>,
 ) -> Result<Response, AppError> {
-    let post = posts::find_by_id(&state.db, &id).await?.ok_or(AppError::NotFound)?;
+    let post = posts::find_by_id(&state.db, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let editor = Editor {
         state: &state,
         csrf: &csrf,
@@ -260,7 +296,9 @@ pub async fn confirm_delete(
     csrf: CsrfToken,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let post = posts::find_by_id(&state.db, &id).await?.ok_or(AppError::NotFound)?;
+    let post = posts::find_by_id(&state.db, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let page = render(&DeletePage {
         site: &state.config.site,
         csrf: csrf.token(),

@@ -1,0 +1,322 @@
+//! Spawns real Steppe instances for tests, with a fresh database each, and a cookie-keeping HTTP client.
+
+use std::net::TcpListener;
+
+use reqwest::{StatusCode, redirect::Policy};
+use scraper::{Html, Selector};
+use steppe::{app::App, config::Config, db::Db};
+use tokio::{sync::oneshot, task::JoinHandle};
+
+pub const OWNER: &str = "abolitionist";
+pub const OWNER_NAME: &str = "Abolitionist";
+pub const PASSWORD: &str = "steppe-and-snow-2011";
+
+/// A running instance and a browser-like client (cookies kept, redirects not followed).
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db: Db,
+    pub config: Config,
+    db_cleanup: Option<(String, String)>,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// The database for one test: a SQLite file in a temporary folder, or a new PostgreSQL database.
+pub async fn fresh_database(dir: &tempfile::TempDir) -> (String, Option<(String, String)>) {
+    match std::env::var("STEPPE_TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            use sqlx::{Connection, Executor};
+            sqlx::any::install_default_drivers();
+            let name = format!("steppe_test_{}", uuid::Uuid::now_v7().simple());
+            let mut conn = sqlx::AnyConnection::connect(&admin_url)
+                .await
+                .expect("connect to STEPPE_TEST_DATABASE_URL");
+            conn.execute(format!("CREATE DATABASE {name}").as_str())
+                .await
+                .expect("create test database");
+            let base = admin_url
+                .rsplit_once('/')
+                .map_or(admin_url.as_str(), |(b, _)| b);
+            (format!("{base}/{name}"), Some((admin_url.clone(), name)))
+        }
+        _ => (
+            format!("sqlite:{}", dir.path().join("steppe.db").display()),
+            None,
+        ),
+    }
+}
+
+fn test_config(port: u16, db_url: &str, extra: &str) -> Config {
+    let text = format!(
+        r#"
+[site]
+public_url = "http://127.0.0.1:{port}"
+title = "A Christian Abolitionist in Kazakhstan"
+description = "Writing about human trafficking and slavery in Kazakhstan"
+posts_per_page = 10
+[server]
+bind = "127.0.0.1:0"
+[database]
+url = "{db_url}"
+max_connections = 4
+{extra}
+"#
+    );
+    Config::from_toml(&text, []).expect("test config")
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with("").await
+    }
+
+    /// Starts an instance; `extra` is TOML appended to the test configuration (for example a `[limits]` table).
+    pub async fn spawn_with(extra: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (db_url, db_cleanup) = fresh_database(&dir).await;
+        Self::spawn_inner(dir, &db_url, db_cleanup, extra).await
+    }
+
+    /// Starts an instance on an existing database (`cleanup` as returned by [`fresh_database`]).
+    pub async fn spawn_on(db_url: &str, cleanup: Option<(String, String)>) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        Self::spawn_inner(dir, db_url, cleanup, "").await
+    }
+
+    async fn spawn_inner(
+        dir: tempfile::TempDir,
+        db_url: &str,
+        db_cleanup: Option<(String, String)>,
+        extra: &str,
+    ) -> Self {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()
+            .expect("client");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let config = test_config(port, db_url, extra);
+        let mut app = Self {
+            base: String::new(),
+            client,
+            db: Db::connect(db_url, 2).await.expect("db"),
+            config,
+            db_cleanup,
+            stop: None,
+            handle: None,
+            _dir: dir,
+        };
+        app.start(listener).await;
+        app
+    }
+
+    async fn start(&mut self, listener: TcpListener) {
+        let port = listener.local_addr().expect("addr").port();
+        let mut config = self.config.clone();
+        config.site.public_url = format!("http://127.0.0.1:{port}");
+        let app = App::build_with_listener(config.clone(), listener)
+            .await
+            .expect("build app");
+        self.config = config;
+        self.base = format!("http://127.0.0.1:{}", app.port());
+        let (tx, rx) = oneshot::channel();
+        self.stop = Some(tx);
+        self.handle = Some(tokio::spawn(app.run(async {
+            let _ = rx.await;
+        })));
+    }
+
+    /// Stops the server and starts a new one on the same database (and a new port); the client keeps its cookies.
+    pub async fn restart(&mut self) {
+        self.shutdown().await;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        self.start(listener).await;
+    }
+
+    async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.await.expect("server task").expect("server");
+        }
+    }
+
+    /// Stops the server and drops its PostgreSQL database, if it made one.
+    pub async fn finish(mut self) {
+        self.shutdown().await;
+        self.db.pool.close().await;
+        if let Some((admin_url, name)) = self.db_cleanup.take() {
+            use sqlx::{Connection, Executor};
+            if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin_url).await {
+                let _ = conn
+                    .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await;
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// GET and return status and body.
+    pub async fn page(&self, path: &str) -> (StatusCode, String) {
+        let r = self.get(path).await;
+        let status = r.status();
+        (status, r.text().await.expect("body"))
+    }
+
+    /// POST a form exactly as given (no CSRF token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let body = serde_urlencoded::to_string(fields).expect("encode");
+        self.client
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Like a browser: loads `form_page`, takes the CSRF token from its form, and posts `fields` to `action`.
+    pub async fn submit(
+        &self,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let (status, html) = self.page(form_page).await;
+        assert_eq!(status, StatusCode::OK, "form page {form_page}: {html}");
+        let token = csrf_token(&html);
+        let mut all = vec![("csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(action, &all).await
+    }
+
+    /// Creates the owner through the setup form; the client is then logged in.
+    pub async fn setup_owner(&self) {
+        let r = self
+            .submit(
+                "/admin",
+                "/admin/setup",
+                &[
+                    ("username", OWNER),
+                    ("display_name", OWNER_NAME),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "setup");
+    }
+
+    /// Submits the post editor and returns the editor URL of the saved post.
+    pub async fn save_post(&self, editor: &str, fields: &[(&str, &str)], action: &str) -> String {
+        let mut all = fields.to_vec();
+        all.push(("action", action));
+        let r = self.submit(editor, editor, &all).await;
+        let status = r.status();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().expect("location").to_string());
+        let body = r.text().await.unwrap_or_default();
+        assert_eq!(status, StatusCode::SEE_OTHER, "saving post: {body}");
+        let location = location.expect("redirect after save");
+        location.split('?').next().expect("path").to_string()
+    }
+
+    /// A published post from title, tags and Markdown; returns its editor URL.
+    pub async fn publish(&self, title: &str, tags: &str, body: &str) -> String {
+        self.save_post(
+            "/admin/posts/new",
+            &[("title", title), ("tags", tags), ("body", body)],
+            "publish",
+        )
+        .await
+    }
+}
+
+/// The value of the first hidden `csrf` input on a page.
+pub fn csrf_token(html: &str) -> String {
+    let doc = Html::parse_document(html);
+    let sel = Selector::parse("input[name=csrf]").expect("selector");
+    doc.select(&sel)
+        .next()
+        .and_then(|e| e.value().attr("value"))
+        .expect("page has a CSRF field")
+        .to_string()
+}
+
+/// The text of every element matching `selector`, entities decoded.
+pub fn texts(html: &str, selector: &str) -> Vec<String> {
+    let doc = Html::parse_document(html);
+    let sel = Selector::parse(selector).expect("selector");
+    doc.select(&sel)
+        .map(|e| e.text().collect::<String>())
+        .collect()
+}
+
+/// The value of attribute `attr` of every element matching `selector`.
+pub fn attrs(html: &str, selector: &str, attr: &str) -> Vec<String> {
+    let doc = Html::parse_document(html);
+    let sel = Selector::parse(selector).expect("selector");
+    doc.select(&sel)
+        .filter_map(|e| e.value().attr(attr).map(str::to_string))
+        .collect()
+}
+
+/// A post of the seed blog in tests/fixtures/seed-blog.wxr.xml.
+pub struct FixturePost {
+    pub title: String,
+    pub slug: String,
+    /// The text, paragraphs separated by blank lines, exactly as exported.
+    pub text: String,
+    pub tags: Vec<String>,
+}
+
+fn between<'a>(s: &'a str, start: &str, end: &str) -> &'a str {
+    let from = s
+        .find(start)
+        .map(|i| i + start.len())
+        .expect("start marker");
+    let to = s[from..].find(end).map(|i| i + from).expect("end marker");
+    &s[from..to]
+}
+
+fn unescape_xml(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The seed blog's posts, read from the WordPress export.
+pub fn fixture_posts() -> Vec<FixturePost> {
+    let xml = include_str!("fixtures/seed-blog.wxr.xml");
+    xml.split("<item>")
+        .skip(1)
+        .map(|item| {
+            let tags = item
+                .split("<category domain=\"post_tag\"")
+                .skip(1)
+                .map(|c| between(c, "<![CDATA[", "]]>").to_string())
+                .collect();
+            FixturePost {
+                title: unescape_xml(between(item, "<title>", "</title>")),
+                slug: between(item, "<wp:post_name><![CDATA[", "]]>").to_string(),
+                text: between(item, "<content:encoded><![CDATA[", "]]></content:encoded>")
+                    .to_string(),
+                tags,
+            }
+        })
+        .collect()
+}

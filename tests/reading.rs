@@ -1,0 +1,142 @@
+//! What readers see: the home page with pagination and comment links, tag pages, permalinks, health check.
+
+use reqwest::StatusCode;
+
+use crate::harness::{OWNER_NAME, TestApp, attrs, texts};
+
+#[tokio::test]
+async fn home_lists_newest_first_with_pages() {
+    let app = TestApp::spawn_with("").await;
+    app.setup_owner().await;
+    for i in 1..=12 {
+        app.publish(
+            &format!("Post number {i}"),
+            if i % 2 == 0 { "Even, NGOs" } else { "NGOs" },
+            &format!("Text of post {i}."),
+        )
+        .await;
+    }
+    let home = app.page("/").await.1;
+    let titles = texts(&home, ".entry-title a");
+    assert_eq!(titles.len(), 10);
+    assert_eq!(titles[0], "Post number 12");
+    assert_eq!(titles[9], "Post number 3");
+    assert_eq!(texts(&home, ".entry .author")[0], OWNER_NAME);
+    assert_eq!(texts(&home, ".entry-excerpt")[0].trim(), "Text of post 12.");
+    assert_eq!(texts(&home, ".entry")[0].matches("Tags:").count(), 1);
+    assert_eq!(
+        texts(&home, ".entry:first-of-type .entry-tags a"),
+        ["Even", "NGOs"]
+    );
+    assert!(!texts(&home, ".entry time")[0].is_empty());
+    assert_eq!(attrs(&home, ".pager a.older", "href"), ["/?page=2"]);
+    assert!(attrs(&home, ".pager a.newer", "href").is_empty());
+
+    let page2 = app.page("/?page=2").await.1;
+    assert_eq!(
+        texts(&page2, ".entry-title a"),
+        ["Post number 2", "Post number 1"]
+    );
+    assert_eq!(attrs(&page2, ".pager a.newer", "href"), ["/"]);
+    assert_eq!(app.get("/?page=3").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/?page=zero").await.status(),
+        StatusCode::BAD_REQUEST
+    );
+
+    // Tag pages paginate the same way; slugs are case-insensitive and keep the owner's spelling.
+    let tag = app.page("/tags/ngos").await.1;
+    assert_eq!(texts(&tag, "h1.page-title"), ["Posts tagged NGOs"]);
+    assert_eq!(texts(&tag, ".entry-title a").len(), 10);
+    assert_eq!(
+        texts(&app.page("/tags/ngos?page=2").await.1, ".entry-title a").len(),
+        2
+    );
+    let r = app.get("/tags/NGOs").await;
+    assert_eq!(r.status(), StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(r.headers()["location"], "/tags/ngos");
+    let even = app.page("/tags/even").await.1;
+    assert_eq!(texts(&even, ".entry-title a").len(), 6);
+    assert_eq!(
+        app.get("/tags/nothing-here").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn comment_links_count_shown_comments() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    app.publish("Quiet post", "", "No one answers.").await;
+    let edit = app.publish("Busy post", "", "Everyone answers.").await;
+    let post_id = edit
+        .trim_start_matches("/admin/posts/")
+        .trim_end_matches("/edit")
+        .to_string();
+
+    let home = app.page("/").await.1;
+    assert_eq!(
+        texts(&home, ".entry-comments"),
+        ["Leave a comment »", "Leave a comment »"]
+    );
+    let post = app.page("/posts/busy-post").await.1;
+    assert_eq!(texts(&post, "#comments-title"), ["No comments yet"]);
+
+    // Comments arrive through federation (a later feature); here they are stored directly. Held ones do not count.
+    for (id, status) in [("c1", "shown"), ("c2", "shown"), ("c3", "held")] {
+        sqlx::query(
+            "INSERT INTO comments (id, post_id, parent_id, author_name, author_url, content_html, status, published_at) \
+             VALUES ($1, $2, NULL, 'Reader One', 'https://social.example/@reader', '<p>Thank you for posting Aigerim’s letter.</p>', $3, 1299740520)",
+        )
+        .bind(id)
+        .bind(&post_id)
+        .bind(status)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    }
+    let home = app.page("/").await.1;
+    assert_eq!(
+        texts(&home, ".entry-comments"),
+        ["Comments (2) »", "Leave a comment »"]
+    );
+    assert_eq!(
+        attrs(&home, ".entry-comments", "href")[0],
+        "/posts/busy-post#comments"
+    );
+    let post = app.page("/posts/busy-post").await.1;
+    assert_eq!(texts(&post, "#comments-title"), ["Comments (2)"]);
+    assert_eq!(
+        texts(&post, ".comment-content"),
+        [
+            "Thank you for posting Aigerim’s letter.",
+            "Thank you for posting Aigerim’s letter."
+        ]
+    );
+    assert_eq!(texts(&post, ".comment-author")[0], "Reader One");
+    assert_eq!(texts(&post, ".comment time")[0], "March 10, 2011");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn health_and_theme() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app.page("/healthz").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ok\n"));
+    let r = app.get("/static/style.css").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("prefers-color-scheme: dark")
+    );
+    let home = app.page("/").await.1;
+    assert!(home.contains(r#"<html lang="en">"#));
+    assert_eq!(
+        texts(&home, ".site-title"),
+        ["A Christian Abolitionist in Kazakhstan"]
+    );
+    app.finish().await;
+}
