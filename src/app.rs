@@ -1,6 +1,6 @@
 //! The application: shared state, building the router on a bound listener, and serving until told to stop.
 
-use std::{future::Future, net::SocketAddr, ops::Deref, sync::Arc};
+use std::{future::Future, net::SocketAddr, ops::Deref, sync::Arc, time::Duration};
 
 use axum::Router;
 
@@ -8,7 +8,7 @@ use crate::{
     config::Config,
     db::{Db, DbError},
     domain::users,
-    web,
+    web::{self, cache::PageCache},
 };
 
 /// What every handler can reach. Cloning is cheap; nothing here is global, so several instances can run in one
@@ -19,6 +19,10 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub config: Config,
     pub db: Db,
+    /// Rendered public pages (see `web::cache`).
+    pub pages: PageCache,
+    /// On PostgreSQL, the task that hears other processes' content changes; stopped with the state.
+    _change_listener: Option<AbortOnDrop>,
     /// An argon2 hash of a random password, verified against when a login names an unknown user so that the answer
     /// takes as long as for a wrong password.
     pub decoy_hash: String,
@@ -28,6 +32,15 @@ impl Deref for AppState {
     type Target = Inner;
     fn deref(&self) -> &Inner {
         &self.0
+    }
+}
+
+/// Aborts a background task when the state that owns it is dropped.
+pub struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -64,9 +77,16 @@ impl AppState {
         .await
         .map_err(|e| StartError::Hash(e.to_string()))?
         .map_err(|e| StartError::Hash(e.to_string()))?;
+        let pages = PageCache::new(
+            config.cache.max_bytes,
+            Duration::from_secs(config.cache.max_age_seconds),
+        );
+        let change_listener = db.follow_changes().map(AbortOnDrop);
         Ok(Self(Arc::new(Inner {
             config,
             db,
+            pages,
+            _change_listener: change_listener,
             decoy_hash,
         })))
     }

@@ -16,6 +16,26 @@ pub struct Config {
     pub database: DatabaseConfig,
     #[serde(default)]
     pub limits: LimitsConfig,
+    #[serde(default)]
+    pub cache: CacheConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// Memory for rendered public pages, in bytes; 0 turns the page cache off.
+    pub max_bytes: u64,
+    /// Longest time a rendered page is served without being rendered again, even if nothing changed.
+    pub max_age_seconds: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            max_bytes: 32 * 1024 * 1024,
+            max_age_seconds: 300,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -8,10 +8,19 @@ pub mod posts;
 pub mod sessions;
 pub mod users;
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{
+    path::Path,
+    str::FromStr,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use sqlx::{
-    AnyPool, Executor, any::AnyPoolOptions, migrate::Migrator, sqlite::SqliteConnectOptions,
+    Any, AnyPool, Executor, Transaction, any::AnyPoolOptions, migrate::Migrator,
+    postgres::PgListener, sqlite::SqliteConnectOptions,
 };
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -24,11 +33,18 @@ pub enum Backend {
     Postgres,
 }
 
+/// The PostgreSQL channel on which every process announces that published content changed.
+const CONTENT_CHANNEL: &str = "steppe_content";
+
 /// A cheap-to-clone handle on the connection pool.
 #[derive(Debug, Clone)]
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// Bumped after every committed change to what readers see (posts, tags, comments): rendered pages cached
+    /// under an older value are stale. Shared by the clones of this handle, not global.
+    content_version: Arc<AtomicU64>,
+    url: String,
 }
 
 /// Why the database could not be opened or migrated.
@@ -81,7 +97,64 @@ impl Db {
             .connect(&url)
             .await
             .map_err(DbError::Connect)?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            content_version: Arc::new(AtomicU64::new(0)),
+            url,
+        })
+    }
+
+    /// The current content version (see [`Db::commit_content`]).
+    pub fn content_version(&self) -> u64 {
+        self.content_version.load(Ordering::Acquire)
+    }
+
+    /// Commits a transaction that changed what readers see, and makes every cached page stale: in this process at
+    /// once, and on PostgreSQL in every other process too (a NOTIFY delivered on commit, see [`Db::follow_changes`]).
+    pub async fn commit_content(
+        &self,
+        mut tx: Transaction<'static, Any>,
+    ) -> Result<(), sqlx::Error> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(CONTENT_CHANNEL)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.content_version.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// On PostgreSQL, listens for other processes' content changes and bumps this handle's version for each.
+    /// Returns the listening task (abort it to stop), or `None` on SQLite, where one process owns the file.
+    pub fn follow_changes(&self) -> Option<tokio::task::JoinHandle<()>> {
+        if self.backend != Backend::Postgres {
+            return None;
+        }
+        let url = self.url.clone();
+        let version = self.content_version.clone();
+        Some(tokio::spawn(async move {
+            loop {
+                let listener = async {
+                    let mut listener = PgListener::connect(&url).await?;
+                    listener.listen(CONTENT_CHANNEL).await?;
+                    // Anything may have changed while we were not listening.
+                    version.fetch_add(1, Ordering::AcqRel);
+                    loop {
+                        listener.recv().await?;
+                        version.fetch_add(1, Ordering::AcqRel);
+                    }
+                };
+                let result: Result<(), sqlx::Error> = listener.await;
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "content-change listener lost its connection; retrying");
+                }
+                version.fetch_add(1, Ordering::AcqRel);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }))
     }
 
     /// Applies the migrations of this backend that have not run yet.

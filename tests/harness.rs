@@ -15,7 +15,9 @@ pub const PASSWORD: &str = "steppe-and-snow-2011";
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
+    /// The running server's own database handle: writes through it are seen by the server's page cache.
     pub db: Db,
+    pub db_url: String,
     pub config: Config,
     db_cleanup: Option<(String, String)>,
     stop: Option<oneshot::Sender<()>>,
@@ -102,7 +104,8 @@ impl TestApp {
         let mut app = Self {
             base: String::new(),
             client,
-            db: Db::connect(db_url, 2).await.expect("db"),
+            db: Db::connect(db_url, 1).await.expect("db"),
+            db_url: db_url.to_string(),
             config,
             db_cleanup,
             stop: None,
@@ -121,6 +124,7 @@ impl TestApp {
             .await
             .expect("build app");
         self.config = config;
+        self.db = app.state().db.clone();
         self.base = format!("http://127.0.0.1:{}", app.port());
         let (tx, rx) = oneshot::channel();
         self.stop = Some(tx);

@@ -1,6 +1,7 @@
 //! What readers see: the home page with pagination and comment links, tag pages, permalinks, health check.
 
 use reqwest::StatusCode;
+use steppe::db::comments::{self, NewComment};
 
 use crate::harness::{OWNER_NAME, TestApp, attrs, texts};
 
@@ -85,16 +86,17 @@ async fn comment_links_count_shown_comments() {
 
     // Comments arrive through federation (a later feature); here they are stored directly. Held ones do not count.
     for (id, status) in [("c1", "shown"), ("c2", "shown"), ("c3", "held")] {
-        sqlx::query(
-            "INSERT INTO comments (id, post_id, parent_id, author_name, author_url, content_html, status, published_at) \
-             VALUES ($1, $2, NULL, 'Reader One', 'https://social.example/@reader', '<p>Thank you for posting Aigerim’s letter.</p>', $3, 1299740520)",
-        )
-        .bind(id)
-        .bind(&post_id)
-        .bind(status)
-        .execute(&app.db.pool)
-        .await
-        .unwrap();
+        let comment = NewComment {
+            id: id.into(),
+            post_id: post_id.clone(),
+            parent_id: None,
+            author_name: "Reader One".into(),
+            author_url: "https://social.example/@reader".into(),
+            content_html: "<p>Thank you for posting Aigerim’s letter.</p>".into(),
+            status: status.into(),
+            published_at: 1_299_740_520,
+        };
+        comments::insert(&app.db, &comment).await.unwrap();
     }
     let home = app.page("/").await.1;
     assert_eq!(
@@ -139,4 +141,61 @@ async fn health_and_theme() {
         ["A Christian Abolitionist in Kazakhstan"]
     );
     app.finish().await;
+}
+
+#[tokio::test]
+async fn cached_pages_change_when_content_changes() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    app.publish("Cached", "NGOs", "First words.").await;
+    assert_eq!(texts(&app.page("/").await.1, ".entry-title a"), ["Cached"]);
+
+    // A change behind the server's back (not through Steppe) is not seen: the page comes from the cache…
+    sqlx::query("UPDATE posts SET title = 'Changed behind its back'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    // (On PostgreSQL the server also hears its own NOTIFY a moment after publishing, which may already have made
+    // the page stale: only on SQLite is it certain to be still cached here.)
+    if app.db.backend == steppe::db::Backend::Sqlite {
+        assert_eq!(texts(&app.page("/").await.1, ".entry-title a"), ["Cached"]);
+    }
+    // …until Steppe itself changes content, which makes every cached page stale.
+    app.publish("Second", "", "More words.").await;
+    assert_eq!(
+        texts(&app.page("/").await.1, ".entry-title a"),
+        ["Second", "Changed behind its back"]
+    );
+    app.finish().await;
+}
+
+/// On PostgreSQL several processes share one database: a post published through one must appear on the other's
+/// cached pages. (SQLite is one process per file, so there the test has nothing to check.)
+#[tokio::test]
+async fn other_processes_see_changes_on_postgres() {
+    let a = TestApp::spawn().await;
+    if a.db.backend != steppe::db::Backend::Postgres {
+        a.finish().await;
+        return;
+    }
+    let b = TestApp::spawn_on(&a.db_url, None).await;
+    a.setup_owner().await;
+    assert!(
+        b.page("/")
+            .await
+            .1
+            .contains("Nothing has been published here yet.")
+    );
+    a.publish("From process A", "", "Hello.").await;
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        seen = texts(&b.page("/").await.1, ".entry-title a");
+        if !seen.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, ["From process A"]);
+    b.finish().await;
+    a.finish().await;
 }

@@ -25,3 +25,37 @@ pub async fn list_shown(db: &Db, post_id: &str) -> Result<Vec<CommentRow>, sqlx:
     .fetch_all(&db.pool)
     .await
 }
+
+/// A comment to store (from federation; validated and sanitised by the caller).
+#[derive(Debug, Clone)]
+pub struct NewComment {
+    pub id: String,
+    pub post_id: String,
+    pub parent_id: Option<String>,
+    pub author_name: String,
+    pub author_url: String,
+    pub content_html: String,
+    /// "shown", "held" or "rejected".
+    pub status: String,
+    pub published_at: i64,
+}
+
+/// Stores a comment; cached pages that show counts or threads become stale.
+pub async fn insert(db: &Db, c: &NewComment) -> Result<(), sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO comments (id, post_id, parent_id, author_name, author_url, content_html, status, published_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&c.id)
+    .bind(&c.post_id)
+    .bind(&c.parent_id)
+    .bind(&c.author_name)
+    .bind(&c.author_url)
+    .bind(&c.content_html)
+    .bind(&c.status)
+    .bind(c.published_at)
+    .execute(&mut *tx)
+    .await?;
+    db.commit_content(tx).await
+}

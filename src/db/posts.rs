@@ -298,7 +298,7 @@ pub async fn create(
         .execute(&mut *tx)
         .await?;
     save_tags(&mut tx, &id, &post.tags).await?;
-    tx.commit().await?;
+    db.commit_content(tx).await?;
     Ok(id)
 }
 
@@ -352,7 +352,7 @@ pub async fn update(
         .await?;
     }
     save_tags(&mut tx, id, &post.tags).await?;
-    tx.commit().await?;
+    db.commit_content(tx).await?;
     Ok(true)
 }
 
@@ -370,6 +370,6 @@ pub async fn delete(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
+    db.commit_content(tx).await?;
     Ok(done.rows_affected() > 0)
 }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cache;
 pub mod pages;
 pub mod views;
 
@@ -24,10 +25,17 @@ use crate::{
 /// Every route of the site.
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.limits.max_body_bytes;
-    Router::new()
+    // The reader's pages, served from the page cache while their content is unchanged.
+    let public = Router::new()
         .route("/", get(pages::home))
         .route("/posts/{slug}", get(pages::post))
         .route("/tags/{slug}", get(pages::tag))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            cache::cached_pages,
+        ));
+    Router::new()
+        .merge(public)
         .route("/healthz", get(pages::healthz))
         .route("/static/style.css", get(pages::stylesheet))
         .route("/admin", get(admin::index))
