@@ -220,6 +220,21 @@ async fn wait_ready(port: u16, child: &mut Child) -> Result<(), BoxError> {
     Err("server did not start".into())
 }
 
+/// Starts `steppe serve` on the bench database, with the page cache on or off, and waits until it answers.
+async fn start_steppe(config: &Path, port: u16, cache: bool) -> Result<Killed, BoxError> {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_steppe"));
+    command
+        .args(["--config", &config.to_string_lossy(), "serve"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null());
+    if !cache {
+        command.env("STEPPE_CACHE__MAX_BYTES", "0");
+    }
+    let mut child = Killed(command.spawn()?);
+    wait_ready(port, &mut child.0).await?;
+    Ok(child)
+}
+
 struct Killed(Child);
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -228,29 +243,41 @@ impl Drop for Killed {
     }
 }
 
-/// The ceiling: a bare axum server (this same bench binary, re-run with `--bare`) answering every path with a
-/// static page of a given size.
-fn bare_server(port: u16, post_bytes: usize, home_bytes: usize) -> Result<Killed, BoxError> {
+/// The ceiling: a bare axum server (this same bench binary, re-run with `--bare`) answering each path with a
+/// static page of the size Steppe's page at that path has. `sizes` is a file of "PATH SIZE" lines.
+fn bare_server(port: u16, sizes: &Path) -> Result<Killed, BoxError> {
     let child = Command::new(std::env::current_exe()?)
-        .args([
-            "--bare",
-            &port.to_string(),
-            &post_bytes.to_string(),
-            &home_bytes.to_string(),
-        ])
+        .args(["--bare", &port.to_string(), &sizes.to_string_lossy()])
         .stdout(Stdio::null())
         .spawn()?;
     Ok(Killed(child))
 }
 
-async fn run_bare(port: u16, post_bytes: usize, home_bytes: usize) -> Result<(), BoxError> {
-    use axum::{Router, response::Html, routing::get};
-    let page = |n: usize| -> &'static str { Box::leak("x".repeat(n).into_boxed_str()) };
-    let (post, home) = (page(post_bytes), page(home_bytes));
+async fn run_bare(port: u16, sizes: &Path) -> Result<(), BoxError> {
+    use std::collections::HashMap;
+
+    use axum::{Router, extract::Path as UrlPath, http::StatusCode, response::Html, routing::get};
+    let mut pages: HashMap<String, &'static str> = HashMap::new();
+    for line in std::fs::read_to_string(sizes)?.lines() {
+        let (path, size) = line.split_once(' ').ok_or("bad sizes line")?;
+        let page: &'static str = Box::leak("x".repeat(size.parse()?).into_boxed_str());
+        // Keyed by slug for posts ("/posts/" dropped) so that the handler does no more than a lookup.
+        pages.insert(path.trim_start_matches("/posts/").to_string(), page);
+    }
+    let pages: &'static HashMap<String, &'static str> = Box::leak(Box::new(pages));
+    let home = *pages.get("/").ok_or("no home page size")?;
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/", get(move || async move { Html(home) }))
-        .route("/posts/{slug}", get(move || async move { Html(post) }));
+        .route(
+            "/posts/{slug}",
+            get(move |UrlPath(slug): UrlPath<String>| async move {
+                match pages.get(&slug) {
+                    Some(page) => Ok(Html(*page)),
+                    None => Err(StatusCode::NOT_FOUND),
+                }
+            }),
+        );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     axum::serve(listener, app).await?;
     Ok(())
@@ -262,12 +289,9 @@ fn main() -> Result<(), BoxError> {
         .enable_all()
         .build()?;
     if let Some(i) = args.iter().position(|a| a == "--bare") {
-        let n = |k: usize| {
-            args.get(i + k)
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(0)
-        };
-        return runtime.block_on(run_bare(u16::try_from(n(1))?, n(2), n(3)));
+        let port: u16 = args.get(i + 1).ok_or("--bare PORT SIZES")?.parse()?;
+        let sizes = Path::new(args.get(i + 2).ok_or("--bare PORT SIZES")?);
+        return runtime.block_on(run_bare(port, sizes));
     }
     runtime.block_on(bench(options()))
 }
@@ -287,22 +311,29 @@ async fn bench(o: Options) -> Result<(), BoxError> {
         ),
     )?;
     Config::load(&config_path, [])?;
-    let mut steppe = Killed(
-        Command::new(env!("CARGO_BIN_EXE_steppe"))
-            .args(["--config", &config_path.to_string_lossy(), "serve"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()?,
-    );
-    wait_ready(steppe_port, &mut steppe.0).await?;
+    let steppe = start_steppe(&config_path, steppe_port, true).await?;
     let pid = steppe.0.id();
     let (idle_rss, _) = memory_kib(pid);
 
     let post_paths: Vec<String> = slugs.iter().map(|s| format!("/posts/{s}")).collect();
-    let (_, post_bytes) = get_once(steppe_port, &post_paths[0]).await?;
+    // Every page's size, so that the bare server answers each path with as many bytes as Steppe does.
+    let mut sizes = String::new();
+    let mut post_total = 0;
+    for path in &post_paths {
+        let (status, size) = get_once(steppe_port, path).await?;
+        if status != 200 {
+            return Err(format!("{path} answered {status}").into());
+        }
+        post_total += size;
+        sizes.push_str(&format!("{path} {size}\n"));
+    }
     let (_, home_bytes) = get_once(steppe_port, "/").await?;
+    sizes.push_str(&format!("/ {home_bytes}\n"));
+    let sizes_path = dir.path().join("sizes.txt");
+    std::fs::write(&sizes_path, sizes)?;
+    let post_bytes = post_total / post_paths.len().max(1);
     let bare_port = free_port()?;
-    let mut bare = bare_server(bare_port, post_bytes, home_bytes)?;
+    let mut bare = bare_server(bare_port, &sizes_path)?;
     wait_ready(bare_port, &mut bare.0).await?;
 
     let cases = [
@@ -310,7 +341,7 @@ async fn bench(o: Options) -> Result<(), BoxError> {
         ("home page", Arc::new(vec!["/".to_string()])),
     ];
     println!(
-        "{} s per run, {} connections, {} posts; post page {} bytes, home page {} bytes",
+        "{} s per run, {} connections, {} posts; post pages {} bytes on average, home page {} bytes",
         o.seconds, o.connections, o.posts, post_bytes, home_bytes
     );
     println!(
@@ -318,13 +349,15 @@ async fn bench(o: Options) -> Result<(), BoxError> {
         "page", "steppe req/s", "bare req/s", "ratio"
     );
     let mut peak = 0;
-    for (name, paths) in cases {
+    let mut ceilings = Vec::new();
+    for (name, paths) in &cases {
         // A short warm-up on each side, then the measured run.
         load(steppe_port, paths.clone(), o.connections, 1).await?;
         let ours = load(steppe_port, paths.clone(), o.connections, o.seconds).await?;
         peak = peak.max(memory_kib(pid).0).max(memory_kib(pid).1);
         load(bare_port, paths.clone(), o.connections, 1).await?;
-        let ceiling = load(bare_port, paths, o.connections, o.seconds).await?;
+        let ceiling = load(bare_port, paths.clone(), o.connections, o.seconds).await?;
+        ceilings.push(ceiling);
         println!(
             "{name:<10} {ours:>14.0} {ceiling:>14.0} {:>8.2}",
             ours / ceiling
@@ -335,8 +368,20 @@ async fn bench(o: Options) -> Result<(), BoxError> {
         idle_rss as f64 / 1024.0,
         peak as f64 / 1024.0
     );
+    drop(steppe);
+
+    // The same pages with the page cache off: every request queries the database and renders the template.
+    let steppe = start_steppe(&config_path, steppe_port, false).await?;
+    println!("with the page cache off (cache.max_bytes = 0):");
+    for ((name, paths), ceiling) in cases.iter().zip(ceilings) {
+        load(steppe_port, paths.clone(), o.connections, 1).await?;
+        let ours = load(steppe_port, paths.clone(), o.connections, o.seconds).await?;
+        println!(
+            "{name:<10} {ours:>14.0} {ceiling:>14.0} {:>8.2}",
+            ours / ceiling
+        );
+    }
     drop(bare);
     drop(steppe);
-    let _ = Path::new(&db_url);
     Ok(())
 }

@@ -57,6 +57,11 @@ const POST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, p.body_markdown, p
      p.status, u.display_name AS author_name, p.created_at, p.updated_at, p.published_at, \
      (SELECT COUNT(*) FROM comments c WHERE c.post_id = p.id AND c.status = 'shown') AS comment_count";
 
+/// The columns of lists: the same, but without the bodies, which lists never show (left empty in the rows).
+const LIST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, '' AS body_markdown, '' AS body_html, p.excerpt_html, \
+     p.status, u.display_name AS author_name, p.created_at, p.updated_at, p.published_at, \
+     (SELECT COUNT(*) FROM comments c WHERE c.post_id = p.id AND c.status = 'shown') AS comment_count";
+
 /// `$start, $start+1, …` for an `IN (…)` list of `n` values.
 fn placeholders(start: usize, n: usize) -> String {
     (start..start + n)
@@ -92,7 +97,7 @@ async fn attach_tags(db: &Db, posts: &mut [Post]) -> Result<(), sqlx::Error> {
 /// Published posts, newest first.
 pub async fn list_published(db: &Db, limit: i64, offset: i64) -> Result<Vec<Post>, sqlx::Error> {
     let sql = format!(
-        "SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
+        "SELECT {LIST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
          WHERE p.status = 'published' ORDER BY p.published_at DESC, p.id DESC LIMIT $1 OFFSET $2"
     );
     let mut posts: Vec<Post> = sqlx::query_as(&sql)
@@ -126,7 +131,7 @@ pub async fn list_published_by_tag(
     offset: i64,
 ) -> Result<Vec<Post>, sqlx::Error> {
     let sql = format!(
-        "SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
+        "SELECT {LIST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
          JOIN post_tags pt ON pt.post_id = p.id AND pt.tag_slug = $1 \
          WHERE p.status = 'published' ORDER BY p.published_at DESC, p.id DESC LIMIT $2 OFFSET $3"
     );
@@ -187,7 +192,7 @@ pub async fn current_slug_for_old(db: &Db, old_slug: &str) -> Result<Option<Stri
 /// Every post, drafts included, most recently changed first (the owner's list).
 pub async fn list_all(db: &Db) -> Result<Vec<Post>, sqlx::Error> {
     let sql = format!(
-        "SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id ORDER BY p.updated_at DESC, p.id DESC"
+        "SELECT {LIST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id ORDER BY p.updated_at DESC, p.id DESC"
     );
     let mut posts: Vec<Post> = sqlx::query_as(&sql).fetch_all(&db.pool).await?;
     attach_tags(db, &mut posts).await?;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::{
     body::{Body, Bytes},
     extract::{Request, State},
-    http::{HeaderValue, Method, StatusCode, header},
+    http::{HeaderMap, Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -22,8 +22,19 @@ use crate::app::AppState;
 struct CachedPage {
     version: u64,
     stored_at: Instant,
-    content_type: Option<HeaderValue>,
+    /// Every header of the original response (content type, security headers), replayed on a hit.
+    headers: HeaderMap,
     body: Bytes,
+}
+
+/// Put on responses of routes whose pages may be cached (the reader's pages), by [`mark_cacheable`].
+#[derive(Debug, Clone, Copy)]
+pub struct Cacheable;
+
+/// Marks a route's responses as cacheable; applied to the reader's routes only.
+pub async fn mark_cacheable(mut response: Response) -> Response {
+    response.extensions_mut().insert(Cacheable);
+    response
 }
 
 #[derive(Clone)]
@@ -97,7 +108,8 @@ fn cache_key(request: &Request) -> Option<String> {
     }
 }
 
-/// Middleware for the public pages: answers from the cache when it can, and stores successful pages.
+/// The outermost middleware: answers from the cache before routing when it can (a hit costs one map lookup), and
+/// stores successful responses of routes marked [`Cacheable`].
 pub async fn cached_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(key) = cache_key(&request) else {
         return next.run(request).await;
@@ -105,13 +117,14 @@ pub async fn cached_pages(State(state): State<AppState>, request: Request, next:
     let version = state.db.content_version();
     if let Some(page) = state.pages.get(&key, version) {
         let mut response = Body::from(page.body).into_response();
-        if let Some(ct) = page.content_type {
-            response.headers_mut().insert(header::CONTENT_TYPE, ct);
-        }
+        *response.headers_mut() = page.headers;
         return response;
     }
     let response = next.run(request).await;
-    if response.status() != StatusCode::OK || response.headers().contains_key(header::SET_COOKIE) {
+    let cacheable = response.extensions().get::<Cacheable>().is_some()
+        && response.status() == StatusCode::OK
+        && !response.headers().contains_key(header::SET_COOKIE);
+    if !cacheable {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -127,7 +140,7 @@ pub async fn cached_pages(State(state): State<AppState>, request: Request, next:
         CachedPage {
             version,
             stored_at: Instant::now(),
-            content_type: parts.headers.get(header::CONTENT_TYPE).cloned(),
+            headers: parts.headers.clone(),
             body: body.clone(),
         },
     );
@@ -142,7 +155,7 @@ mod tests {
         CachedPage {
             version,
             stored_at: Instant::now(),
-            content_type: None,
+            headers: HeaderMap::new(),
             body: Bytes::from_static(b"<p>hi</p>"),
         }
     }

@@ -30,10 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::home))
         .route("/posts/{slug}", get(pages::post))
         .route("/tags/{slug}", get(pages::tag))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            cache::cached_pages,
-        ));
+        .layer(middleware::map_response(cache::mark_cacheable));
     Router::new()
         .merge(public)
         .route("/healthz", get(pages::healthz))
@@ -62,6 +59,8 @@ pub fn router(state: AppState) -> Router {
             )
         }))
         .layer(TraceLayer::new_for_http())
+        // Outermost, so that a cached page is answered before anything else runs.
+        .layer(middleware::from_fn_with_state(state.clone(), cache::cached_pages))
         .with_state(state)
 }
 
