@@ -199,3 +199,70 @@ async fn other_processes_see_changes_on_postgres() {
     b.finish().await;
     a.finish().await;
 }
+
+#[tokio::test]
+async fn atom_feed_lists_published_posts_with_full_text() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    let edit = app
+        .publish(
+            "Tom & Jerry’s <letter>",
+            "NGOs, human trafficking",
+            "Dear *reader*,\n\nsecond & last.",
+        )
+        .await;
+    let post_id = edit
+        .trim_start_matches("/admin/posts/")
+        .trim_end_matches("/edit")
+        .to_string();
+    app.save_post(
+        "/admin/posts/new",
+        &[("title", "Unfinished"), ("body", "Draft text.")],
+        "draft",
+    )
+    .await;
+
+    let r = app.get("/feed.xml").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/atom+xml; charset=utf-8"
+    );
+    let xml = r.text().await.unwrap();
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>"));
+    assert_eq!(xml.matches("<entry>").count(), 1, "drafts stay out: {xml}");
+    // Text is escaped once (numeric character references), so that one unescaping gives the title and the HTML.
+    assert!(!xml.contains("<letter>") && !xml.contains("<p>"), "{xml}");
+    let unescape = |s: &str| {
+        s.replace("&#60;", "<")
+            .replace("&#62;", ">")
+            .replace("&#34;", "\"")
+            .replace("&#39;", "'")
+            .replace("&#38;", "&")
+    };
+    assert!(
+        xml.contains("<title>Tom &#38; Jerry’s &#60;letter&#62;</title>"),
+        "{xml}"
+    );
+    let content = xml
+        .split("<content type=\"html\">")
+        .nth(1)
+        .unwrap()
+        .split("</content>")
+        .next()
+        .unwrap();
+    assert_eq!(
+        unescape(content).trim(),
+        "<p>Dear <em>reader</em>,</p>\n<p>second &amp; last.</p>"
+    );
+    assert!(xml.contains(&format!("<id>urn:uuid:{post_id}</id>")));
+    assert!(xml.contains(&format!(r#"href="{}/posts/tom-jerrys-letter""#, app.base)));
+    assert!(xml.contains(r#"<category term="human trafficking"/>"#));
+    assert!(xml.contains(&format!("<name>{OWNER_NAME}</name>")));
+    let home = app.page("/").await.1;
+    assert_eq!(
+        attrs(&home, "link[type='application/atom+xml']", "href"),
+        ["/feed.xml"]
+    );
+    app.finish().await;
+}

@@ -109,6 +109,17 @@ pub async fn list_published(db: &Db, limit: i64, offset: i64) -> Result<Vec<Post
     Ok(posts)
 }
 
+/// The newest published posts with their bodies, for the feed.
+pub async fn list_published_full(db: &Db, limit: i64) -> Result<Vec<Post>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
+         WHERE p.status = 'published' ORDER BY p.published_at DESC, p.id DESC LIMIT $1"
+    );
+    let mut posts: Vec<Post> = sqlx::query_as(&sql).bind(limit).fetch_all(&db.pool).await?;
+    attach_tags(db, &mut posts).await?;
+    Ok(posts)
+}
+
 pub async fn count_published(db: &Db) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM posts WHERE status = 'published'")
         .fetch_one(&db.pool)

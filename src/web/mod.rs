@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::home))
         .route("/posts/{slug}", get(pages::post))
         .route("/tags/{slug}", get(pages::tag))
+        .route("/feed.xml", get(pages::feed))
         .layer(middleware::map_response(cache::mark_cacheable));
     Router::new()
         .merge(public)

@@ -7,7 +7,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::views::{self, HomePage, Pager, PostPage, PostView, TagPage, render};
+use super::views::{self, AtomFeed, HomePage, Pager, PostPage, PostView, TagPage, render};
 use crate::{
     app::AppState,
     db::{comments, posts},
@@ -106,6 +106,26 @@ pub async fn post(
         post: post.into(),
         comments: comments.into_iter().map(Into::into).collect(),
     })
+}
+
+/// Posts in the Atom feed.
+const FEED_ENTRIES: i64 = 20;
+
+/// `/feed.xml`: the newest posts as an Atom feed, with their full text.
+pub async fn feed(State(state): State<AppState>) -> Result<Response, AppError> {
+    let list = posts::list_published_full(&state.db, FEED_ENTRIES).await?;
+    let updated = list.iter().map(|p| p.updated_at).max().unwrap_or(0);
+    let feed = AtomFeed {
+        site: &state.config.site,
+        base_url: state.config.base_url(),
+        updated: views::dates(updated).1,
+        entries: list.into_iter().map(Into::into).collect(),
+    };
+    Ok((
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        askama::Template::render(&feed)?,
+    )
+        .into_response())
 }
 
 /// A 301 to `path`: old addresses of posts and tags stay valid for readers, feed readers and search engines.

@@ -170,3 +170,41 @@ pub struct ErrorTemplate<'a> {
     pub message: String,
     pub request_id: Option<String>,
 }
+
+/// One post in the Atom feed; HTML fields are escaped by the template (Atom `type="html"`).
+pub struct FeedEntry {
+    pub id: String,
+    pub title: String,
+    pub path: String,
+    pub author: String,
+    pub published: String,
+    pub updated: String,
+    pub tags: Vec<String>,
+    pub excerpt_html: String,
+    pub body_html: String,
+}
+
+impl From<Post> for FeedEntry {
+    fn from(p: Post) -> Self {
+        Self {
+            path: post_path(&p.slug),
+            published: dates(p.published_at.unwrap_or(p.created_at)).1,
+            updated: dates(p.updated_at).1,
+            tags: p.tags.into_iter().map(|t| t.name).collect(),
+            id: p.id,
+            title: p.title,
+            author: p.author_name,
+            excerpt_html: p.excerpt_html,
+            body_html: p.body_html,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "feed.xml")]
+pub struct AtomFeed<'a> {
+    pub site: &'a SiteConfig,
+    pub base_url: &'a str,
+    pub updated: String,
+    pub entries: Vec<FeedEntry>,
+}
