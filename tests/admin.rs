@@ -196,6 +196,42 @@ async fn session_cookie_is_http_only_and_lax() {
 }
 
 #[tokio::test]
+async fn cookies_are_secure_when_the_site_is_https() {
+    let app = TestApp::spawn_https().await;
+    let r = app.get("/admin").await;
+    let csrf_cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        csrf_cookie.starts_with("steppe_csrf=") && csrf_cookie.contains("; Secure"),
+        "{csrf_cookie}"
+    );
+    let token = csrf_token(&r.text().await.unwrap());
+    // The client does not send Secure cookies over plain http, so send it by hand as the proxy would pass it on.
+    let r = TestApp::client_without_cookies()
+        .post(app.url("/admin/setup"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", format!("steppe_csrf={token}"))
+        .body(
+            serde_urlencoded::to_string([
+                ("csrf", token.as_str()),
+                ("username", OWNER),
+                ("display_name", OWNER_NAME),
+                ("password", PASSWORD),
+            ])
+            .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let session = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(session.starts_with("steppe_session="), "{session}");
+    for attr in ["; HttpOnly", "; SameSite=Lax", "; Secure", "; Path=/"] {
+        assert!(session.contains(attr), "{attr} missing: {session}");
+    }
+    app.finish().await;
+}
+
+#[tokio::test]
 async fn admin_pages_need_the_owner() {
     let app = TestApp::spawn().await;
     app.setup_owner().await;

@@ -78,13 +78,20 @@ impl TestApp {
     pub async fn spawn_with(extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let (db_url, db_cleanup) = fresh_database(&dir).await;
-        Self::spawn_inner(dir, &db_url, db_cleanup, extra).await
+        Self::spawn_inner(dir, &db_url, db_cleanup, extra, false).await
+    }
+
+    /// Starts an instance whose `site.public_url` is https, as behind a TLS proxy (the test still talks plain HTTP).
+    pub async fn spawn_https() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (db_url, db_cleanup) = fresh_database(&dir).await;
+        Self::spawn_inner(dir, &db_url, db_cleanup, "", true).await
     }
 
     /// Starts an instance on an existing database (`cleanup` as returned by [`fresh_database`]).
     pub async fn spawn_on(db_url: &str, cleanup: Option<(String, String)>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        Self::spawn_inner(dir, db_url, cleanup, "").await
+        Self::spawn_inner(dir, db_url, cleanup, "", false).await
     }
 
     async fn spawn_inner(
@@ -92,6 +99,7 @@ impl TestApp {
         db_url: &str,
         db_cleanup: Option<(String, String)>,
         extra: &str,
+        https: bool,
     ) -> Self {
         let client = reqwest::Client::builder()
             .cookie_store(true)
@@ -100,7 +108,10 @@ impl TestApp {
             .expect("client");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let config = test_config(port, db_url, extra);
+        let mut config = test_config(port, db_url, extra);
+        if https {
+            config.site.public_url = format!("https://127.0.0.1:{port}");
+        }
         let mut app = Self {
             base: String::new(),
             client,
@@ -119,7 +130,13 @@ impl TestApp {
     async fn start(&mut self, listener: TcpListener) {
         let port = listener.local_addr().expect("addr").port();
         let mut config = self.config.clone();
-        config.site.public_url = format!("http://127.0.0.1:{port}");
+        // The public URL follows the port; its scheme is what the test configured (https for a site behind a proxy).
+        let scheme = if self.config.is_https() {
+            "https"
+        } else {
+            "http"
+        };
+        config.site.public_url = format!("{scheme}://127.0.0.1:{port}");
         let app = App::build_with_listener(config.clone(), listener)
             .await
             .expect("build app");
