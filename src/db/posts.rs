@@ -49,6 +49,9 @@ pub enum SaveError {
     /// The slug the owner typed belongs to another post.
     #[error("the slug is used by another post")]
     SlugTaken,
+    /// The post to update does not exist (deleted meanwhile, or a wrong id).
+    #[error("no such post")]
+    NotFound,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -271,6 +274,15 @@ async fn save_tags(
     Ok(())
 }
 
+/// A slug that becomes some post's current slug stops redirecting elsewhere: current slugs win over old ones.
+async fn claim_slug(tx: &mut Transaction<'_, Any>, slug: &Slug) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM post_old_slugs WHERE slug = $1")
+        .bind(slug.as_str())
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
 fn map_unique(e: sqlx::Error) -> SaveError {
     if is_unique_violation(&e) {
         SaveError::SlugTaken
@@ -308,32 +320,26 @@ pub async fn create(
     .execute(&mut *tx)
     .await
     .map_err(map_unique)?;
-    // A current slug wins over an old one that redirected elsewhere.
-    sqlx::query("DELETE FROM post_old_slugs WHERE slug = $1")
-        .bind(slug.as_str())
-        .execute(&mut *tx)
-        .await?;
+    claim_slug(&mut tx, &slug).await?;
     save_tags(&mut tx, &id, &post.tags).await?;
     db.commit_content(tx).await?;
     Ok(id)
 }
 
-/// Replaces a post's content and status. A changed slug keeps the old one as a redirect. `Ok(false)` when no such post.
+/// Replaces a post's content and status. A changed slug keeps the old one as a redirect.
 pub async fn update(
     db: &Db,
     id: &str,
     post: &ValidPost,
     status: PostStatus,
-) -> Result<bool, SaveError> {
+) -> Result<(), SaveError> {
     let now = now();
     let mut tx = db.pool.begin().await?;
     let old_slug: Option<String> = sqlx::query_scalar("SELECT slug FROM posts WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
-    let Some(old_slug) = old_slug else {
-        return Ok(false);
-    };
+    let old_slug = old_slug.ok_or(SaveError::NotFound)?;
     let slug = free_slug(&mut tx, post, id).await?;
     sqlx::query(
         "UPDATE posts SET slug = $2, title = $3, summary = $4, body_markdown = $5, body_html = $6, \
@@ -354,10 +360,7 @@ pub async fn update(
     .await
     .map_err(map_unique)?;
     if old_slug != slug.as_str() {
-        sqlx::query("DELETE FROM post_old_slugs WHERE slug = $1")
-            .bind(slug.as_str())
-            .execute(&mut *tx)
-            .await?;
+        claim_slug(&mut tx, &slug).await?;
         sqlx::query(
             "INSERT INTO post_old_slugs (slug, post_id) VALUES ($1, $2) \
              ON CONFLICT (slug) DO UPDATE SET post_id = excluded.post_id",
@@ -369,7 +372,7 @@ pub async fn update(
     }
     save_tags(&mut tx, id, &post.tags).await?;
     db.commit_content(tx).await?;
-    Ok(true)
+    Ok(())
 }
 
 /// Deletes a post with its tags links, old slugs and comments. `Ok(false)` when no such post.

@@ -94,7 +94,29 @@ struct Editor<'a> {
     published: bool,
 }
 
-impl Editor<'_> {
+impl<'a> Editor<'a> {
+    /// The editor of a new post.
+    fn blank(state: &'a AppState, csrf: &'a CsrfToken, owner: &'a Owner) -> Self {
+        Self {
+            state,
+            csrf,
+            owner,
+            post_id: None,
+            published: false,
+        }
+    }
+
+    /// The editor of a stored post.
+    fn of(state: &'a AppState, csrf: &'a CsrfToken, owner: &'a Owner, post: &posts::Post) -> Self {
+        Self {
+            state,
+            csrf,
+            owner,
+            post_id: Some(post.id.clone()),
+            published: post.status() == PostStatus::Published,
+        }
+    }
+
     fn page(
         &self,
         input: PostInput,
@@ -159,13 +181,7 @@ impl Editor<'_> {
         let saved = match &self.post_id {
             Some(id) => posts::update(db, id, &valid, status)
                 .await
-                .and_then(|found| {
-                    if found {
-                        Ok(id.clone())
-                    } else {
-                        Err(SaveError::Db(sqlx::Error::RowNotFound))
-                    }
-                }),
+                .map(|()| id.clone()),
             None => posts::create(db, &self.owner.0.id, &valid, status).await,
         };
         let id = match saved {
@@ -180,7 +196,7 @@ impl Editor<'_> {
                 };
                 return self.invalid(form.input, vec![error]);
             }
-            Err(SaveError::Db(sqlx::Error::RowNotFound)) => return Err(AppError::NotFound),
+            Err(SaveError::NotFound) => return Err(AppError::NotFound),
             Err(SaveError::Db(e)) => return Err(e.into()),
         };
         tracing::info!(post = %id, status = status.as_str(), "post saved");
@@ -198,13 +214,7 @@ pub async fn new(
     owner: Owner,
     csrf: CsrfToken,
 ) -> Result<Response, AppError> {
-    let editor = Editor {
-        state: &state,
-        csrf: &csrf,
-        owner: &owner,
-        post_id: None,
-        published: false,
-    };
+    let editor = Editor::blank(&state, &csrf, &owner);
     let page = render(&editor.page(PostInput::default(), Vec::new(), None, None, None))?;
     Ok((csrf, page).into_response())
 }
@@ -215,13 +225,7 @@ pub async fn create(
     csrf: CsrfToken,
     CsrfForm(form): CsrfForm<PostForm>,
 ) -> Result<Response, AppError> {
-    let editor = Editor {
-        state: &state,
-        csrf: &csrf,
-        owner: &owner,
-        post_id: None,
-        published: false,
-    };
+    let editor = Editor::blank(&state, &csrf, &owner);
     editor.submit(form).await
 }
 
@@ -251,15 +255,8 @@ pub async fn edit(
     let post = posts::find_by_id(&state.db, &id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let published = post.status() == PostStatus::Published;
-    let editor = Editor {
-        state: &state,
-        csrf: &csrf,
-        owner: &owner,
-        post_id: Some(post.id.clone()),
-        published,
-    };
-    let view_url = published.then(|| post_path(&post.slug));
+    let editor = Editor::of(&state, &csrf, &owner, &post);
+    let view_url = editor.published.then(|| post_path(&post.slug));
     let page = render(&editor.page(
         input_of(&post),
         Vec::new(),
@@ -280,14 +277,7 @@ pub async fn update(
     let post = posts::find_by_id(&state.db, &id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let editor = Editor {
-        state: &state,
-        csrf: &csrf,
-        owner: &owner,
-        post_id: Some(post.id),
-        published: post.status == PostStatus::Published.as_str(),
-    };
-    editor.submit(form).await
+    Editor::of(&state, &csrf, &owner, &post).submit(form).await
 }
 
 pub async fn confirm_delete(
