@@ -8,6 +8,10 @@ use crate::{
     config::Config,
     db::{Db, DbError},
     domain::users,
+    federation::{
+        keys::{self, BlogKey},
+        urls::Urls,
+    },
     web::{self, cache::PageCache},
 };
 
@@ -19,6 +23,10 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub config: Config,
     pub db: Db,
+    /// Federation ids of this instance.
+    pub urls: Urls,
+    /// The blog actor's key pair, parsed once.
+    pub blog_key: BlogKey,
     /// Rendered public pages (see `web::cache`).
     pub pages: PageCache,
     /// On PostgreSQL, the task that hears other processes' content changes; stopped with the state.
@@ -54,6 +62,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error(transparent)]
+    Key(#[from] keys::BlogKeyError),
     #[error("cannot prepare password hashing: {0}")]
     Hash(String),
 }
@@ -82,9 +92,13 @@ impl AppState {
             Duration::from_secs(config.cache.max_age_seconds),
         );
         let change_listener = db.follow_changes().map(AbortOnDrop);
+        let blog_key = keys::load_or_create(&db).await?;
+        let urls = Urls::new(&config);
         Ok(Self(Arc::new(Inner {
             config,
             db,
+            urls,
+            blog_key,
             pages,
             _change_listener: change_listener,
             decoy_hash,

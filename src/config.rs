@@ -18,6 +18,26 @@ pub struct Config {
     pub limits: LimitsConfig,
     #[serde(default)]
     pub cache: CacheConfig,
+    #[serde(default)]
+    pub federation: FederationConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FederationConfig {
+    /// The blog's fediverse username: followers see `@username@host`.
+    pub username: String,
+    /// Publish only the number of followers, not who they are.
+    pub hide_followers: bool,
+}
+
+impl Default for FederationConfig {
+    fn default() -> Self {
+        Self {
+            username: "blog".into(),
+            hide_followers: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -177,7 +197,12 @@ impl Config {
                     key_error(&key, inner)
                 }
             })?;
+        let mut config = config;
         config.validate()?;
+        // One spelling of the address everywhere (lowercase host, no default port): ids are compared as strings.
+        if let Ok(url) = Url::parse(&config.site.public_url) {
+            config.site.public_url = url.to_string();
+        }
         Ok(config)
     }
 
@@ -232,6 +257,12 @@ impl Config {
         if self.database.max_connections == 0 {
             return Err(key_error("database.max_connections", "must be at least 1"));
         }
+        if !is_fediverse_username(&self.federation.username) {
+            return Err(key_error(
+                "federation.username",
+                "must be lowercase letters, digits and underscores, with single dots or dashes between them",
+            ));
+        }
         let l = &self.limits;
         for (key, value) in [
             ("limits.max_body_bytes", l.max_body_bytes),
@@ -268,6 +299,33 @@ impl Config {
     /// Whether cookies must carry `Secure`.
     pub fn is_https(&self) -> bool {
         self.site.public_url.starts_with("https://")
+    }
+}
+
+/// Mastodon's rule for usernames it will resolve, `[a-z0-9_]+([.-]+[a-z0-9_]+)*`: word characters and dots or
+/// dashes, starting and ending with a word character; at most 30 characters.
+fn is_fediverse_username(s: &str) -> bool {
+    let word = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_';
+    let bytes = s.as_bytes();
+    bytes.len() <= 30
+        && bytes.first().is_some_and(word)
+        && bytes.last().is_some_and(word)
+        && bytes.iter().all(|b| word(b) || matches!(b, b'.' | b'-'))
+}
+
+impl Config {
+    /// The authority (`host` or `host:port`) of `site.public_url`: the domain part of `@username@host`.
+    pub fn host(&self) -> String {
+        url::Url::parse(&self.site.public_url)
+            .ok()
+            .and_then(|u| {
+                let host = u.host_str()?.to_string();
+                Some(match u.port() {
+                    Some(p) => format!("{host}:{p}"),
+                    None => host,
+                })
+            })
+            .unwrap_or_default()
     }
 }
 

@@ -3,7 +3,9 @@
 //! All SQL is portable: `$1…$N` placeholders (SQLite accepts them too), timestamps as integer unix seconds,
 //! integers as 64-bit, flags and states as text. Each submodule owns the queries of one group of tables.
 
+pub mod actor_keys;
 pub mod comments;
+pub mod followers;
 pub mod posts;
 pub mod sessions;
 pub mod users;

@@ -59,3 +59,10 @@ pub async fn insert(db: &Db, c: &NewComment) -> Result<(), sqlx::Error> {
     .await?;
     db.commit_content(tx).await
 }
+
+/// Comments readers can see, on every post (NodeInfo's `localComments`).
+pub async fn count_shown(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM comments WHERE status = 'shown'")
+        .fetch_one(&db.pool)
+        .await
+}

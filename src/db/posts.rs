@@ -112,13 +112,21 @@ pub async fn list_published(db: &Db, limit: i64, offset: i64) -> Result<Vec<Post
     Ok(posts)
 }
 
-/// The newest published posts with their bodies, for the feed.
-pub async fn list_published_full(db: &Db, limit: i64) -> Result<Vec<Post>, sqlx::Error> {
+/// Published posts with their bodies, newest first (the feed, the outbox).
+pub async fn list_published_full_page(
+    db: &Db,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Post>, sqlx::Error> {
     let sql = format!(
         "SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
-         WHERE p.status = 'published' ORDER BY p.published_at DESC, p.id DESC LIMIT $1"
+         WHERE p.status = 'published' ORDER BY p.published_at DESC, p.id DESC LIMIT $1 OFFSET $2"
     );
-    let mut posts: Vec<Post> = sqlx::query_as(&sql).bind(limit).fetch_all(&db.pool).await?;
+    let mut posts: Vec<Post> = sqlx::query_as(&sql)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&db.pool)
+        .await?;
     attach_tags(db, &mut posts).await?;
     Ok(posts)
 }

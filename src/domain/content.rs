@@ -92,6 +92,18 @@ fn shorten(text: &str, max: usize) -> String {
     )
 }
 
+/// The plain text of an excerpt made by [`excerpt_html`] (its paragraph tags removed, its escapes undone).
+pub fn excerpt_text(excerpt_html: &str) -> String {
+    excerpt_html
+        .trim_start_matches("<p>")
+        .trim_end_matches("</p>")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -162,6 +174,11 @@ mod tests {
         assert_eq!(e, "<p>First &amp; only para.</p>");
         let e = excerpt_html("My summary <3", "Body");
         assert_eq!(e, "<p>My summary &lt;3</p>");
+        assert_eq!(excerpt_text(&e), "My summary <3");
+        assert_eq!(
+            excerpt_text(&excerpt_html("", "Tom &amp; \"Jerry\" <i>x</i>")),
+            "Tom & \"Jerry\" x"
+        );
         let long = "word ".repeat(200);
         let e = excerpt_html("", &long);
         assert!(e.ends_with("…</p>") && e.chars().count() < EXCERPT_CHARS + 10);

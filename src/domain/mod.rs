@@ -1,6 +1,7 @@
 //! The blog's rules, free of HTTP and of ActivityPub: validated values, Markdown rendering, post validation.
 
 pub mod content;
+pub mod dates;
 pub mod posts;
 pub mod slug;
 pub mod users;

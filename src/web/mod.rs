@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::map_response(cache::mark_cacheable));
     Router::new()
         .merge(public)
+        .merge(crate::federation::router())
         .route("/healthz", get(pages::healthz))
         .route("/static/style.css", get(pages::stylesheet))
         .route("/admin", get(admin::index))

@@ -2,7 +2,7 @@
 
 use axum::{
     extract::{Path, Query, State},
-    http::{StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
@@ -11,7 +11,9 @@ use super::views::{self, AtomFeed, HomePage, Pager, PostPage, PostView, TagPage,
 use crate::{
     app::AppState,
     db::{comments, posts},
+    domain::content,
     error::AppError,
+    federation::http::wants_activity_json,
 };
 
 /// `?page=N` on lists.
@@ -86,6 +88,7 @@ pub async fn tag(
 pub async fn post(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let Some(post) = posts::find_published_by_slug(&state.db, &slug).await? else {
         // An old slug moved permanently to the post's current address.
@@ -94,18 +97,31 @@ pub async fn post(
             None => Err(AppError::NotFound),
         };
     };
+    let article_url = state.urls.article(&post.id);
+    if wants_activity_json(&headers) {
+        // ActivityPub clients get the Article at its permanent id, whose document carries that same id.
+        let mut response = (StatusCode::FOUND, [(header::LOCATION, article_url)]).into_response();
+        response
+            .headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("Accept"));
+        return Ok(response);
+    }
     let comments = comments::list_shown(&state.db, &post.id).await?;
-    let canonical_url = format!(
-        "{}{}",
-        state.config.base_url(),
-        views::post_path(&post.slug)
-    );
-    render(&PostPage {
+    let canonical_url = state.urls.permalink(&post.slug);
+    let description = content::excerpt_text(&post.excerpt_html);
+    let mut response = render(&PostPage {
         site: &state.config.site,
         canonical_url,
+        article_url,
+        description,
+        fediverse_creator: state.urls.handle(),
         post: post.into(),
         comments: comments.into_iter().map(Into::into).collect(),
-    })
+    })?;
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    Ok(response)
 }
 
 /// Posts in the Atom feed.
@@ -113,7 +129,7 @@ const FEED_ENTRIES: i64 = 20;
 
 /// `/feed.xml`: the newest posts as an Atom feed, with their full text.
 pub async fn feed(State(state): State<AppState>) -> Result<Response, AppError> {
-    let list = posts::list_published_full(&state.db, FEED_ENTRIES).await?;
+    let list = posts::list_published_full_page(&state.db, FEED_ENTRIES, 0).await?;
     let updated = list.iter().map(|p| p.updated_at).max().unwrap_or(0);
     let feed = AtomFeed {
         site: &state.config.site,

@@ -2,7 +2,6 @@
 
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
-use time::{OffsetDateTime, macros::format_description};
 
 use crate::{
     config::SiteConfig,
@@ -17,20 +16,10 @@ pub fn render(template: &impl Template) -> Result<Response, AppError> {
 
 /// "March 2, 2011" and "2011-03-02T09:14:00Z" for a unix time.
 pub fn dates(unix: i64) -> (String, String) {
-    let Ok(t) = OffsetDateTime::from_unix_timestamp(unix) else {
-        return (String::new(), String::new());
-    };
-    let human = t
-        .format(format_description!(
-            "[month repr:long] [day padding:none], [year]"
-        ))
-        .unwrap_or_default();
-    let iso = t
-        .format(format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-        ))
-        .unwrap_or_default();
-    (human, iso)
+    (
+        crate::domain::dates::human(unix),
+        crate::domain::dates::iso(unix),
+    )
 }
 
 pub struct TagView {
@@ -158,6 +147,12 @@ pub struct TagPage<'a> {
 pub struct PostPage<'a> {
     pub site: &'a SiteConfig,
     pub canonical_url: String,
+    /// The Article's id, for `<link rel="alternate" type="application/activity+json">`.
+    pub article_url: String,
+    /// Plain-text excerpt for OpenGraph.
+    pub description: String,
+    /// `@blog@host`, for Mastodon's author attribution on link cards.
+    pub fediverse_creator: String,
     pub post: PostView,
     pub comments: Vec<CommentView>,
 }

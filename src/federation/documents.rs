@@ -1,0 +1,258 @@
+//! The blog's ActivityPub documents: the actor, its collections (outbox, followers, following) and each post's
+//! Article. Browsers asking for these URLs are sent to the matching HTML page.
+
+use activitypub_federation::protocol::public_key::PublicKey;
+use axum::{
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{
+    http::{ActivityJson, wants_activity_json},
+    objects,
+    protocol::{
+        actor::{Endpoints, Person},
+        collection::{OrderedCollection, OrderedCollectionPage},
+        context,
+    },
+};
+use crate::{
+    app::AppState,
+    db::{followers, posts},
+    domain::{content::escape_html, dates},
+    error::AppError,
+};
+
+/// Items per collection page.
+const PAGE_SIZE: i64 = 20;
+
+/// 404 unless `username` is the blog's.
+fn check_username(state: &AppState, username: &str) -> Result<(), AppError> {
+    if username == state.urls.username() {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// `/users/{username}`: the actor as JSON; browsers go to the home page.
+pub async fn actor(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    check_username(&state, &username)?;
+    if !wants_activity_json(&headers) {
+        return Ok(see_other_varying("/"));
+    }
+    let urls = &state.urls;
+    let site = &state.config.site;
+    let actor_id = urls.actor();
+    let person = Person {
+        context: context(),
+        id: actor_id.clone(),
+        kind: "Person".into(),
+        preferred_username: urls.username().to_string(),
+        name: site.title.clone(),
+        summary: if site.description.is_empty() {
+            String::new()
+        } else {
+            format!("<p>{}</p>", escape_html(&site.description))
+        },
+        url: urls.home(),
+        inbox: urls.inbox(),
+        outbox: urls.outbox(),
+        followers: urls.followers(),
+        following: urls.following(),
+        endpoints: Endpoints {
+            shared_inbox: urls.shared_inbox(),
+        },
+        public_key: PublicKey {
+            id: urls.key_id(),
+            owner: actor_id.parse().map_err(AppError::internal)?,
+            public_key_pem: state.blog_key.public_pem.clone(),
+        },
+        manually_approves_followers: false,
+        discoverable: true,
+        indexable: true,
+        published: dates::iso(state.blog_key.created_at),
+    };
+    Ok(ActivityJson(person).into_response())
+}
+
+/// A redirect for browsers from a URL that also serves JSON; caches must keep the two apart.
+fn see_other_varying(location: &str) -> Response {
+    let mut response = Redirect::to(location).into_response();
+    response
+        .headers_mut()
+        .insert(header::VARY, header::HeaderValue::from_static("Accept"));
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    page: Option<String>,
+}
+
+impl PageQuery {
+    /// `None` for the collection itself, `Some(n)` for page n (1-based); 400 for anything else.
+    fn page(&self) -> Result<Option<i64>, AppError> {
+        match self.page.as_deref() {
+            None => Ok(None),
+            Some(s) => s
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=1_000_000).contains(n))
+                .map(Some)
+                .ok_or_else(|| AppError::BadRequest("page must be a positive whole number".into())),
+        }
+    }
+}
+
+/// The collection document, or one of its pages, for `total` items fetched by `items(limit, offset)`.
+async fn collection<F, Fut>(
+    id: String,
+    total: i64,
+    page: Option<i64>,
+    items: F,
+) -> Result<Response, AppError>
+where
+    F: FnOnce(i64, i64) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<Value>, AppError>>,
+{
+    let Some(page) = page else {
+        return Ok(ActivityJson(OrderedCollection {
+            context: context(),
+            first: Some(format!("{id}?page=1")),
+            id,
+            kind: "OrderedCollection".into(),
+            total_items: total,
+        })
+        .into_response());
+    };
+    let offset = (page - 1) * PAGE_SIZE;
+    let ordered_items = items(PAGE_SIZE, offset).await?;
+    Ok(ActivityJson(OrderedCollectionPage {
+        context: context(),
+        id: format!("{id}?page={page}"),
+        kind: "OrderedCollectionPage".into(),
+        part_of: id.clone(),
+        total_items: total,
+        ordered_items,
+        next: (offset + PAGE_SIZE < total).then(|| format!("{id}?page={}", page + 1)),
+        prev: (page > 1).then(|| format!("{id}?page={}", page - 1)),
+    })
+    .into_response())
+}
+
+/// `/users/{username}/outbox`: the Create activities of published posts, newest first.
+pub async fn outbox(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, AppError> {
+    check_username(&state, &username)?;
+    if !wants_activity_json(&headers) {
+        return Ok(see_other_varying("/"));
+    }
+    let total = posts::count_published(&state.db).await?;
+    let language = state.config.site.language.clone();
+    collection(
+        state.urls.outbox(),
+        total,
+        q.page()?,
+        |limit, offset| async move {
+            let list = posts::list_published_full_page(&state.db, limit, offset).await?;
+            Ok(list
+                .iter()
+                .map(|p| objects::create_activity(p, &state.urls, &language))
+                .collect())
+        },
+    )
+    .await
+}
+
+/// `/users/{username}/followers`: who follows the blog. `federation.hide_followers` keeps the count, hides the list.
+pub async fn followers(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, AppError> {
+    check_username(&state, &username)?;
+    if !wants_activity_json(&headers) {
+        return Ok(see_other_varying("/"));
+    }
+    let total = followers::count(&state.db).await?;
+    let id = state.urls.followers();
+    let page = q.page()?;
+    if state.config.federation.hide_followers {
+        if page.is_some() {
+            return Err(AppError::Forbidden(
+                "This blog does not list its followers.".into(),
+            ));
+        }
+        return Ok(ActivityJson(OrderedCollection {
+            context: context(),
+            id,
+            kind: "OrderedCollection".into(),
+            total_items: total,
+            first: None,
+        })
+        .into_response());
+    }
+    collection(id, total, page, |limit, offset| async move {
+        Ok(followers::list_ids(&state.db, limit, offset)
+            .await?
+            .into_iter()
+            .map(Value::String)
+            .collect())
+    })
+    .await
+}
+
+/// `/users/{username}/following`: the blog follows no one.
+pub async fn following(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, AppError> {
+    check_username(&state, &username)?;
+    if !wants_activity_json(&headers) {
+        return Ok(see_other_varying("/"));
+    }
+    collection(state.urls.following(), 0, q.page()?, |_, _| async {
+        Ok(Vec::new())
+    })
+    .await
+}
+
+/// `/articles/{id}`: a published post as an Article; browsers go to its permalink. Drafts do not exist here.
+pub async fn article(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let post = posts::find_by_id(&state.db, &id)
+        .await?
+        .filter(|p| p.status() == crate::domain::posts::PostStatus::Published)
+        .ok_or(AppError::NotFound)?;
+    if !wants_activity_json(&headers) {
+        let mut response = (
+            StatusCode::MOVED_PERMANENTLY,
+            [(header::LOCATION, crate::web::views::post_path(&post.slug))],
+        )
+            .into_response();
+        response
+            .headers_mut()
+            .insert(header::VARY, header::HeaderValue::from_static("Accept"));
+        return Ok(response);
+    }
+    let article = objects::article(&post, &state.urls, &state.config.site.language, true);
+    Ok(ActivityJson(article).into_response())
+}

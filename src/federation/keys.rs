@@ -1,0 +1,56 @@
+//! The blog actor's key pair: generated on first start, stored in the database, loaded once and kept parsed.
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+
+use super::signatures::{KeyError, PrivateKey};
+use crate::db::{Db, actor_keys};
+
+/// The name under which the blog actor's key is stored.
+const BLOG_ACTOR: &str = "blog";
+
+/// The blog actor's keys, ready to sign.
+#[derive(Debug)]
+pub struct BlogKey {
+    pub private: PrivateKey,
+    pub public_pem: String,
+    /// When the key (and so the actor) was created: the actor's `published`.
+    pub created_at: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlogKeyError {
+    #[error("cannot read or store the blog's key: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("the blog's stored key is unusable: {0}")]
+    Key(#[from] KeyError),
+    #[error("the stored key is not base64")]
+    Encoding,
+    #[error("key generation failed: {0}")]
+    Task(String),
+}
+
+/// Loads the stored key, or makes and stores one (RSA-2048) on first start.
+pub async fn load_or_create(db: &Db) -> Result<BlogKey, BlogKeyError> {
+    let stored = match actor_keys::find(db, BLOG_ACTOR).await? {
+        Some(stored) => stored,
+        None => {
+            let (der, pem) =
+                tokio::task::spawn_blocking(|| -> Result<(String, String), KeyError> {
+                    let key = PrivateKey::generate()?;
+                    Ok((STANDARD.encode(key.to_pkcs8_der()?), key.public_key_pem()?))
+                })
+                .await
+                .map_err(|e| BlogKeyError::Task(e.to_string()))??;
+            tracing::info!("generated the blog actor's RSA-2048 key pair");
+            actor_keys::insert_or_keep(db, BLOG_ACTOR, &der, &pem).await?
+        }
+    };
+    let der = STANDARD
+        .decode(stored.private_key_pkcs8.as_bytes())
+        .map_err(|_| BlogKeyError::Encoding)?;
+    Ok(BlogKey {
+        private: PrivateKey::from_pkcs8_der(&der)?,
+        public_pem: stored.public_key_pem,
+        created_at: stored.created_at,
+    })
+}

@@ -1,0 +1,89 @@
+//! Conversions from stored posts to ActivityStreams objects (`Post` → `Article`, and the `Create` that published it).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::{
+    protocol::{
+        PUBLIC,
+        object::{Article, Hashtag},
+    },
+    urls::Urls,
+};
+use crate::{db::posts::Post, domain::dates::iso};
+
+/// `#ngos` for "NGOs", `#humantrafficking` for "human trafficking": Mastodon's hashtags are letters, digits and `_`.
+pub fn hashtag_name(tag_name: &str) -> String {
+    let body: String = tag_name
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '_')
+        .flat_map(char::to_lowercase)
+        .collect();
+    format!("#{body}")
+}
+
+/// A published post as an Article. `with_context` for a document of its own (not embedded in an activity).
+pub fn article(post: &Post, urls: &Urls, language: &str, with_context: bool) -> Article {
+    let published = iso(post.published_at.unwrap_or(post.created_at));
+    // `updated` is never earlier than `published` (an edit of a draft before publishing is not an update).
+    let updated = iso(post
+        .updated_at
+        .max(post.published_at.unwrap_or(post.created_at)));
+    let mut content_map = BTreeMap::new();
+    content_map.insert(language.to_string(), post.body_html.clone());
+    Article {
+        context: with_context.then(super::protocol::context),
+        id: urls.article(&post.id),
+        kind: "Article".into(),
+        attributed_to: urls.actor(),
+        name: post.title.clone(),
+        summary: post.excerpt_html.clone(),
+        content: post.body_html.clone(),
+        content_map,
+        media_type: "text/html".into(),
+        url: urls.permalink(&post.slug),
+        published,
+        updated,
+        to: vec![PUBLIC.into()],
+        cc: vec![urls.followers()],
+        tag: post
+            .tags
+            .iter()
+            .map(|t| Hashtag {
+                kind: "Hashtag".into(),
+                name: hashtag_name(&t.name),
+                href: urls.tag(&t.slug),
+            })
+            .filter(|h| h.name.len() > 1)
+            .collect(),
+    }
+}
+
+/// The Create activity that published a post, with the Article embedded (as the outbox lists it).
+pub fn create_activity(post: &Post, urls: &Urls, language: &str) -> Value {
+    let article = article(post, urls, language, false);
+    json!({
+        "id": urls.article_create(&post.id),
+        "type": "Create",
+        "actor": urls.actor(),
+        "published": article.published,
+        "to": article.to,
+        "cc": article.cc,
+        "object": article,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashtags_are_mastodon_shaped() {
+        assert_eq!(hashtag_name("NGOs"), "#ngos");
+        assert_eq!(hashtag_name("human trafficking"), "#humantrafficking");
+        assert_eq!(hashtag_name("Қазақстан"), "#қазақстан");
+        assert_eq!(hashtag_name("C++"), "#c");
+        assert_eq!(hashtag_name("snake_case"), "#snake_case");
+    }
+}

@@ -1,0 +1,37 @@
+//! The blog as an ActivityPub actor (`Person`).
+
+use activitypub_federation::protocol::public_key::PublicKey;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoints {
+    pub shared_inbox: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Person {
+    #[serde(rename = "@context")]
+    pub context: Value,
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub preferred_username: String,
+    pub name: String,
+    /// HTML.
+    pub summary: String,
+    /// The HTML page of the actor: the blog's home page.
+    pub url: String,
+    pub inbox: String,
+    pub outbox: String,
+    pub followers: String,
+    pub following: String,
+    pub endpoints: Endpoints,
+    pub public_key: PublicKey,
+    pub manually_approves_followers: bool,
+    pub discoverable: bool,
+    pub indexable: bool,
+    pub published: String,
+}

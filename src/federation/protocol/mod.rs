@@ -1,0 +1,26 @@
+//! Wire types: ActivityStreams documents exactly as they travel, apart from the stored types in `db`.
+
+pub mod actor;
+pub mod collection;
+pub mod nodeinfo;
+pub mod object;
+
+use serde_json::{Value, json};
+
+pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+
+/// The `@context` of every document: ActivityStreams, the security vocabulary (publicKey), and the terms from
+/// Mastodon's namespace that actors and Articles use.
+pub fn context() -> Value {
+    json!([
+        "https://www.w3.org/ns/activitystreams",
+        "https://w3id.org/security/v1",
+        {
+            "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+            "toot": "http://joinmastodon.org/ns#",
+            "discoverable": "toot:discoverable",
+            "indexable": "toot:indexable",
+            "Hashtag": "as:Hashtag"
+        }
+    ])
+}
