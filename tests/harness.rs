@@ -180,8 +180,13 @@ impl TestApp {
         }
     }
 
+    /// An absolute URL for a path on this instance (absolute URLs are returned as they are).
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        }
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -7,5 +7,6 @@ mod harness;
 mod admin;
 mod cli;
 mod errors;
+mod federation;
 mod posts;
 mod reading;
