@@ -9,6 +9,9 @@ use crate::{
     db::{Db, DbError},
     domain::users,
     federation::{
+        actors::KeyCache,
+        client::FederationClient,
+        delivery::{self, Wakeup},
         keys::{self, BlogKey},
         urls::Urls,
     },
@@ -26,7 +29,15 @@ pub struct Inner {
     /// Federation ids of this instance.
     pub urls: Urls,
     /// The blog actor's key pair, parsed once.
-    pub blog_key: BlogKey,
+    pub blog_key: Arc<BlogKey>,
+    /// The guarded, signing client for every request to another server.
+    pub client: FederationClient,
+    /// Remote actors' keys, parsed once.
+    pub keys: KeyCache,
+    /// Wakes the delivery worker when something is queued.
+    pub wakeup: Arc<Wakeup>,
+    /// The delivery worker; stopped with the state.
+    _delivery_worker: AbortOnDrop,
     /// Rendered public pages (see `web::cache`).
     pub pages: PageCache,
     /// On PostgreSQL, the task that hears other processes' content changes; stopped with the state.
@@ -64,6 +75,8 @@ pub enum StartError {
     Db(#[from] DbError),
     #[error(transparent)]
     Key(#[from] keys::BlogKeyError),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
     #[error("cannot prepare password hashing: {0}")]
     Hash(String),
 }
@@ -92,13 +105,35 @@ impl AppState {
             Duration::from_secs(config.cache.max_age_seconds),
         );
         let change_listener = db.follow_changes().map(AbortOnDrop);
-        let blog_key = keys::load_or_create(&db).await?;
+        let blog_key = Arc::new(keys::load_or_create(&db).await?);
         let urls = Urls::new(&config);
+        let user_agent = format!(
+            "Steppe/{} (+{})",
+            env!("CARGO_PKG_VERSION"),
+            config.site.public_url
+        );
+        let client = FederationClient::new(
+            blog_key.clone(),
+            urls.key_id(),
+            config.federation.allow_private_addresses,
+            &user_agent,
+        )
+        .map_err(|e| StartError::Client(e.to_string()))?;
+        let wakeup = Arc::new(Wakeup::default());
+        let delivery_worker = AbortOnDrop(tokio::spawn(delivery::run(
+            db.clone(),
+            client.clone(),
+            wakeup.clone(),
+        )));
         Ok(Self(Arc::new(Inner {
             config,
             db,
             urls,
             blog_key,
+            client,
+            keys: KeyCache::default(),
+            wakeup,
+            _delivery_worker: delivery_worker,
             pages,
             _change_listener: change_listener,
             decoy_hash,

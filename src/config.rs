@@ -29,6 +29,12 @@ pub struct FederationConfig {
     pub username: String,
     /// Publish only the number of followers, not who they are.
     pub hide_followers: bool,
+    /// How far a signed request's Date may be from our clock, either way, in seconds.
+    pub signature_window_seconds: u64,
+    /// Require signed GETs for the blog's objects and collections (the actor, WebFinger and NodeInfo stay public).
+    pub authorized_fetch: bool,
+    /// Let the federation client reach private and loopback addresses, over plain http. For tests only.
+    pub allow_private_addresses: bool,
 }
 
 impl Default for FederationConfig {
@@ -36,6 +42,9 @@ impl Default for FederationConfig {
         Self {
             username: "blog".into(),
             hide_followers: false,
+            signature_window_seconds: 3600,
+            authorized_fetch: false,
+            allow_private_addresses: false,
         }
     }
 }
@@ -261,6 +270,12 @@ impl Config {
             return Err(key_error(
                 "federation.username",
                 "must be lowercase letters, digits and underscores, with single dots or dashes between them",
+            ));
+        }
+        if !(60..=86_400).contains(&self.federation.signature_window_seconds) {
+            return Err(key_error(
+                "federation.signature_window_seconds",
+                "must be from 60 to 86400",
             ));
         }
         let l = &self.limits;

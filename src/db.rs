@@ -5,8 +5,10 @@
 
 pub mod actor_keys;
 pub mod comments;
+pub mod deliveries;
 pub mod followers;
 pub mod posts;
+pub mod remote_actors;
 pub mod sessions;
 pub mod users;
 

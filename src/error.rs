@@ -23,6 +23,8 @@ pub enum AppError {
     NotFound,
     #[error("bad request: {0}")]
     BadRequest(String),
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
     #[error("forbidden: {0}")]
     Forbidden(String),
     #[error("request body too large")]
@@ -85,6 +87,11 @@ impl IntoResponse for AppError {
             Self::BadRequest(msg) => {
                 tracing::info!(reason = %msg, "bad request");
                 error_response(StatusCode::BAD_REQUEST, msg, None)
+            }
+            Self::Unauthorized(msg) => {
+                // The reason (a bad signature, an unknown key) helps the other server's admin; it holds no secret.
+                tracing::info!(reason = %msg, "unauthorized");
+                error_response(StatusCode::UNAUTHORIZED, msg, None)
             }
             Self::Forbidden(msg) => {
                 tracing::warn!(reason = %msg, "forbidden");

@@ -369,8 +369,9 @@ async fn collections_have_counts_and_pages() {
 async fn hidden_followers_keep_their_count() {
     let app = TestApp::spawn_with("[federation]\nhide_followers = true\n").await;
     sqlx::query(
-        "INSERT INTO followers (actor_id, inbox, shared_inbox, handle, name, avatar_url, followed_at) \
-         VALUES ('https://social.example/users/reader', 'https://social.example/users/reader/inbox', NULL, \
+        "INSERT INTO followers (actor_id, follow_id, inbox, shared_inbox, handle, name, avatar_url, followed_at) \
+         VALUES ('https://social.example/users/reader', 'https://social.example/follows/1', \
+         'https://social.example/users/reader/inbox', NULL, \
          '@reader@social.example', 'Reader', NULL, 1)",
     )
     .execute(&app.db.pool)

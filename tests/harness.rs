@@ -51,6 +51,15 @@ pub async fn fresh_database(dir: &tempfile::TempDir) -> (String, Option<(String,
 }
 
 fn test_config(port: u16, db_url: &str, extra: &str) -> Config {
+    // Federation tests run peers on 127.0.0.1 over plain http, which only this setting allows.
+    let extra = if extra.contains("[federation]") {
+        extra.replace(
+            "[federation]",
+            "[federation]\nallow_private_addresses = true",
+        )
+    } else {
+        format!("{extra}\n[federation]\nallow_private_addresses = true\n")
+    };
     let text = format!(
         r#"
 [site]

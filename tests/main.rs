@@ -3,10 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
+mod remote;
 
 mod admin;
 mod cli;
 mod errors;
 mod federation;
+mod inbox;
 mod posts;
 mod reading;

@@ -11,6 +11,8 @@ CREATE TABLE actor_keys (
 
 CREATE TABLE followers (
     actor_id TEXT PRIMARY KEY,
+    -- The id of their Follow, which an Undo may name alone.
+    follow_id TEXT NOT NULL,
     inbox TEXT NOT NULL,
     shared_inbox TEXT,
     handle TEXT NOT NULL,
@@ -19,3 +21,31 @@ CREATE TABLE followers (
     followed_at INTEGER NOT NULL
 );
 CREATE INDEX followers_followed_at ON followers (followed_at DESC, actor_id);
+
+-- Remote actors we have fetched (followers, signers): their inboxes and public keys, refreshed when a key fails.
+CREATE TABLE remote_actors (
+    id TEXT PRIMARY KEY,
+    inbox TEXT NOT NULL,
+    shared_inbox TEXT,
+    handle TEXT NOT NULL,
+    name TEXT NOT NULL,
+    avatar_url TEXT,
+    key_id TEXT NOT NULL,
+    public_key_pem TEXT NOT NULL,
+    fetched_at INTEGER NOT NULL
+);
+CREATE INDEX remote_actors_key_id ON remote_actors (key_id);
+
+-- Activities to send, written in the same transaction as the change that causes them, one row per target inbox.
+CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY,
+    activity_id TEXT NOT NULL,
+    inbox TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed')),
+    attempts INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);

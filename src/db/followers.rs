@@ -8,6 +8,7 @@ use super::Db;
 #[derive(Debug, Clone, FromRow)]
 pub struct Follower {
     pub actor_id: String,
+    pub follow_id: String,
     pub inbox: String,
     pub shared_inbox: Option<String>,
     pub handle: String,
@@ -31,4 +32,60 @@ pub async fn list_ids(db: &Db, limit: i64, offset: i64) -> Result<Vec<String>, s
     .bind(offset)
     .fetch_all(&db.pool)
     .await
+}
+
+/// Stores a follower (again, after a repeated Follow: the details are refreshed), inside the caller's transaction.
+pub async fn upsert(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    f: &Follower,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO followers (actor_id, follow_id, inbox, shared_inbox, handle, name, avatar_url, followed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (actor_id) DO UPDATE SET follow_id = excluded.follow_id, inbox = excluded.inbox, shared_inbox = excluded.shared_inbox, \
+         handle = excluded.handle, name = excluded.name, avatar_url = excluded.avatar_url",
+    )
+    .bind(&f.actor_id)
+    .bind(&f.follow_id)
+    .bind(&f.inbox)
+    .bind(&f.shared_inbox)
+    .bind(&f.handle)
+    .bind(&f.name)
+    .bind(&f.avatar_url)
+    .bind(f.followed_at)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+/// Removes the follower whose Follow had `follow_id`; `Ok(false)` when there is none.
+pub async fn delete_by_follow(
+    db: &Db,
+    actor_id: &str,
+    follow_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM followers WHERE actor_id = $1 AND follow_id = $2")
+        .bind(actor_id)
+        .bind(follow_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Removes a follower; `Ok(false)` when it was not one.
+pub async fn delete(db: &Db, actor_id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM followers WHERE actor_id = $1")
+        .bind(actor_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Where to deliver to every follower: each shared inbox once, and personal inboxes of those without one.
+pub async fn delivery_inboxes(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT DISTINCT COALESCE(shared_inbox, inbox) FROM followers ORDER BY 1")
+        .fetch_all(&mut **tx)
+        .await
 }

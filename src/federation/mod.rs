@@ -7,17 +7,28 @@
 //! - `objects`: stored posts → Articles and their Create activities.
 //! - `discovery`: WebFinger, host-meta, NodeInfo.
 //! - `documents`: the actor, its collections and Articles, with content negotiation (`http`).
+//! - `inbox`: signed POSTs from other servers, verified, then handled by `activities` (one file per activity).
+//! - `actors`: remote actors and their keys (fetched through `client`, the one guarded, signing HTTP client).
+//! - `delivery`: the worker that sends queued deliveries (Accepts, and later posts).
 
+pub mod activities;
+pub mod actors;
+pub mod client;
+pub mod delivery;
 pub mod discovery;
 pub mod documents;
 pub mod http;
+pub mod inbox;
 pub mod keys;
 pub mod objects;
 pub mod protocol;
 pub mod signatures;
 pub mod urls;
 
-use axum::{Router, routing::get};
+use axum::{
+    Router,
+    routing::{get, post},
+};
 
 use crate::app::AppState;
 
@@ -29,6 +40,8 @@ pub fn router() -> Router<AppState> {
         .route("/.well-known/nodeinfo", get(discovery::nodeinfo_links))
         .route("/nodeinfo/2.1", get(discovery::nodeinfo))
         .route("/users/{username}", get(documents::actor))
+        .route("/users/{username}/inbox", post(inbox::personal))
+        .route("/inbox", post(inbox::shared))
         .route("/users/{username}/outbox", get(documents::outbox))
         .route("/users/{username}/followers", get(documents::followers))
         .route("/users/{username}/following", get(documents::following))

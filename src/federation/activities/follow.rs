@@ -1,0 +1,55 @@
+//! `Follow` of the blog: the follower is stored and an `Accept` is queued, in one transaction.
+
+use serde_json::{Value, json};
+
+use super::accept;
+use crate::{
+    app::AppState,
+    db::{self, deliveries, followers},
+    error::AppError,
+    federation::{actors, inbox::id_of},
+};
+
+pub async fn receive(state: &AppState, signer: &str, activity: &Value) -> Result<(), AppError> {
+    let object = activity.get("object").and_then(id_of).unwrap_or_default();
+    if object != state.urls.actor() {
+        tracing::info!(%object, actor = %signer, "Follow of someone else; ignored");
+        return Ok(());
+    }
+    let follow_id = activity
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| AppError::BadRequest("The Follow has no id.".into()))?;
+    let actor = actors::actor(&state.db, &state.client, signer)
+        .await
+        .map_err(|e| AppError::Unauthorized(format!("cannot get the follower {signer}: {e}")))?;
+    // The Follow as the follower knows it, embedded so that they can match our Accept to it.
+    let follow = json!({ "id": follow_id, "type": "Follow", "actor": signer, "object": object });
+    let (accept_id, body) = accept::build(state, follow);
+    let mut tx = state.db.pool.begin().await?;
+    followers::upsert(
+        &mut tx,
+        &followers::Follower {
+            actor_id: actor.id.clone(),
+            follow_id: follow_id.to_string(),
+            inbox: actor.inbox.clone(),
+            shared_inbox: actor.shared_inbox.clone(),
+            handle: actor.handle.clone(),
+            name: actor.name.clone(),
+            avatar_url: actor.avatar_url.clone(),
+            followed_at: db::now(),
+        },
+    )
+    .await?;
+    deliveries::enqueue(
+        &mut tx,
+        &accept_id,
+        &body,
+        std::slice::from_ref(&actor.inbox),
+    )
+    .await?;
+    tx.commit().await?;
+    state.wakeup.wake();
+    tracing::info!(follower = %actor.handle, "new follower");
+    Ok(())
+}

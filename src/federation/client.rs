@@ -1,0 +1,303 @@
+//! The one HTTP client for talking to other servers: every GET signed with the blog's key, every POST signed with
+//! a digest; only https (http too where private addresses are allowed); no private, loopback or link-local addresses (after DNS resolution, and on every
+//! redirect) unless `federation.allow_private_addresses`; responses capped at 1 MiB; 10 s timeout; 3 redirects.
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
+
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use url::Url;
+
+use super::{http::ACTIVITY_JSON, keys::BlogKey, signatures::cavage};
+
+/// Largest response body read from another server.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+const TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_REDIRECTS: usize = 3;
+const ACCEPT_AP: &str = "application/activity+json, application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"";
+
+/// Why a remote request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("not an https URL: {0}")]
+    Scheme(String),
+    #[error("refusing to contact a private or local address ({0})")]
+    PrivateAddress(String),
+    #[error("too many redirects")]
+    Redirects,
+    #[error("the response is larger than 1 MiB")]
+    TooLarge,
+    #[error("the server answered {0}")]
+    Status(StatusCode),
+    #[error("the response is not valid JSON: {0}")]
+    Json(String),
+    #[error("cannot sign the request")]
+    Sign,
+    #[error("request failed: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+impl FetchError {
+    /// Whether trying again later may succeed (timeouts, connection errors, 5xx, 408, 429).
+    pub fn is_temporary(&self) -> bool {
+        match self {
+            Self::Status(s) => {
+                s.is_server_error()
+                    || *s == StatusCode::REQUEST_TIMEOUT
+                    || *s == StatusCode::TOO_MANY_REQUESTS
+            }
+            Self::Http(e) => e.is_timeout() || e.is_connect() || e.is_request(),
+            _ => false,
+        }
+    }
+}
+
+/// Addresses that must not be reached from here unless explicitly allowed (tests on loopback).
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10, carrier-grade NAT
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // 192.0.0.0/24
+                || o[0] >= 240
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+        }
+    }
+}
+
+/// DNS resolution that drops private addresses (unless allowed), so a public name cannot point us inward.
+#[derive(Clone)]
+struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = found
+                .into_iter()
+                .filter(|a| allow_private || !is_private(a.ip()))
+                .collect();
+            if allowed.is_empty() {
+                return Err(Box::new(FetchError::PrivateAddress(host))
+                    as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(allowed.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// The guarded, signing client of one instance.
+#[derive(Clone)]
+pub struct FederationClient {
+    http: reqwest::Client,
+    key: Arc<BlogKey>,
+    key_id: String,
+    allow_private: bool,
+}
+
+impl FederationClient {
+    pub fn new(
+        key: Arc<BlogKey>,
+        key_id: String,
+        allow_private: bool,
+        user_agent: &str,
+    ) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .timeout(TIMEOUT)
+            .connect_timeout(TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(GuardedResolver { allow_private }))
+            .build()?;
+        Ok(Self {
+            http,
+            key,
+            key_id,
+            allow_private,
+        })
+    }
+
+    /// Refuses URLs that are not http(s), and literal IP hosts that are private (names are checked on resolution).
+    fn check_url(&self, url: &Url) -> Result<(), FetchError> {
+        // Plain http only where private addresses are allowed too (tests on one machine).
+        let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && self.allow_private);
+        if !scheme_ok {
+            return Err(FetchError::Scheme(url.to_string()));
+        }
+        let host = url
+            .host()
+            .ok_or_else(|| FetchError::Scheme(url.to_string()))?;
+        let ip = match host {
+            url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+            url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+            url::Host::Domain(d) if d.eq_ignore_ascii_case("localhost") => {
+                Some(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
+            }
+            url::Host::Domain(_) => None,
+        };
+        if let Some(ip) = ip.filter(|ip| is_private(*ip) && !self.allow_private) {
+            return Err(FetchError::PrivateAddress(ip.to_string()));
+        }
+        Ok(())
+    }
+
+    fn signed(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&[u8]>,
+    ) -> Result<reqwest::RequestBuilder, FetchError> {
+        let host = match url.port() {
+            Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_string(),
+        };
+        let path_and_query = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        let signed = cavage::sign(
+            &self.key.private,
+            &self.key_id,
+            method.as_str(),
+            &host,
+            &path_and_query,
+            body,
+            SystemTime::now(),
+        )
+        .map_err(|_| FetchError::Sign)?;
+        let mut request = self
+            .http
+            .request(method, url.clone())
+            .header(header::HOST, host)
+            .header(header::DATE, signed.date)
+            .header("signature", signed.signature);
+        if let Some(digest) = signed.digest {
+            request = request.header("digest", digest);
+        }
+        Ok(request)
+    }
+
+    /// Reads a body up to [`MAX_RESPONSE_BYTES`].
+    async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+        {
+            return Err(FetchError::TooLarge);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(FetchError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    /// A signed GET of an ActivityStreams document, following up to three redirects (each hop signed anew).
+    /// Returns the final URL and the parsed JSON.
+    pub async fn fetch_json(&self, url: &str) -> Result<(Url, serde_json::Value), FetchError> {
+        let mut url = Url::parse(url).map_err(|_| FetchError::Scheme(url.to_string()))?;
+        for _ in 0..=MAX_REDIRECTS {
+            self.check_url(&url)?;
+            let response = self
+                .signed(Method::GET, &url, None)?
+                .header(header::ACCEPT, ACCEPT_AP)
+                .send()
+                .await?;
+            let status = response.status();
+            if status.is_redirection() {
+                let location = response
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .ok_or(FetchError::Status(status))?;
+                url = url
+                    .join(location)
+                    .map_err(|_| FetchError::Scheme(location.to_string()))?;
+                continue;
+            }
+            if !status.is_success() {
+                return Err(FetchError::Status(status));
+            }
+            let body = Self::read_capped(response).await?;
+            let json =
+                serde_json::from_slice(&body).map_err(|e| FetchError::Json(e.to_string()))?;
+            return Ok((url, json));
+        }
+        Err(FetchError::Redirects)
+    }
+
+    /// A signed POST of an activity to an inbox. Returns the status; the body is read (capped) and dropped.
+    pub async fn post_activity(&self, inbox: &str, body: &[u8]) -> Result<StatusCode, FetchError> {
+        let url = Url::parse(inbox).map_err(|_| FetchError::Scheme(inbox.to_string()))?;
+        self.check_url(&url)?;
+        let response = self
+            .signed(Method::POST, &url, Some(body))?
+            .header(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(ACTIVITY_JSON),
+            )
+            .body(body.to_vec())
+            .send()
+            .await?;
+        let status = response.status();
+        let _ = Self::read_capped(response).await;
+        Ok(status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_addresses() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "255.255.255.255",
+        ] {
+            assert!(is_private(ip.parse().expect("ip")), "{ip}");
+        }
+        for ip in ["1.1.1.1", "93.184.216.34", "2606:4700::1111"] {
+            assert!(!is_private(ip.parse().expect("ip")), "{ip}");
+        }
+    }
+}

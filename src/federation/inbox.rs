@@ -1,0 +1,107 @@
+//! The inboxes (the blog's own and the shared one): every POST must be signed by the actor it claims to come from.
+//!
+//! Order of checks: the signature header and Date and Digest (401), the JSON (400), the key, fetched with a signed
+//! GET and cached, fetched once more if the signature does not verify (key rotation) (401), the activity's actor
+//! is the key's owner (401). Then the activity is handled and stored, and the answer is 202.
+
+use std::time::{Duration, SystemTime};
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode, Uri},
+    response::{IntoResponse, Response},
+};
+use serde_json::Value;
+
+use super::{
+    activities,
+    actors::{self, OwnedKey},
+    signatures::{self, IncomingRequest, Prepared},
+};
+use crate::{app::AppState, error::AppError};
+
+/// The id of an object given as a string or as an object with an `id`.
+pub fn id_of(value: &Value) -> Option<&str> {
+    match value {
+        Value::String(s) => Some(s),
+        Value::Object(o) => o.get("id").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+/// `/users/{username}/inbox`.
+pub async fn personal(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    if username != state.urls.username() {
+        return Err(AppError::NotFound);
+    }
+    receive(&state, &uri, &headers, &body).await
+}
+
+/// `/inbox`, the shared inbox.
+pub async fn shared(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    receive(&state, &uri, &headers, &body).await
+}
+
+/// Verifies `prepared` with the signer's key, fetching the key anew once if the cached one fails.
+async fn verify(state: &AppState, prepared: &Prepared) -> Result<OwnedKey, AppError> {
+    let unauthorized = |why: String| AppError::Unauthorized(why);
+    let key_id = prepared.key_id();
+    let cached = actors::key(&state.db, &state.client, &state.keys, key_id, false).await;
+    if let Ok(key) = &cached
+        && prepared.verify(&key.key).is_ok()
+    {
+        return Ok(key.clone());
+    }
+    let fresh = actors::key(&state.db, &state.client, &state.keys, key_id, true)
+        .await
+        .map_err(|e| unauthorized(format!("cannot get the key {key_id}: {e}")))?;
+    prepared
+        .verify(&fresh.key)
+        .map_err(|e| unauthorized(e.to_string()))?;
+    Ok(fresh)
+}
+
+async fn receive(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, AppError> {
+    let path_and_query = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
+    let request = IncomingRequest {
+        method: "POST",
+        path_and_query,
+        headers,
+        body: Some(body),
+    };
+    let window = Duration::from_secs(state.config.federation.signature_window_seconds);
+    let prepared = signatures::prepare(&request, window, SystemTime::now())
+        .map_err(|e| AppError::Unauthorized(e.to_string()))?;
+    let activity: Value = serde_json::from_slice(body)
+        .map_err(|e| AppError::BadRequest(format!("The body is not JSON: {e}")))?;
+    if !activity.is_object() {
+        return Err(AppError::BadRequest("The body is not an activity.".into()));
+    }
+    let signer = verify(state, &prepared).await?;
+    let actor = activity.get("actor").and_then(id_of).unwrap_or_default();
+    if actor != signer.owner {
+        return Err(AppError::Unauthorized(format!(
+            "the activity's actor {actor:?} is not the signer {}",
+            signer.owner
+        )));
+    }
+    activities::handle(state, &signer.owner, &activity).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}

@@ -1,0 +1,302 @@
+//! A remote fediverse account for tests: its own key pair, WebFinger-free actor document, and an inbox that checks
+//! every signature independently (its own signing string, verified with aws-lc-rs directly) and records what it
+//! receives. It signs what it sends with Steppe's signer (the receiving side is what is under test).
+
+use std::{
+    collections::BTreeMap,
+    net::TcpListener,
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime},
+};
+
+use aws_lc_rs::{digest, signature};
+use axum::{
+    Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode, Uri},
+    response::IntoResponse,
+    routing::{get, post},
+};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use serde_json::{Value, json};
+use steppe::federation::signatures::{PrivateKey, cavage};
+use tokio::{sync::oneshot, task::JoinHandle};
+
+/// One activity the remote inbox received, and whether its signature checked out.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub activity: Value,
+    pub verified: Result<String, String>,
+}
+
+struct Shared {
+    base: String,
+    username: String,
+    key: Mutex<Arc<PrivateKey>>,
+    received: Mutex<Vec<Received>>,
+    http: reqwest::Client,
+}
+
+pub struct Remote {
+    pub base: String,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Remote {
+    pub async fn spawn(username: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let shared = Arc::new(Shared {
+            base: base.clone(),
+            username: username.to_string(),
+            key: Mutex::new(Arc::new(PrivateKey::generate().unwrap())),
+            received: Mutex::new(Vec::new()),
+            http: reqwest::Client::new(),
+        });
+        let app = Router::new()
+            .route(&format!("/users/{username}"), get(actor))
+            .route(&format!("/users/{username}/inbox"), post(inbox))
+            .route("/inbox", post(inbox))
+            .with_state(shared.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let handle = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+        });
+        Self {
+            base,
+            shared,
+            stop: Some(tx),
+            handle: Some(handle),
+        }
+    }
+
+    pub fn actor_id(&self) -> String {
+        format!("{}/users/{}", self.base, self.shared.username)
+    }
+
+    pub fn key_id(&self) -> String {
+        format!("{}#main-key", self.actor_id())
+    }
+
+    /// Replaces the key pair (as a server does when it rotates keys).
+    pub fn rotate_key(&self) {
+        *self.shared.key.lock().unwrap() = Arc::new(PrivateKey::generate().unwrap());
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.shared.received.lock().unwrap().clone()
+    }
+
+    /// Waits (at most ten seconds) until an activity of `kind` has arrived, and returns it.
+    pub async fn wait_for(&self, kind: &str) -> Received {
+        for _ in 0..200 {
+            if let Some(r) = self
+                .received()
+                .into_iter()
+                .find(|r| r.activity["type"] == kind)
+            {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no {kind} arrived; received: {:?}", self.received());
+    }
+
+    /// POSTs `body` to `inbox`, signed by this account, with `tweak` applied to the headers before sending.
+    pub async fn post_signed_with(
+        &self,
+        inbox: &str,
+        body: &[u8],
+        date: SystemTime,
+        tweak: impl FnOnce(&mut BTreeMap<String, String>),
+    ) -> reqwest::Response {
+        let url = url::Url::parse(inbox).unwrap();
+        let host = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+        let key = self.shared.key.lock().unwrap().clone();
+        let signed = cavage::sign(
+            &key,
+            &self.key_id(),
+            "POST",
+            &host,
+            url.path(),
+            Some(body),
+            date,
+        )
+        .unwrap();
+        let mut headers = BTreeMap::new();
+        headers.insert("date".to_string(), signed.date);
+        headers.insert("digest".to_string(), signed.digest.unwrap());
+        headers.insert("signature".to_string(), signed.signature);
+        headers.insert(
+            "content-type".to_string(),
+            "application/activity+json".to_string(),
+        );
+        tweak(&mut headers);
+        let mut request = self.shared.http.post(inbox).body(body.to_vec());
+        for (k, v) in headers {
+            request = request.header(k, v);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn post_signed(&self, inbox: &str, activity: &Value) -> reqwest::Response {
+        self.post_signed_with(
+            inbox,
+            activity.to_string().as_bytes(),
+            SystemTime::now(),
+            |_| {},
+        )
+        .await
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.await;
+        }
+    }
+}
+
+fn pem(key: &PrivateKey) -> String {
+    key.public_key_pem().unwrap()
+}
+
+async fn actor(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let id = format!("{}/users/{}", shared.base, shared.username);
+    let key = shared.key.lock().unwrap().clone();
+    let doc = json!({
+        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+        "id": id,
+        "type": "Person",
+        "preferredUsername": shared.username,
+        "name": format!("Reader {}", shared.username),
+        "inbox": format!("{id}/inbox"),
+        "endpoints": {"sharedInbox": format!("{}/inbox", shared.base)},
+        "icon": {"type": "Image", "url": format!("{}/avatar.png", shared.base)},
+        "publicKey": {"id": format!("{id}#main-key"), "owner": id, "publicKeyPem": pem(&key)}
+    });
+    (
+        [("content-type", "application/activity+json")],
+        doc.to_string(),
+    )
+}
+
+/// Verifies a draft-cavage signature without Steppe's verifier: parse the header, rebuild the signing string from
+/// the listed headers, fetch the signer's actor, check the digest and the RSA signature with aws-lc-rs.
+async fn verify_independently(
+    shared: &Shared,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<String, String> {
+    let header = headers
+        .get("signature")
+        .ok_or("no Signature header")?
+        .to_str()
+        .map_err(|e| e.to_string())?;
+    let mut fields = BTreeMap::new();
+    for part in header.split(',') {
+        let (k, v) = part.split_once('=').ok_or("bad field")?;
+        fields.insert(k.trim().to_string(), v.trim().trim_matches('"').to_string());
+    }
+    let key_id = fields.get("keyId").ok_or("no keyId")?.clone();
+    let listed = fields.get("headers").ok_or("no headers list")?;
+    for required in ["(request-target)", "host", "date", "digest"] {
+        if !listed.split(' ').any(|h| h == required) {
+            return Err(format!("{required} not signed"));
+        }
+    }
+    let mut lines = Vec::new();
+    for name in listed.split(' ') {
+        let value = if name == "(request-target)" {
+            format!(
+                "post {}",
+                uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+            )
+        } else {
+            headers
+                .get(name)
+                .ok_or(format!("{name} missing"))?
+                .to_str()
+                .map_err(|e| e.to_string())?
+                .to_string()
+        };
+        lines.push(format!("{name}: {value}"));
+    }
+    let signing_string = lines.join("\n");
+    let expected_digest = format!(
+        "SHA-256={}",
+        STANDARD.encode(digest::digest(&digest::SHA256, body))
+    );
+    if headers.get("digest").and_then(|d| d.to_str().ok()) != Some(expected_digest.as_str()) {
+        return Err("digest mismatch".into());
+    }
+    let date = headers
+        .get("date")
+        .and_then(|d| d.to_str().ok())
+        .ok_or("no date")?;
+    let date = httpdate::parse_http_date(date).map_err(|e| e.to_string())?;
+    let skew = SystemTime::now().duration_since(date).unwrap_or_default();
+    if skew > Duration::from_secs(300) {
+        return Err("stale date".into());
+    }
+    let actor_url = key_id.split('#').next().unwrap_or_default();
+    let actor: Value = shared
+        .http
+        .get(actor_url)
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    if actor["publicKey"]["id"] != key_id.as_str() {
+        return Err("the actor does not publish this key".into());
+    }
+    let pem = actor["publicKey"]["publicKeyPem"]
+        .as_str()
+        .ok_or("no pem")?;
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = STANDARD.decode(b64).map_err(|e| e.to_string())?;
+    let sig = STANDARD
+        .decode(fields.get("signature").ok_or("no signature")?)
+        .map_err(|e| e.to_string())?;
+    signature::UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, der)
+        .verify(signing_string.as_bytes(), &sig)
+        .map_err(|_| "signature does not verify".to_string())?;
+    Ok(actor["id"].as_str().unwrap_or_default().to_string())
+}
+
+async fn inbox(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let verified = verify_independently(&shared, &uri, &headers, &body).await;
+    let activity: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let ok = verified.is_ok();
+    shared
+        .received
+        .lock()
+        .unwrap()
+        .push(Received { activity, verified });
+    if ok {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::UNAUTHORIZED
+    }
+}
