@@ -21,6 +21,9 @@ pub struct ErrorPage {
 pub enum AppError {
     #[error("not found")]
     NotFound,
+    /// Something that existed and was deleted for good.
+    #[error("gone")]
+    Gone,
     #[error("bad request: {0}")]
     BadRequest(String),
     #[error("unauthorized: {0}")]
@@ -82,6 +85,11 @@ impl IntoResponse for AppError {
             Self::NotFound => error_response(
                 StatusCode::NOT_FOUND,
                 "There is nothing at this address. It may have moved or been deleted.",
+                None,
+            ),
+            Self::Gone => error_response(
+                StatusCode::GONE,
+                "What was here has been deleted by the owner.",
                 None,
             ),
             Self::BadRequest(msg) => {

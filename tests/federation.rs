@@ -297,18 +297,48 @@ async fn posts_are_articles_at_permanent_ids() {
     assert_eq!(r.status(), StatusCode::MOVED_PERMANENTLY);
     assert_eq!(r.headers()["location"], "/posts/renamed");
 
-    // Drafts are not Articles.
-    app.save_post(
-        &edit,
-        &[
-            ("title", "Renamed"),
-            ("slug", "renamed"),
-            ("body", "New text."),
-        ],
-        "draft",
-    )
-    .await;
-    assert_eq!(app.get_ap(&article_id, AP).await.0, StatusCode::NOT_FOUND);
+    // Unpublished, the Article is gone for good: 410 with a Tombstone (and a 410 page for browsers).
+    let draft = [
+        ("title", "Renamed"),
+        ("slug", "renamed"),
+        ("body", "New text."),
+    ];
+    app.save_post(&edit, &draft, "draft").await;
+    let (status, content_type, tombstone) = app.get_ap(&article_id, AP).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert_eq!(content_type, AP);
+    assert_eq!(tombstone["type"], "Tombstone");
+    assert_eq!(tombstone["id"], article_id.as_str());
+    assert_eq!(app.get(&article_id).await.status(), StatusCode::GONE);
+    // Published again, the post is a new Article: the old id is never reused.
+    app.save_post(&edit, &draft, "publish").await;
+    assert_eq!(app.get_ap(&article_id, AP).await.0, StatusCode::GONE);
+    let html = app.page("/posts/renamed").await.1;
+    let new_id = attrs(
+        &html,
+        "link[rel=alternate][type='application/activity+json']",
+        "href",
+    );
+    assert_eq!(new_id.len(), 1);
+    assert_ne!(new_id[0], article_id);
+    let (status, _, article) = app.get_ap(&new_id[0], AP).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(article["id"], new_id[0].as_str());
+    // Drafts never were Articles.
+    let draft_edit = app
+        .save_post(
+            "/admin/posts/new",
+            &[("title", "Never out"), ("body", "x")],
+            "draft",
+        )
+        .await;
+    let draft_id = draft_edit
+        .trim_start_matches("/admin/posts/")
+        .trim_end_matches("/edit");
+    assert_eq!(
+        app.get_ap(&format!("/articles/{draft_id}"), AP).await.0,
+        StatusCode::NOT_FOUND
+    );
     app.finish().await;
 }
 

@@ -241,8 +241,12 @@ async fn delete_asks_for_confirmation_then_removes() {
     let r = app.submit(&delete, &delete, &[]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()["location"], "/admin?notice=deleted");
+    // A deleted post's address says so (410 Gone, in the theme); a never-used one stays 404.
+    let (status, html) = app.page("/posts/doomed").await;
+    assert_eq!(status, StatusCode::GONE);
+    assert_eq!(texts(&html, "h1"), ["410 Gone"]);
     assert_eq!(
-        app.get("/posts/doomed").await.status(),
+        app.get("/posts/never-was").await.status(),
         StatusCode::NOT_FOUND
     );
     assert_eq!(app.get("/tags/ngos").await.status(), StatusCode::NOT_FOUND);

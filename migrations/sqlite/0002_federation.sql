@@ -49,3 +49,17 @@ CREATE TABLE deliveries (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+
+-- The id a post has as an ActivityPub Article (the UUID in /articles/{id}). It starts as the post's own id; a post
+-- unpublished (its Article deleted, tombstoned) and published again gets a new one, since ids are never reused.
+ALTER TABLE posts ADD COLUMN article_id TEXT;
+UPDATE posts SET article_id = id;
+CREATE UNIQUE INDEX posts_article_id ON posts (article_id);
+
+-- Articles that were deleted or unpublished: their ids answer 410 Gone with a Tombstone, for good.
+CREATE TABLE article_tombstones (
+    article_id TEXT PRIMARY KEY,
+    slug TEXT NOT NULL,
+    deleted_at INTEGER NOT NULL
+);
+CREATE INDEX article_tombstones_slug ON article_tombstones (slug);

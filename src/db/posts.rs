@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::{Any, AnyConnection, FromRow, Transaction};
 
 use super::{Db, is_unique_violation, now};
 use crate::domain::{
@@ -25,6 +25,8 @@ pub struct Post {
     pub created_at: i64,
     pub updated_at: i64,
     pub published_at: Option<i64>,
+    /// The UUID of the post's ActivityPub Article id (see the migration that adds it).
+    pub article_id: String,
     pub comment_count: i64,
     #[sqlx(skip)]
     pub tags: Vec<Tag>,
@@ -57,12 +59,12 @@ pub enum SaveError {
 }
 
 const POST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, p.body_markdown, p.body_html, p.excerpt_html, \
-     p.status, u.display_name AS author_name, p.created_at, p.updated_at, p.published_at, \
+     p.status, u.display_name AS author_name, p.created_at, p.updated_at, p.published_at, p.article_id, \
      (SELECT COUNT(*) FROM comments c WHERE c.post_id = p.id AND c.status = 'shown') AS comment_count";
 
 /// The columns of lists: the same, but without the bodies, which lists never show (left empty in the rows).
 const LIST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, '' AS body_markdown, '' AS body_html, p.excerpt_html, \
-     p.status, u.display_name AS author_name, p.created_at, p.updated_at, p.published_at, \
+     p.status, u.display_name AS author_name, p.created_at, p.updated_at, p.published_at, p.article_id, \
      (SELECT COUNT(*) FROM comments c WHERE c.post_id = p.id AND c.status = 'shown') AS comment_count";
 
 /// `$start, $start+1, …` for an `IN (…)` list of `n` values.
@@ -74,7 +76,7 @@ fn placeholders(start: usize, n: usize) -> String {
 }
 
 /// Fills in the tags of each post, in the order the owner typed them, with one query.
-async fn attach_tags(db: &Db, posts: &mut [Post]) -> Result<(), sqlx::Error> {
+async fn attach_tags(conn: &mut AnyConnection, posts: &mut [Post]) -> Result<(), sqlx::Error> {
     if posts.is_empty() {
         return Ok(());
     }
@@ -88,7 +90,7 @@ async fn attach_tags(db: &Db, posts: &mut [Post]) -> Result<(), sqlx::Error> {
         query = query.bind(&p.id);
     }
     let mut by_post: HashMap<String, Vec<Tag>> = HashMap::new();
-    for (post_id, slug, name) in query.fetch_all(&db.pool).await? {
+    for (post_id, slug, name) in query.fetch_all(&mut *conn).await? {
         by_post.entry(post_id).or_default().push(Tag { slug, name });
     }
     for p in posts.iter_mut() {
@@ -99,6 +101,7 @@ async fn attach_tags(db: &Db, posts: &mut [Post]) -> Result<(), sqlx::Error> {
 
 /// Published posts, newest first.
 pub async fn list_published(db: &Db, limit: i64, offset: i64) -> Result<Vec<Post>, sqlx::Error> {
+    let mut conn = db.pool.acquire().await?;
     let sql = format!(
         "SELECT {LIST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
          WHERE p.status = 'published' ORDER BY p.published_at DESC, p.id DESC LIMIT $1 OFFSET $2"
@@ -106,9 +109,9 @@ pub async fn list_published(db: &Db, limit: i64, offset: i64) -> Result<Vec<Post
     let mut posts: Vec<Post> = sqlx::query_as(&sql)
         .bind(limit)
         .bind(offset)
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *conn)
         .await?;
-    attach_tags(db, &mut posts).await?;
+    attach_tags(&mut conn, &mut posts).await?;
     Ok(posts)
 }
 
@@ -118,6 +121,7 @@ pub async fn list_published_full_page(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Post>, sqlx::Error> {
+    let mut conn = db.pool.acquire().await?;
     let sql = format!(
         "SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
          WHERE p.status = 'published' ORDER BY p.published_at DESC, p.id DESC LIMIT $1 OFFSET $2"
@@ -125,9 +129,9 @@ pub async fn list_published_full_page(
     let mut posts: Vec<Post> = sqlx::query_as(&sql)
         .bind(limit)
         .bind(offset)
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *conn)
         .await?;
-    attach_tags(db, &mut posts).await?;
+    attach_tags(&mut conn, &mut posts).await?;
     Ok(posts)
 }
 
@@ -152,6 +156,7 @@ pub async fn list_published_by_tag(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Post>, sqlx::Error> {
+    let mut conn = db.pool.acquire().await?;
     let sql = format!(
         "SELECT {LIST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
          JOIN post_tags pt ON pt.post_id = p.id AND pt.tag_slug = $1 \
@@ -161,9 +166,9 @@ pub async fn list_published_by_tag(
         .bind(tag_slug)
         .bind(limit)
         .bind(offset)
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *conn)
         .await?;
-    attach_tags(db, &mut posts).await?;
+    attach_tags(&mut conn, &mut posts).await?;
     Ok(posts)
 }
 
@@ -177,27 +182,55 @@ pub async fn count_published_by_tag(db: &Db, tag_slug: &str) -> Result<i64, sqlx
     .await
 }
 
-async fn find_one(db: &Db, condition: &str, value: &str) -> Result<Option<Post>, sqlx::Error> {
+async fn find_one(
+    conn: &mut AnyConnection,
+    condition: &str,
+    value: &str,
+) -> Result<Option<Post>, sqlx::Error> {
     let sql = format!(
         "SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id WHERE {condition}"
     );
     let post: Option<Post> = sqlx::query_as(&sql)
         .bind(value)
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *conn)
         .await?;
     let mut posts: Vec<Post> = post.into_iter().collect();
-    attach_tags(db, &mut posts).await?;
+    attach_tags(conn, &mut posts).await?;
     Ok(posts.pop())
 }
 
 /// A post by its permanent id, whatever its status (for the owner).
 pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<Post>, sqlx::Error> {
-    find_one(db, "p.id = $1", id).await
+    let mut conn = db.pool.acquire().await?;
+    find_one(&mut conn, "p.id = $1", id).await
+}
+
+/// Like [`find_by_id`], inside a transaction (to see a change before it commits).
+pub async fn find_by_id_in(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<Post>, sqlx::Error> {
+    find_one(conn, "p.id = $1", id).await
+}
+
+/// A published post by the UUID of its Article id.
+pub async fn find_published_by_article_id(
+    db: &Db,
+    article_id: &str,
+) -> Result<Option<Post>, sqlx::Error> {
+    let mut conn = db.pool.acquire().await?;
+    find_one(
+        &mut conn,
+        "p.article_id = $1 AND p.status = 'published'",
+        article_id,
+    )
+    .await
 }
 
 /// A published post by its current slug.
 pub async fn find_published_by_slug(db: &Db, slug: &str) -> Result<Option<Post>, sqlx::Error> {
-    find_one(db, "p.slug = $1 AND p.status = 'published'", slug).await
+    let mut conn = db.pool.acquire().await?;
+    find_one(&mut conn, "p.slug = $1 AND p.status = 'published'", slug).await
 }
 
 /// The current slug of the published post that once had `old_slug`.
@@ -213,11 +246,12 @@ pub async fn current_slug_for_old(db: &Db, old_slug: &str) -> Result<Option<Stri
 
 /// Every post, drafts included, most recently changed first (the owner's list).
 pub async fn list_all(db: &Db) -> Result<Vec<Post>, sqlx::Error> {
+    let mut conn = db.pool.acquire().await?;
     let sql = format!(
         "SELECT {LIST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id ORDER BY p.updated_at DESC, p.id DESC"
     );
-    let mut posts: Vec<Post> = sqlx::query_as(&sql).fetch_all(&db.pool).await?;
-    attach_tags(db, &mut posts).await?;
+    let mut posts: Vec<Post> = sqlx::query_as(&sql).fetch_all(&mut *conn).await?;
+    attach_tags(&mut conn, &mut posts).await?;
     Ok(posts)
 }
 
@@ -299,20 +333,23 @@ fn map_unique(e: sqlx::Error) -> SaveError {
     }
 }
 
-/// Stores a new post and returns its permanent id.
-pub async fn create(
-    db: &Db,
+/// An open transaction on the pool's database.
+pub type Tx = Transaction<'static, Any>;
+
+/// Stores a new post inside `tx` and returns its permanent id (also its first Article id).
+pub async fn create_in(
+    tx: &mut Tx,
     author_id: &str,
     post: &ValidPost,
     status: PostStatus,
 ) -> Result<String, SaveError> {
     let id = uuid::Uuid::now_v7().to_string();
     let now = now();
-    let mut tx = db.pool.begin().await?;
-    let slug = free_slug(&mut tx, post, &id).await?;
+    let slug = free_slug(tx, post, &id).await?;
     sqlx::query(
         "INSERT INTO posts (id, slug, title, summary, body_markdown, body_html, excerpt_html, status, author_id, \
-         created_at, updated_at, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
+         created_at, updated_at, published_at, article_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $1)",
     )
     .bind(&id)
     .bind(slug.as_str())
@@ -325,33 +362,46 @@ pub async fn create(
     .bind(author_id)
     .bind(now)
     .bind((status == PostStatus::Published).then_some(now))
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(map_unique)?;
-    claim_slug(&mut tx, &slug).await?;
-    save_tags(&mut tx, &id, &post.tags).await?;
+    claim_slug(tx, &slug).await?;
+    save_tags(tx, &id, &post.tags).await?;
+    Ok(id)
+}
+
+/// Stores a new post on its own, without federating it (benchmarks; imports that must not be pushed).
+pub async fn create(
+    db: &Db,
+    author_id: &str,
+    post: &ValidPost,
+    status: PostStatus,
+) -> Result<String, SaveError> {
+    let mut tx = db.pool.begin().await?;
+    let id = create_in(&mut tx, author_id, post, status).await?;
     db.commit_content(tx).await?;
     Ok(id)
 }
 
-/// Replaces a post's content and status. A changed slug keeps the old one as a redirect.
-pub async fn update(
-    db: &Db,
+/// Replaces a post's content and status inside `tx`. A changed slug keeps the old one as a redirect. `updated_at`
+/// always moves forward, even for two saves within one second (an Update must carry a strictly newer `updated`).
+pub async fn update_in(
+    tx: &mut Tx,
     id: &str,
     post: &ValidPost,
     status: PostStatus,
 ) -> Result<(), SaveError> {
     let now = now();
-    let mut tx = db.pool.begin().await?;
     let old_slug: Option<String> = sqlx::query_scalar("SELECT slug FROM posts WHERE id = $1")
         .bind(id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
     let old_slug = old_slug.ok_or(SaveError::NotFound)?;
-    let slug = free_slug(&mut tx, post, id).await?;
+    let slug = free_slug(tx, post, id).await?;
     sqlx::query(
         "UPDATE posts SET slug = $2, title = $3, summary = $4, body_markdown = $5, body_html = $6, \
-         excerpt_html = $7, status = $8, updated_at = $9, \
+         excerpt_html = $7, status = $8, \
+         updated_at = CASE WHEN updated_at >= $9 THEN updated_at + 1 ELSE $9 END, \
          published_at = CASE WHEN $8 = 'published' THEN COALESCE(published_at, $9) ELSE published_at END \
          WHERE id = $1",
     )
@@ -364,39 +414,84 @@ pub async fn update(
     .bind(&post.excerpt_html)
     .bind(status.as_str())
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(map_unique)?;
     if old_slug != slug.as_str() {
-        claim_slug(&mut tx, &slug).await?;
+        claim_slug(tx, &slug).await?;
         sqlx::query(
             "INSERT INTO post_old_slugs (slug, post_id) VALUES ($1, $2) \
              ON CONFLICT (slug) DO UPDATE SET post_id = excluded.post_id",
         )
         .bind(&old_slug)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
-    save_tags(&mut tx, id, &post.tags).await?;
-    db.commit_content(tx).await?;
+    save_tags(tx, id, &post.tags).await?;
     Ok(())
 }
 
-/// Deletes a post with its tags links, old slugs and comments. `Ok(false)` when no such post.
-pub async fn delete(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+/// Deletes a post with its tag links, old slugs and comments, inside `tx`. `Ok(false)` when no such post.
+pub async fn delete_in(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Error> {
     for sql in [
         "DELETE FROM post_tags WHERE post_id = $1",
         "DELETE FROM post_old_slugs WHERE post_id = $1",
         "DELETE FROM comments WHERE post_id = $1",
     ] {
-        sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+        sqlx::query(sql).bind(id).execute(&mut **tx).await?;
     }
     let done = sqlx::query("DELETE FROM posts WHERE id = $1")
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    db.commit_content(tx).await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// Gives a post a new Article id (its old one was tombstoned); returns it.
+pub async fn renew_article_id_in(tx: &mut Tx, id: &str) -> Result<String, sqlx::Error> {
+    let article_id = uuid::Uuid::now_v7().to_string();
+    sqlx::query("UPDATE posts SET article_id = $2 WHERE id = $1")
+        .bind(id)
+        .bind(&article_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(article_id)
+}
+
+/// Records that an Article id is gone for good (its post deleted or unpublished).
+pub async fn tombstone_in(tx: &mut Tx, article_id: &str, slug: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO article_tombstones (article_id, slug, deleted_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (article_id) DO NOTHING",
+    )
+    .bind(article_id)
+    .bind(slug)
+    .bind(now())
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+/// When an Article id was tombstoned, if it was.
+pub async fn tombstoned_at(
+    conn: &mut AnyConnection,
+    article_id: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT deleted_at FROM article_tombstones WHERE article_id = $1")
+        .bind(article_id)
+        .fetch_optional(&mut *conn)
+        .await
+}
+
+/// Whether a permalink slug belonged to a post that is gone (and no post has it now).
+pub async fn slug_is_gone(db: &Db, slug: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM article_tombstones t WHERE t.slug = $1 \
+         AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.slug = $1)",
+    )
+    .bind(slug)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(n > 0)
 }

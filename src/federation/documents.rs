@@ -169,7 +169,7 @@ pub async fn outbox(
             let list = posts::list_published_full_page(&state.db, limit, offset).await?;
             Ok(list
                 .iter()
-                .map(|p| objects::create_activity(p, &state.urls, &language))
+                .map(|p| objects::create_activity(p, &state.urls, &language, false))
                 .collect())
         },
     )
@@ -232,15 +232,32 @@ pub async fn following(
     .await
 }
 
-/// `/articles/{id}`: a published post as an Article; browsers go to its permalink. Drafts do not exist here.
+/// `/articles/{id}`: a published post as an Article; browsers go to its permalink. Drafts do not exist here, and
+/// the Articles of deleted or unpublished posts answer 410 with a Tombstone.
 pub async fn article(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let post = posts::find_by_id(&state.db, &id)
+    let mut conn = state.db.pool.acquire().await?;
+    if let Some(deleted) = posts::tombstoned_at(&mut conn, &id).await? {
+        if !wants_activity_json(&headers) {
+            return Err(AppError::Gone);
+        }
+        let tombstone = serde_json::json!({
+            "@context": context(),
+            "id": state.urls.article(&id),
+            "type": "Tombstone",
+            "formerType": "Article",
+            "deleted": dates::iso(deleted),
+        });
+        let mut response = ActivityJson(tombstone).into_response();
+        *response.status_mut() = StatusCode::GONE;
+        return Ok(response);
+    }
+    drop(conn);
+    let post = posts::find_published_by_article_id(&state.db, &id)
         .await?
-        .filter(|p| p.status() == crate::domain::posts::PostStatus::Published)
         .ok_or(AppError::NotFound)?;
     if !wants_activity_json(&headers) {
         let mut response = (

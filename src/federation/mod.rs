@@ -9,7 +9,8 @@
 //! - `documents`: the actor, its collections and Articles, with content negotiation (`http`).
 //! - `inbox`: signed POSTs from other servers, verified, then handled by `activities` (one file per activity).
 //! - `actors`: remote actors and their keys (fetched through `client`, the one guarded, signing HTTP client).
-//! - `delivery`: the worker that sends queued deliveries (Accepts, and later posts).
+//! - `publish`: saving and deleting posts with the Create, Update and Delete their followers must receive.
+//! - `delivery`: the worker that sends queued deliveries.
 
 pub mod activities;
 pub mod actors;
@@ -22,6 +23,7 @@ pub mod inbox;
 pub mod keys;
 pub mod objects;
 pub mod protocol;
+pub mod publish;
 pub mod signatures;
 pub mod urls;
 

@@ -34,7 +34,7 @@ pub fn article(post: &Post, urls: &Urls, language: &str, with_context: bool) -> 
     content_map.insert(language.to_string(), post.body_html.clone());
     Article {
         context: with_context.then(super::protocol::context),
-        id: urls.article(&post.id),
+        id: urls.article(&post.article_id),
         kind: "Article".into(),
         attributed_to: urls.actor(),
         name: post.title.clone(),
@@ -60,18 +60,23 @@ pub fn article(post: &Post, urls: &Urls, language: &str, with_context: bool) -> 
     }
 }
 
-/// The Create activity that published a post, with the Article embedded (as the outbox lists it).
-pub fn create_activity(post: &Post, urls: &Urls, language: &str) -> Value {
+/// The Create activity that published a post, with the Article embedded: as the outbox lists it, or (with
+/// `with_context`) as it is sent.
+pub fn create_activity(post: &Post, urls: &Urls, language: &str, with_context: bool) -> Value {
     let article = article(post, urls, language, false);
-    json!({
-        "id": urls.article_create(&post.id),
+    let mut activity = json!({
+        "id": urls.article_create(&post.article_id),
         "type": "Create",
         "actor": urls.actor(),
         "published": article.published,
         "to": article.to,
         "cc": article.cc,
         "object": article,
-    })
+    });
+    if with_context {
+        activity["@context"] = super::protocol::context();
+    }
+    activity
 }
 
 #[cfg(test)]

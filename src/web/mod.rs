@@ -79,8 +79,8 @@ async fn render_error_pages(
     }
     let page = match response.extensions().get::<ErrorPage>() {
         Some(page) => page.clone(),
-        // Responses that already carry a page (the login form with a 401) pass through.
-        None if is_html(&response) => return response,
+        // Responses that already carry a document (the login form with a 401, a Tombstone with a 410) pass through.
+        None if !is_plain_text(&response) => return response,
         // Rejections from axum's own extractors (a bad path or query) get a generic page.
         None => ErrorPage {
             status,
@@ -119,12 +119,13 @@ async fn render_error_pages(
     }
 }
 
-fn is_html(response: &Response) -> bool {
+/// Bare error bodies (axum's rejections) are plain text or empty; anything else is a document of its own.
+fn is_plain_text(response: &Response) -> bool {
     response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"))
+        .is_none_or(|v| v.starts_with("text/plain"))
 }
 
 /// Headers every page carries: no MIME sniffing, no framing, no referrer leaks beyond the origin.

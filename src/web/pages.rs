@@ -94,10 +94,11 @@ pub async fn post(
         // An old slug moved permanently to the post's current address.
         return match posts::current_slug_for_old(&state.db, &slug).await? {
             Some(current) => Ok(moved_permanently(&views::post_path(&current))),
+            None if posts::slug_is_gone(&state.db, &slug).await? => Err(AppError::Gone),
             None => Err(AppError::NotFound),
         };
     };
-    let article_url = state.urls.article(&post.id);
+    let article_url = state.urls.article(&post.article_id);
     if wants_activity_json(&headers) {
         // ActivityPub clients get the Article at its permanent id, whose document carries that same id.
         let mut response = (StatusCode::FOUND, [(header::LOCATION, article_url)]).into_response();

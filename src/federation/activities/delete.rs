@@ -21,3 +21,19 @@ pub async fn receive(state: &AppState, signer: &str, activity: &Value) -> Result
     tracing::info!(actor = %signer, "actor deleted at its origin; forgotten");
     Ok(())
 }
+
+/// The Delete of a post's Article (deleted or unpublished): its id and JSON body. The object is a Tombstone.
+pub fn build_for_article(state: &AppState, article_id: &str) -> (String, String) {
+    let article = state.urls.article(article_id);
+    let id = format!("{article}#delete");
+    let body = serde_json::json!({
+        "@context": crate::federation::protocol::context(),
+        "id": id,
+        "type": "Delete",
+        "actor": state.urls.actor(),
+        "to": [crate::federation::protocol::PUBLIC],
+        "cc": [state.urls.followers()],
+        "object": { "id": article, "type": "Tombstone" },
+    });
+    (id, body.to_string())
+}

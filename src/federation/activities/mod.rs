@@ -1,9 +1,11 @@
 //! Activities, one file each: what Steppe does when one arrives, and how it builds the ones it sends.
 
 pub mod accept;
+pub mod create;
 pub mod delete;
 pub mod follow;
 pub mod undo;
+pub mod update;
 
 use serde_json::Value;
 

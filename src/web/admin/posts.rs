@@ -15,6 +15,7 @@ use crate::{
     db::posts::{self, SaveError},
     domain::posts::{FieldError, PostInput, PostStatus, ValidPost},
     error::AppError,
+    federation::publish,
     web::{
         auth::{CsrfForm, CsrfToken, Owner},
         views::{post_path, render},
@@ -177,13 +178,14 @@ impl<'a> Editor<'a> {
             }
             Action::Save(status) => status,
         };
-        let db = &self.state.db;
-        let saved = match &self.post_id {
-            Some(id) => posts::update(db, id, &valid, status)
-                .await
-                .map(|()| id.clone()),
-            None => posts::create(db, &self.owner.0.id, &valid, status).await,
-        };
+        let saved = publish::save(
+            self.state,
+            &self.owner.0.id,
+            self.post_id.as_deref(),
+            &valid,
+            status,
+        )
+        .await;
         let id = match saved {
             Ok(id) => id,
             Err(SaveError::SlugTaken) => {
@@ -306,7 +308,7 @@ pub async fn delete(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<super::EmptyForm>,
 ) -> Result<Response, AppError> {
-    if !posts::delete(&state.db, &id).await? {
+    if !publish::delete(&state, &id).await? {
         return Err(AppError::NotFound);
     }
     tracing::info!(post = %id, "post deleted");
