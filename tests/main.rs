@@ -11,4 +11,5 @@ mod errors;
 mod federation;
 mod inbox;
 mod posts;
+mod publishing;
 mod reading;
