@@ -277,6 +277,21 @@ async fn posts_are_articles_at_permanent_ids() {
         ])
     );
     assert!(article["published"].as_str().unwrap() <= article["updated"].as_str().unwrap());
+    assert_eq!(article["likes"]["totalItems"], 0);
+    assert_eq!(article["shares"]["id"], format!("{article_id}/shares"));
+    let replies = article["replies"].as_str().unwrap();
+    assert_eq!(replies, format!("{article_id}/replies"));
+    for which in ["replies", "likes", "shares"] {
+        let (status, _, collection) = app.get_ap(&format!("{article_id}/{which}"), AP).await;
+        assert_eq!(status, StatusCode::OK, "{which}");
+        assert_eq!(collection["id"], format!("{article_id}/{which}"));
+        assert_eq!(collection["totalItems"], 0);
+        assert!(collection["first"].is_string());
+    }
+    assert_eq!(
+        app.get_ap(&format!("{article_id}/other"), AP).await.0,
+        StatusCode::NOT_FOUND
+    );
 
     // The id outlives a slug change; a browser at the id goes to the current permalink.
     app.save_post(

@@ -273,3 +273,24 @@ pub async fn article(
     let article = objects::article(&post, &state.urls, &state.config.site.language, true);
     Ok(ActivityJson(article).into_response())
 }
+
+/// `/articles/{id}/replies|likes|shares`: a published post's collections. Empty until comments, likes and boosts
+/// are received (a later feature); the counts are real.
+pub async fn article_collection(
+    State(state): State<AppState>,
+    Path((id, which)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, AppError> {
+    if !matches!(which.as_str(), "replies" | "likes" | "shares") {
+        return Err(AppError::NotFound);
+    }
+    let post = posts::find_published_by_article_id(&state.db, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !wants_activity_json(&headers) {
+        return Ok(see_other_varying(&crate::web::views::post_path(&post.slug)));
+    }
+    let collection_id = state.urls.article_collection(&post.article_id, &which);
+    collection(collection_id, 0, q.page()?, |_, _| async { Ok(Vec::new()) }).await
+}

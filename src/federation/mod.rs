@@ -48,4 +48,8 @@ pub fn router() -> Router<AppState> {
         .route("/users/{username}/followers", get(documents::followers))
         .route("/users/{username}/following", get(documents::following))
         .route("/articles/{id}", get(documents::article))
+        .route(
+            "/articles/{id}/{collection}",
+            get(documents::article_collection),
+        )
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::{
     protocol::{
         PUBLIC,
-        object::{Article, Hashtag},
+        object::{Article, CollectionRef, Hashtag},
     },
     urls::Urls,
 };
@@ -57,6 +57,17 @@ pub fn article(post: &Post, urls: &Urls, language: &str, with_context: bool) -> 
             })
             .filter(|h| h.name.len() > 1)
             .collect(),
+        replies: urls.article_collection(&post.article_id, "replies"),
+        likes: CollectionRef {
+            id: urls.article_collection(&post.article_id, "likes"),
+            kind: "Collection".into(),
+            total_items: 0,
+        },
+        shares: CollectionRef {
+            id: urls.article_collection(&post.article_id, "shares"),
+            kind: "Collection".into(),
+            total_items: 0,
+        },
     }
 }
 

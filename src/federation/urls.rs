@@ -70,6 +70,11 @@ impl Urls {
         format!("{}/articles/{post_id}", self.base)
     }
 
+    /// A post's `replies`, `likes` or `shares` collection.
+    pub fn article_collection(&self, article_id: &str, which: &str) -> String {
+        format!("{}/{which}", self.article(article_id))
+    }
+
     /// The id of the Create activity that published a post.
     pub fn article_create(&self, post_id: &str) -> String {
         format!("{}#create", self.article(post_id))

@@ -39,4 +39,19 @@ pub struct Article {
     pub to: Vec<String>,
     pub cc: Vec<String>,
     pub tag: Vec<Hashtag>,
+    /// The replies collection's URL (comments, once they exist).
+    pub replies: String,
+    /// Embedded so that Mastodon (4.4+) can show counts without fetching.
+    pub likes: CollectionRef,
+    pub shares: CollectionRef,
+}
+
+/// A collection given by id with its size.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectionRef {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub total_items: i64,
 }
