@@ -233,3 +233,59 @@ async fn a_rotated_key_is_fetched_again() {
     remote.stop().await;
     app.finish().await;
 }
+
+/// Mastodon's own shapes (tests/fixtures/mastodon), with their hosts pointed at the test peers.
+fn mastodon_fixture(name: &str, remote: &Remote, app: &TestApp) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/mastodon/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replace("https://mastodon.example/users/alice", &remote.actor_id())
+        .replace("https://mastodon.example", &remote.base)
+        .replace("https://blog.example", &app.base);
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test]
+async fn mastodon_shaped_activities() {
+    let app = TestApp::spawn().await;
+    let remote = Remote::spawn("alice").await;
+    let inbox = app.url("/inbox");
+    let follow = mastodon_fixture("follow", &remote, &app);
+    assert_eq!(
+        remote.post_signed(&inbox, &follow).await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(follower_ids(&app).await.len(), 1);
+    assert_eq!(
+        remote.wait_for("Accept").await.activity["object"]["id"],
+        follow["id"]
+    );
+    // Types handled by later features are accepted (202) and change nothing here.
+    for name in ["like", "announce", "create_note", "delete_note"] {
+        let activity = mastodon_fixture(name, &remote, &app);
+        assert_eq!(
+            remote.post_signed(&inbox, &activity).await.status(),
+            StatusCode::ACCEPTED,
+            "{name}"
+        );
+    }
+    assert_eq!(follower_ids(&app).await.len(), 1);
+    let undo = mastodon_fixture("undo_follow", &remote, &app);
+    assert_eq!(
+        remote.post_signed(&inbox, &undo).await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert!(follower_ids(&app).await.is_empty());
+    // A Follow without the members it needs is malformed.
+    let broken =
+        json!({"type": "Follow", "actor": remote.actor_id(), "object": app.url("/users/blog")});
+    assert_eq!(
+        remote.post_signed(&inbox, &broken).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    remote.stop().await;
+    app.finish().await;
+}

@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::{
     activities,
     actors::{self, OwnedKey},
+    protocol::activity::Envelope,
     signatures::{self, IncomingRequest, Prepared},
 };
 use crate::{app::AppState, error::AppError};
@@ -91,17 +92,16 @@ async fn receive(
         .map_err(|e| AppError::Unauthorized(e.to_string()))?;
     let activity: Value = serde_json::from_slice(body)
         .map_err(|e| AppError::BadRequest(format!("The body is not JSON: {e}")))?;
-    if !activity.is_object() {
-        return Err(AppError::BadRequest("The body is not an activity.".into()));
-    }
+    let envelope: Envelope = serde_json::from_value(activity.clone())
+        .map_err(|e| AppError::BadRequest(format!("The body is not an activity: {e}")))?;
     let signer = verify(state, &prepared).await?;
-    let actor = activity.get("actor").and_then(id_of).unwrap_or_default();
+    let actor = envelope.actor.0.as_str();
     if actor != signer.owner {
         return Err(AppError::Unauthorized(format!(
             "the activity's actor {actor:?} is not the signer {}",
             signer.owner
         )));
     }
-    activities::handle(state, &signer.owner, &activity).await?;
+    activities::handle(state, &signer.owner, &envelope.kind, activity).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }

@@ -1,25 +1,22 @@
 //! `Follow` of the blog: the follower is stored and an `Accept` is queued, in one transaction.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::accept;
 use crate::{
     app::AppState,
     db::{self, deliveries, followers},
     error::AppError,
-    federation::{actors, inbox::id_of},
+    federation::{actors, protocol::activity::Follow},
 };
 
-pub async fn receive(state: &AppState, signer: &str, activity: &Value) -> Result<(), AppError> {
-    let object = activity.get("object").and_then(id_of).unwrap_or_default();
+pub async fn receive(state: &AppState, signer: &str, follow: Follow) -> Result<(), AppError> {
+    let object = follow.object.0.as_str();
     if object != state.urls.actor() {
         tracing::info!(%object, actor = %signer, "Follow of someone else; ignored");
         return Ok(());
     }
-    let follow_id = activity
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| AppError::BadRequest("The Follow has no id.".into()))?;
+    let follow_id = follow.id.as_str();
     let actor = actors::actor(&state.db, &state.client, signer)
         .await
         .map_err(|e| AppError::Unauthorized(format!("cannot get the follower {signer}: {e}")))?;

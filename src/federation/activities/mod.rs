@@ -16,16 +16,24 @@ pub fn new_id(state: &AppState) -> String {
     format!("{}/activities/{}", state.urls.base(), uuid::Uuid::now_v7())
 }
 
-/// Handles a verified activity from `signer`. Types Steppe does not handle yet are logged and accepted.
-pub async fn handle(state: &AppState, signer: &str, activity: &Value) -> Result<(), AppError> {
-    let kind = activity
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+/// Reads an activity as the wire type its handler expects; 400 when it does not have that shape.
+fn parse<T: serde::de::DeserializeOwned>(kind: &str, activity: Value) -> Result<T, AppError> {
+    serde_json::from_value(activity)
+        .map_err(|e| AppError::BadRequest(format!("Malformed {kind}: {e}")))
+}
+
+/// Handles a verified activity of type `kind` from `signer`. Types Steppe does not handle yet are logged and
+/// accepted.
+pub async fn handle(
+    state: &AppState,
+    signer: &str,
+    kind: &str,
+    activity: Value,
+) -> Result<(), AppError> {
     match kind {
-        "Follow" => follow::receive(state, signer, activity).await,
-        "Undo" => undo::receive(state, signer, activity).await,
-        "Delete" => delete::receive(state, signer, activity).await,
+        "Follow" => follow::receive(state, signer, parse(kind, activity)?).await,
+        "Undo" => undo::receive(state, signer, parse(kind, activity)?).await,
+        "Delete" => delete::receive(state, signer, parse(kind, activity)?).await,
         other => {
             tracing::info!(kind = %other, actor = %signer, "activity type not handled; accepted and dropped");
             Ok(())

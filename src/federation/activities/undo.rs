@@ -2,10 +2,15 @@
 
 use serde_json::Value;
 
-use crate::{app::AppState, db::followers, error::AppError, federation::inbox::id_of};
+use crate::{
+    app::AppState,
+    db::followers,
+    error::AppError,
+    federation::{inbox::id_of, protocol::activity::Undo},
+};
 
-pub async fn receive(state: &AppState, signer: &str, activity: &Value) -> Result<(), AppError> {
-    let object = activity.get("object").unwrap_or(&Value::Null);
+pub async fn receive(state: &AppState, signer: &str, undo: Undo) -> Result<(), AppError> {
+    let object = &undo.object;
     let kind = object.get("type").and_then(Value::as_str);
     let removed = match (kind, object) {
         // An embedded Follow must be the signer's, of the blog.

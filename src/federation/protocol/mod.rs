@@ -1,5 +1,6 @@
 //! Wire types: ActivityStreams documents exactly as they travel, apart from the stored types in `db`.
 
+pub mod activity;
 pub mod actor;
 pub mod collection;
 pub mod nodeinfo;
