@@ -432,3 +432,51 @@ async fn hidden_followers_keep_their_count() {
     );
     app.finish().await;
 }
+
+#[tokio::test]
+async fn authorized_fetch_requires_signed_gets() {
+    let app = TestApp::spawn_with("[federation]\nauthorized_fetch = true\n").await;
+    let remote = crate::remote::Remote::spawn("fetcher").await;
+    app.setup_owner().await;
+    app.publish("Members only", "", "Text.").await;
+    let html = app.page("/posts/members-only").await.1;
+    let article_id = attrs(
+        &html,
+        "link[rel=alternate][type='application/activity+json']",
+        "href",
+    )[0]
+    .clone();
+
+    for url in [
+        article_id.clone(),
+        format!("{article_id}/replies"),
+        app.url("/users/blog/outbox"),
+        app.url("/users/blog/followers"),
+        app.url("/users/blog/following?page=1"),
+    ] {
+        assert_eq!(
+            app.get_ap(&url, AP).await.0,
+            StatusCode::UNAUTHORIZED,
+            "unsigned {url}"
+        );
+        let r = remote.get_signed(&url).await;
+        assert_eq!(r.status(), StatusCode::OK, "signed {url}");
+    }
+    // The actor, WebFinger and NodeInfo stay public, so that servers can identify themselves.
+    assert_eq!(app.get_ap("/users/blog", AP).await.0, StatusCode::OK);
+    let host = app.host();
+    assert_eq!(
+        app.get(&format!("/.well-known/webfinger?resource=acct:blog@{host}"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(app.get("/nodeinfo/2.1").await.status(), StatusCode::OK);
+    // Browsers still read the blog.
+    assert_eq!(
+        app.get("/posts/members-only").await.status(),
+        StatusCode::OK
+    );
+    remote.stop().await;
+    app.finish().await;
+}

@@ -149,6 +149,36 @@ impl Remote {
         request.send().await.unwrap()
     }
 
+    /// A GET signed by this account (as Mastodon signs every GET), asking for ActivityStreams JSON.
+    pub async fn get_signed(&self, url: &str) -> reqwest::Response {
+        let parsed = url::Url::parse(url).unwrap();
+        let host = format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap());
+        let path = match parsed.query() {
+            Some(q) => format!("{}?{q}", parsed.path()),
+            None => parsed.path().to_string(),
+        };
+        let key = self.shared.key.lock().unwrap().clone();
+        let signed = cavage::sign(
+            &key,
+            &self.key_id(),
+            "GET",
+            &host,
+            &path,
+            None,
+            SystemTime::now(),
+        )
+        .unwrap();
+        self.shared
+            .http
+            .get(url)
+            .header("accept", "application/activity+json")
+            .header("date", signed.date)
+            .header("signature", signed.signature)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn post_signed(&self, inbox: &str, activity: &Value) -> reqwest::Response {
         self.post_signed_with(
             inbox,

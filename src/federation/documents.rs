@@ -4,7 +4,7 @@
 use activitypub_federation::protocol::public_key::PublicKey;
 use axum::{
     extract::{Path, Query, State},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, StatusCode, Uri, header},
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
@@ -18,6 +18,7 @@ use super::{
         collection::{OrderedCollection, OrderedCollectionPage},
         context,
     },
+    verify,
 };
 use crate::{
     app::AppState,
@@ -152,6 +153,7 @@ where
 pub async fn outbox(
     State(state): State<AppState>,
     Path(username): Path<String>,
+    uri: Uri,
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
@@ -159,6 +161,7 @@ pub async fn outbox(
     if !wants_activity_json(&headers) {
         return Ok(see_other_varying("/"));
     }
+    verify::signed_get(&state, &uri, &headers).await?;
     let total = posts::count_published(&state.db).await?;
     let language = state.config.site.language.clone();
     collection(
@@ -180,6 +183,7 @@ pub async fn outbox(
 pub async fn followers(
     State(state): State<AppState>,
     Path(username): Path<String>,
+    uri: Uri,
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
@@ -187,6 +191,7 @@ pub async fn followers(
     if !wants_activity_json(&headers) {
         return Ok(see_other_varying("/"));
     }
+    verify::signed_get(&state, &uri, &headers).await?;
     let total = followers::count(&state.db).await?;
     let id = state.urls.followers();
     let page = q.page()?;
@@ -219,6 +224,7 @@ pub async fn followers(
 pub async fn following(
     State(state): State<AppState>,
     Path(username): Path<String>,
+    uri: Uri,
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
@@ -226,6 +232,7 @@ pub async fn following(
     if !wants_activity_json(&headers) {
         return Ok(see_other_varying("/"));
     }
+    verify::signed_get(&state, &uri, &headers).await?;
     collection(state.urls.following(), 0, q.page()?, |_, _| async {
         Ok(Vec::new())
     })
@@ -237,6 +244,7 @@ pub async fn following(
 pub async fn article(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let mut conn = state.db.pool.acquire().await?;
@@ -244,6 +252,7 @@ pub async fn article(
         if !wants_activity_json(&headers) {
             return Err(AppError::Gone);
         }
+        verify::signed_get(&state, &uri, &headers).await?;
         let tombstone = serde_json::json!({
             "@context": context(),
             "id": state.urls.article(&id),
@@ -270,6 +279,7 @@ pub async fn article(
             .insert(header::VARY, header::HeaderValue::from_static("Accept"));
         return Ok(response);
     }
+    verify::signed_get(&state, &uri, &headers).await?;
     let article = objects::article(&post, &state.urls, &state.config.site.language, true);
     Ok(ActivityJson(article).into_response())
 }
@@ -279,6 +289,7 @@ pub async fn article(
 pub async fn article_collection(
     State(state): State<AppState>,
     Path((id, which)): Path<(String, String)>,
+    uri: Uri,
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
@@ -291,6 +302,7 @@ pub async fn article_collection(
     if !wants_activity_json(&headers) {
         return Ok(see_other_varying(&crate::web::views::post_path(&post.slug)));
     }
+    verify::signed_get(&state, &uri, &headers).await?;
     let collection_id = state.urls.article_collection(&post.article_id, &which);
     collection(collection_id, 0, q.page()?, |_, _| async { Ok(Vec::new()) }).await
 }

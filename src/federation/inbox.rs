@@ -16,9 +16,8 @@ use serde_json::Value;
 
 use super::{
     activities,
-    actors::{self, OwnedKey},
     protocol::activity::Envelope,
-    signatures::{self, IncomingRequest, Prepared},
+    signatures::{self, IncomingRequest},
 };
 use crate::{app::AppState, error::AppError};
 
@@ -55,25 +54,6 @@ pub async fn shared(
     receive(&state, &uri, &headers, &body).await
 }
 
-/// Verifies `prepared` with the signer's key, fetching the key anew once if the cached one fails.
-async fn verify(state: &AppState, prepared: &Prepared) -> Result<OwnedKey, AppError> {
-    let unauthorized = |why: String| AppError::Unauthorized(why);
-    let key_id = prepared.key_id();
-    let cached = actors::key(&state.db, &state.client, &state.keys, key_id, false).await;
-    if let Ok(key) = &cached
-        && prepared.verify(&key.key).is_ok()
-    {
-        return Ok(key.clone());
-    }
-    let fresh = actors::key(&state.db, &state.client, &state.keys, key_id, true)
-        .await
-        .map_err(|e| unauthorized(format!("cannot get the key {key_id}: {e}")))?;
-    prepared
-        .verify(&fresh.key)
-        .map_err(|e| unauthorized(e.to_string()))?;
-    Ok(fresh)
-}
-
 async fn receive(
     state: &AppState,
     uri: &Uri,
@@ -94,7 +74,7 @@ async fn receive(
         .map_err(|e| AppError::BadRequest(format!("The body is not JSON: {e}")))?;
     let envelope: Envelope = serde_json::from_value(activity.clone())
         .map_err(|e| AppError::BadRequest(format!("The body is not an activity: {e}")))?;
-    let signer = verify(state, &prepared).await?;
+    let signer = super::verify::with_key(state, &prepared).await?;
     let actor = envelope.actor.0.as_str();
     if actor != signer.owner {
         return Err(AppError::Unauthorized(format!(

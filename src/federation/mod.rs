@@ -7,7 +7,7 @@
 //! - `objects`: stored posts → Articles and their Create activities.
 //! - `discovery`: WebFinger, host-meta, NodeInfo.
 //! - `documents`: the actor, its collections and Articles, with content negotiation (`http`).
-//! - `inbox`: signed POSTs from other servers, verified, then handled by `activities` (one file per activity).
+//! - `inbox`: signed POSTs from other servers, verified (`verify`), then handled by `activities` (one file each).
 //! - `actors`: remote actors and their keys (fetched through `client`, the one guarded, signing HTTP client).
 //! - `publish`: saving and deleting posts with the Create, Update and Delete their followers must receive.
 //! - `delivery`: the worker that sends queued deliveries.
@@ -26,6 +26,7 @@ pub mod protocol;
 pub mod publish;
 pub mod signatures;
 pub mod urls;
+pub mod verify;
 
 use axum::{
     Router,
