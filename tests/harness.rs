@@ -52,7 +52,9 @@ pub async fn fresh_database(dir: &tempfile::TempDir) -> (String, Option<(String,
 
 fn test_config(port: u16, db_url: &str, extra: &str) -> Config {
     // Federation tests run peers on 127.0.0.1 over plain http, which only this setting allows.
-    let extra = if extra.contains("[federation]") {
+    let extra = if extra.contains("allow_private_addresses") {
+        extra.to_string()
+    } else if extra.contains("[federation]") {
         extra.replace(
             "[federation]",
             "[federation]\nallow_private_addresses = true",

@@ -289,3 +289,24 @@ async fn mastodon_shaped_activities() {
     remote.stop().await;
     app.finish().await;
 }
+
+/// With the default configuration Steppe never contacts loopback or private addresses, so a peer there cannot get
+/// its key fetched: its POSTs are refused, and nothing is sent to it.
+#[tokio::test]
+async fn private_addresses_are_refused_by_default() {
+    let app = TestApp::spawn_with("[federation]\nallow_private_addresses = false\n").await;
+    let remote = Remote::spawn("inside").await;
+    let r = remote
+        .post_signed(&app.url("/inbox"), &follow(&remote, &app, 1))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("private or local address") || body.contains("https"),
+        "{body}"
+    );
+    assert!(follower_ids(&app).await.is_empty());
+    assert!(remote.received().is_empty());
+    remote.stop().await;
+    app.finish().await;
+}
