@@ -20,6 +20,23 @@ pub struct Config {
     pub cache: CacheConfig,
     #[serde(default)]
     pub federation: FederationConfig,
+    #[serde(default)]
+    pub media: MediaConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// Where uploaded images (the avatar and header) are stored.
+    pub dir: String,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            dir: "data/media".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -10,6 +10,7 @@ pub mod followers;
 pub mod posts;
 pub mod remote_actors;
 pub mod sessions;
+pub mod settings;
 pub mod users;
 
 use std::{

@@ -50,7 +50,7 @@ pub async fn fresh_database(dir: &tempfile::TempDir) -> (String, Option<(String,
     }
 }
 
-fn test_config(port: u16, db_url: &str, extra: &str) -> Config {
+fn test_config(port: u16, db_url: &str, media_dir: &std::path::Path, extra: &str) -> Config {
     // Federation tests run peers on 127.0.0.1 over plain http, which only this setting allows.
     let extra = if extra.contains("allow_private_addresses") {
         extra.to_string()
@@ -74,8 +74,11 @@ bind = "127.0.0.1:0"
 [database]
 url = "{db_url}"
 max_connections = 4
+[media]
+dir = "{media}"
 {extra}
-"#
+"#,
+        media = media_dir.display()
     );
     Config::from_toml(&text, []).expect("test config")
 }
@@ -119,7 +122,7 @@ impl TestApp {
             .expect("client");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let mut config = test_config(port, db_url, extra);
+        let mut config = test_config(port, db_url, &dir.path().join("media"), extra);
         if https {
             config.site.public_url = format!("https://127.0.0.1:{port}");
         }

@@ -13,3 +13,4 @@ mod inbox;
 mod posts;
 mod publishing;
 mod reading;
+mod settings;

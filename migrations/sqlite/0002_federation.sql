@@ -63,3 +63,9 @@ CREATE TABLE article_tombstones (
     deleted_at INTEGER NOT NULL
 );
 CREATE INDEX article_tombstones_slug ON article_tombstones (slug);
+
+-- Settings the owner changes in the admin pages (the actor's avatar and header image: URL and media type).
+CREATE TABLE site_settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);

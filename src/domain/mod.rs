@@ -2,6 +2,7 @@
 
 pub mod content;
 pub mod dates;
+pub mod media;
 pub mod posts;
 pub mod slug;
 pub mod users;

@@ -14,7 +14,7 @@ use super::{
     http::{ActivityJson, wants_activity_json},
     objects,
     protocol::{
-        actor::{Endpoints, Person},
+        actor::{Endpoints, Image, Person},
         collection::{OrderedCollection, OrderedCollectionPage},
         context,
     },
@@ -52,6 +52,14 @@ pub async fn actor(
     let urls = &state.urls;
     let site = &state.config.site;
     let actor_id = urls.actor();
+    let values = crate::db::settings::all(&state.db).await?;
+    let image = |key: &str| {
+        crate::domain::media::profile_image(&values, key).map(|i| Image {
+            kind: "Image".into(),
+            url: i.url,
+            media_type: i.media_type,
+        })
+    };
     let person = Person {
         context: context(),
         id: actor_id.clone(),
@@ -80,6 +88,8 @@ pub async fn actor(
         discoverable: true,
         indexable: true,
         published: dates::iso(state.blog_key.created_at),
+        icon: image("avatar"),
+        image: image("header"),
     };
     Ok(ActivityJson(person).into_response())
 }

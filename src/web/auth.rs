@@ -151,21 +151,30 @@ where
             .iter()
             .find(|(k, _)| k == CSRF_FIELD)
             .map(|(_, v)| v.as_str());
-        let valid = match (cookie_token.as_deref(), form_token) {
-            (Some(c), Some(f)) if looks_like_token(c) => {
-                bool::from(c.as_bytes().ct_eq(f.as_bytes()))
-            }
-            _ => false,
-        };
-        if !valid {
-            return Err(AppError::Forbidden(
-                "This form has expired or did not come from this blog. Go back, reload the page and send it again."
-                    .into(),
-            ));
-        }
+        check_csrf(cookie_token.as_deref(), form_token)?;
         let value = serde_urlencoded::from_bytes(&body)
             .map_err(|e| AppError::BadRequest(format!("The form is malformed: {e}")))?;
         Ok(Self(value))
+    }
+}
+
+/// The CSRF cookie of a request, for forms that are not url-encoded (file uploads).
+pub fn csrf_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, CSRF_COOKIE).map(str::to_string)
+}
+
+/// 403 unless the form's token equals the visitor's CSRF cookie.
+pub fn check_csrf(cookie_token: Option<&str>, form_token: Option<&str>) -> Result<(), AppError> {
+    let valid = match (cookie_token, form_token) {
+        (Some(c), Some(f)) if looks_like_token(c) => bool::from(c.as_bytes().ct_eq(f.as_bytes())),
+        _ => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "This form has expired or did not come from this blog. Go back, reload the page and send it again.".into(),
+        ))
     }
 }
 

@@ -41,6 +41,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/setup", axum::routing::post(admin::setup))
         .route("/admin/login", axum::routing::post(admin::login))
         .route("/admin/logout", axum::routing::post(admin::logout))
+        .route("/admin/settings", get(admin::settings::show).post(admin::settings::save))
+        .route("/media/{name}", get(pages::media))
         .route("/admin/posts/new", get(admin::posts::new).post(admin::posts::create))
         .route("/admin/posts/{id}/edit", get(admin::posts::edit).post(admin::posts::update))
         .route(

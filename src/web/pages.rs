@@ -176,6 +176,32 @@ pub async fn stylesheet() -> Response {
         .into_response()
 }
 
+/// `/media/{name}`: an image the owner uploaded. Only names Steppe gave its uploads are served.
+pub async fn media(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, AppError> {
+    if !crate::domain::media::is_media_name(&name) {
+        return Err(AppError::NotFound);
+    }
+    let kind = crate::domain::media::ImageType::from_extension(&name).ok_or(AppError::NotFound)?;
+    let path = std::path::Path::new(&state.config.media.dir).join(&name);
+    let bytes = match tokio::fs::read(&path).await {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(AppError::NotFound),
+        Err(e) => return Err(AppError::internal(e)),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, kind.media_type()),
+            // A name is never reused for other bytes.
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 pub async fn not_found() -> AppError {
     AppError::NotFound
 }

@@ -34,4 +34,20 @@ pub struct Person {
     pub discoverable: bool,
     pub indexable: bool,
     pub published: String,
+    /// The avatar, embedded (a bare URL shows no avatar in Mastodon).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icon: Option<Image>,
+    /// The header image, embedded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Image {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
 }

@@ -1,6 +1,7 @@
 //! The owner's pages under /admin: one-time setup, login and logout, and the post list (posts.rs has the editor).
 
 pub mod posts;
+pub mod settings;
 
 use askama::Template;
 use axum::{
@@ -75,6 +76,7 @@ impl NoticeQuery {
             "published" => "Published.",
             "deleted" => "The post was deleted.",
             "welcome" => "Your blog is ready. Write your first post.",
+            "settings" => "Settings saved.",
             _ => return None,
         })
     }
