@@ -41,6 +41,11 @@ async fn follow_is_stored_and_accepted() {
         Ok(app.url("/users/blog")),
         "the Accept's signature verifies"
     );
+    assert_eq!(accept.content_type, "application/activity+json");
+    assert_eq!(
+        accept.user_agent,
+        format!("Steppe/{} (+{})", env!("CARGO_PKG_VERSION"), app.base)
+    );
     assert_eq!(accept.activity["actor"], app.url("/users/blog"));
     assert_eq!(
         accept.activity["object"]["id"],

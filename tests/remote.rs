@@ -28,6 +28,8 @@ use tokio::{sync::oneshot, task::JoinHandle};
 pub struct Received {
     pub activity: Value,
     pub verified: Result<String, String>,
+    pub user_agent: String,
+    pub content_type: String,
 }
 
 struct Shared {
@@ -319,11 +321,19 @@ async fn inbox(
     let verified = verify_independently(&shared, &uri, &headers, &body).await;
     let activity: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let ok = verified.is_ok();
-    shared
-        .received
-        .lock()
-        .unwrap()
-        .push(Received { activity, verified });
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    shared.received.lock().unwrap().push(Received {
+        activity,
+        verified,
+        user_agent: header("user-agent"),
+        content_type: header("content-type"),
+    });
     if ok {
         StatusCode::ACCEPTED
     } else {
