@@ -110,7 +110,7 @@ impl AppState {
         let user_agent = format!(
             "Steppe/{} (+{})",
             env!("CARGO_PKG_VERSION"),
-            config.site.public_url
+            config.base_url()
         );
         let client = FederationClient::new(
             blog_key.clone(),
