@@ -99,11 +99,16 @@ async fn attach_tags(conn: &mut AnyConnection, posts: &mut [Post]) -> Result<(),
     Ok(())
 }
 
-/// Published posts, newest first.
-pub async fn list_published(db: &Db, limit: i64, offset: i64) -> Result<Vec<Post>, sqlx::Error> {
+/// A page of published posts, newest first, with the given columns.
+async fn published_page(
+    db: &Db,
+    columns: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Post>, sqlx::Error> {
     let mut conn = db.pool.acquire().await?;
     let sql = format!(
-        "SELECT {LIST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
+        "SELECT {columns} FROM posts p JOIN users u ON u.id = p.author_id \
          WHERE p.status = 'published' ORDER BY p.published_at DESC, p.id DESC LIMIT $1 OFFSET $2"
     );
     let mut posts: Vec<Post> = sqlx::query_as(&sql)
@@ -115,24 +120,18 @@ pub async fn list_published(db: &Db, limit: i64, offset: i64) -> Result<Vec<Post
     Ok(posts)
 }
 
+/// Published posts, newest first, without their bodies (lists).
+pub async fn list_published(db: &Db, limit: i64, offset: i64) -> Result<Vec<Post>, sqlx::Error> {
+    published_page(db, LIST_COLUMNS, limit, offset).await
+}
+
 /// Published posts with their bodies, newest first (the feed, the outbox).
 pub async fn list_published_full_page(
     db: &Db,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Post>, sqlx::Error> {
-    let mut conn = db.pool.acquire().await?;
-    let sql = format!(
-        "SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
-         WHERE p.status = 'published' ORDER BY p.published_at DESC, p.id DESC LIMIT $1 OFFSET $2"
-    );
-    let mut posts: Vec<Post> = sqlx::query_as(&sql)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *conn)
-        .await?;
-    attach_tags(&mut conn, &mut posts).await?;
-    Ok(posts)
+    published_page(db, POST_COLUMNS, limit, offset).await
 }
 
 pub async fn count_published(db: &Db) -> Result<i64, sqlx::Error> {

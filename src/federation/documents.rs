@@ -94,6 +94,22 @@ pub async fn actor(
     Ok(ActivityJson(person).into_response())
 }
 
+/// What the actor's collections check first: the username (404), browsers (sent to the blog), and signed GETs
+/// under authorized fetch (401). `Some` is the answer to give instead of the collection.
+async fn collection_gate(
+    state: &AppState,
+    username: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Option<Response>, AppError> {
+    check_username(state, username)?;
+    if !wants_activity_json(headers) {
+        return Ok(Some(see_other_varying("/")));
+    }
+    verify::signed_get(state, uri, headers).await?;
+    Ok(None)
+}
+
 /// A redirect for browsers from a URL that also serves JSON; caches must keep the two apart.
 fn see_other_varying(location: &str) -> Response {
     let mut response = Redirect::to(location).into_response();
@@ -167,11 +183,9 @@ pub async fn outbox(
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
-    check_username(&state, &username)?;
-    if !wants_activity_json(&headers) {
-        return Ok(see_other_varying("/"));
+    if let Some(response) = collection_gate(&state, &username, &uri, &headers).await? {
+        return Ok(response);
     }
-    verify::signed_get(&state, &uri, &headers).await?;
     let total = posts::count_published(&state.db).await?;
     let language = state.config.site.language.clone();
     collection(
@@ -197,11 +211,9 @@ pub async fn followers(
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
-    check_username(&state, &username)?;
-    if !wants_activity_json(&headers) {
-        return Ok(see_other_varying("/"));
+    if let Some(response) = collection_gate(&state, &username, &uri, &headers).await? {
+        return Ok(response);
     }
-    verify::signed_get(&state, &uri, &headers).await?;
     let total = followers::count(&state.db).await?;
     let id = state.urls.followers();
     let page = q.page()?;
@@ -238,11 +250,9 @@ pub async fn following(
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
-    check_username(&state, &username)?;
-    if !wants_activity_json(&headers) {
-        return Ok(see_other_varying("/"));
+    if let Some(response) = collection_gate(&state, &username, &uri, &headers).await? {
+        return Ok(response);
     }
-    verify::signed_get(&state, &uri, &headers).await?;
     collection(state.urls.following(), 0, q.page()?, |_, _| async {
         Ok(Vec::new())
     })
