@@ -315,3 +315,36 @@ async fn private_addresses_are_refused_by_default() {
     remote.stop().await;
     app.finish().await;
 }
+
+/// Forged signatures cannot make Steppe fetch a known key over and over: once a minute at most.
+#[tokio::test]
+async fn bad_signatures_refetch_a_known_key_once() {
+    let app = TestApp::spawn().await;
+    let remote = Remote::spawn("steady").await;
+    let inbox = app.url("/inbox");
+    assert_eq!(
+        remote
+            .post_signed(&inbox, &follow(&remote, &app, 1))
+            .await
+            .status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(remote.actor_fetches(), 1);
+    let body = follow(&remote, &app, 2).to_string();
+    for _ in 0..3 {
+        let r = remote
+            .post_signed_with(&inbox, body.as_bytes(), SystemTime::now(), |h| {
+                let sig = h["signature"].replace("signature=\"", "signature=\"AAAA");
+                h.insert("signature".into(), sig);
+            })
+            .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        remote.actor_fetches(),
+        2,
+        "one refetch for three bad signatures"
+    );
+    remote.stop().await;
+    app.finish().await;
+}

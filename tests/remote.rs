@@ -37,6 +37,7 @@ struct Shared {
     username: String,
     key: Mutex<Arc<PrivateKey>>,
     received: Mutex<Vec<Received>>,
+    actor_fetches: std::sync::atomic::AtomicUsize,
     http: reqwest::Client,
 }
 
@@ -57,6 +58,7 @@ impl Remote {
             username: username.to_string(),
             key: Mutex::new(Arc::new(PrivateKey::generate().unwrap())),
             received: Mutex::new(Vec::new()),
+            actor_fetches: std::sync::atomic::AtomicUsize::new(0),
             http: reqwest::Client::new(),
         });
         let app = Router::new()
@@ -93,6 +95,13 @@ impl Remote {
     /// Replaces the key pair (as a server does when it rotates keys).
     pub fn rotate_key(&self) {
         *self.shared.key.lock().unwrap() = Arc::new(PrivateKey::generate().unwrap());
+    }
+
+    /// How many times the actor document was fetched.
+    pub fn actor_fetches(&self) -> usize {
+        self.shared
+            .actor_fetches
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -206,6 +215,9 @@ fn pem(key: &PrivateKey) -> String {
 }
 
 async fn actor(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    shared
+        .actor_fetches
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let id = format!("{}/users/{}", shared.base, shared.username);
     let key = shared.key.lock().unwrap().clone();
     let doc = json!({

@@ -1,6 +1,10 @@
 //! Remote actors: fetched with a signed GET, checked, stored, and their keys kept parsed in memory.
 
-use std::{collections::HashMap, sync::RwLock};
+use std::{
+    collections::HashMap,
+    sync::RwLock,
+    time::{Duration, Instant},
+};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -125,13 +129,32 @@ pub struct OwnedKey {
     pub key: PublicKey,
 }
 
-/// Parsed keys by key id, so that a busy inbox never parses PEM twice. One per instance.
+/// Parsed keys by key id, so that a busy inbox never parses PEM twice; and when each key was last fetched, so that
+/// requests with bad signatures cannot make us fetch a key again and again. One per instance.
 #[derive(Default)]
 pub struct KeyCache {
     keys: RwLock<HashMap<String, OwnedKey>>,
+    fetched: RwLock<HashMap<String, Instant>>,
 }
 
+/// A known key that fails is fetched again at most this often (key rotation is rare; forged requests are not).
+const REFETCH_INTERVAL: Duration = Duration::from_secs(60);
+
 impl KeyCache {
+    /// Whether a known key that failed may be fetched again now; if so, the refetch is counted from now.
+    pub fn take_refetch(&self, key_id: &str) -> bool {
+        let Ok(mut fetched) = self.fetched.write() else {
+            return false;
+        };
+        let allowed = fetched
+            .get(key_id)
+            .is_none_or(|at| at.elapsed() >= REFETCH_INTERVAL);
+        if allowed {
+            fetched.insert(key_id.to_string(), Instant::now());
+        }
+        allowed
+    }
+
     fn get(&self, key_id: &str) -> Option<OwnedKey> {
         self.keys.read().ok()?.get(key_id).cloned()
     }
@@ -181,30 +204,36 @@ pub async fn actor(
     }
 }
 
-/// The key named `key_id` (`https://host/users/x#main-key`) and its owner. With `refresh`, fetched anew from the
-/// origin (the key may have been rotated); otherwise from memory, then the database, then the origin.
-pub async fn key(
+/// The key named `key_id` if we already know it: from memory, else from the database (then kept in memory).
+pub async fn known_key(
+    db: &Db,
+    cache: &KeyCache,
+    key_id: &str,
+) -> Result<Option<OwnedKey>, ActorError> {
+    if let Some(k) = cache.get(key_id) {
+        return Ok(Some(k));
+    }
+    let Some(stored) = remote_actors::find_by_key_id(db, key_id).await? else {
+        return Ok(None);
+    };
+    let key =
+        PublicKey::from_pem(&stored.public_key_pem).map_err(|e| ActorError::Key(e.to_string()))?;
+    let owned = OwnedKey {
+        owner: stored.id,
+        key,
+    };
+    cache.put(key_id.to_string(), owned.clone());
+    Ok(Some(owned))
+}
+
+/// The key named `key_id` (`https://host/users/x#main-key`) fetched from its origin (a signed GET of its actor),
+/// stored, and kept in memory.
+pub async fn fetch_key(
     db: &Db,
     client: &FederationClient,
     cache: &KeyCache,
     key_id: &str,
-    refresh: bool,
 ) -> Result<OwnedKey, ActorError> {
-    if !refresh {
-        if let Some(k) = cache.get(key_id) {
-            return Ok(k);
-        }
-        if let Some(stored) = remote_actors::find_by_key_id(db, key_id).await? {
-            let key = PublicKey::from_pem(&stored.public_key_pem)
-                .map_err(|e| ActorError::Key(e.to_string()))?;
-            let owned = OwnedKey {
-                owner: stored.id,
-                key,
-            };
-            cache.put(key_id.to_string(), owned.clone());
-            return Ok(owned);
-        }
-    }
     let mut actor_url =
         Url::parse(key_id).map_err(|_| ActorError::Key("the key id is not a URL".into()))?;
     actor_url.set_fragment(None);

@@ -10,23 +10,30 @@ use super::{
 };
 use crate::{app::AppState, error::AppError};
 
-/// Verifies `prepared` with the signer's key, fetching the key anew once if the cached one fails.
+/// Verifies `prepared` with the signer's key: the one we know, or else the one its origin publishes. A known key
+/// that fails is fetched again (the signer may have rotated it), at most once a minute per key.
 pub async fn with_key(state: &AppState, prepared: &Prepared) -> Result<OwnedKey, AppError> {
-    let unauthorized = |why: String| AppError::Unauthorized(why);
     let key_id = prepared.key_id();
-    let cached = actors::key(&state.db, &state.client, &state.keys, key_id, false).await;
-    if let Ok(key) = &cached
-        && prepared.verify(&key.key).is_ok()
-    {
-        return Ok(key.clone());
-    }
-    let fresh = actors::key(&state.db, &state.client, &state.keys, key_id, true)
+    let unusable =
+        |e: actors::ActorError| AppError::Unauthorized(format!("cannot get the key {key_id}: {e}"));
+    let known = actors::known_key(&state.db, &state.keys, key_id)
         .await
-        .map_err(|e| unauthorized(format!("cannot get the key {key_id}: {e}")))?;
+        .map_err(unusable)?;
+    let key = match known {
+        Some(key) if prepared.verify(&key.key).is_ok() => return Ok(key),
+        Some(_) if !state.keys.take_refetch(key_id) => {
+            return Err(AppError::Unauthorized(format!(
+                "the signature does not verify with the key {key_id}"
+            )));
+        }
+        _ => actors::fetch_key(&state.db, &state.client, &state.keys, key_id)
+            .await
+            .map_err(unusable)?,
+    };
     prepared
-        .verify(&fresh.key)
-        .map_err(|e| unauthorized(e.to_string()))?;
-    Ok(fresh)
+        .verify(&key.key)
+        .map_err(|e| AppError::Unauthorized(e.to_string()))?;
+    Ok(key)
 }
 
 /// Under `federation.authorized_fetch`, a GET must be signed (by any actor whose key we can get): 401 otherwise.
