@@ -1,6 +1,5 @@
 //! How other servers find the blog: WebFinger, host-meta and NodeInfo.
 
-use activitypub_federation::fetch::webfinger::{Webfinger, WebfingerLink};
 use axum::{
     extract::{Query, State},
     http::{HeaderValue, header},
@@ -11,7 +10,10 @@ use serde_json::json;
 
 use super::{
     http::{ACTIVITY_JSON, json_with_type},
-    protocol::nodeinfo::{Link, Links, NodeInfo, Services, Software, Usage, Users},
+    protocol::{
+        nodeinfo::{Link, Links, NodeInfo, Services, Software, Usage, Users},
+        webfinger::{Jrd, JrdLink},
+    },
     urls::Urls,
 };
 use crate::{app::AppState, db, error::AppError};
@@ -49,25 +51,23 @@ pub async fn webfinger(
     if !is_blog(&resource, urls) {
         return Err(AppError::NotFound);
     }
-    let parse = |s: String| s.parse().map_err(AppError::internal);
-    let document = Webfinger {
+    let document = Jrd {
         subject: urls.acct(),
-        aliases: vec![parse(urls.actor())?, parse(urls.home())?],
+        aliases: vec![urls.actor(), urls.home()],
         links: vec![
-            WebfingerLink {
-                rel: Some("self".into()),
+            JrdLink {
+                rel: "self".into(),
                 kind: Some(ACTIVITY_JSON.into()),
-                href: Some(parse(urls.actor())?),
-                ..Default::default()
+                href: Some(urls.actor()),
+                template: None,
             },
-            WebfingerLink {
-                rel: Some("http://webfinger.net/rel/profile-page".into()),
+            JrdLink {
+                rel: "http://webfinger.net/rel/profile-page".into(),
                 kind: Some("text/html".into()),
-                href: Some(parse(urls.home())?),
-                ..Default::default()
+                href: Some(urls.home()),
+                template: None,
             },
         ],
-        properties: Default::default(),
     };
     Ok(json_with_type("application/jrd+json", &document))
 }

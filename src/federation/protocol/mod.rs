@@ -5,6 +5,7 @@ pub mod actor;
 pub mod collection;
 pub mod nodeinfo;
 pub mod object;
+pub mod webfinger;
 
 use serde_json::{Value, json};
 
