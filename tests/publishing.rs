@@ -196,3 +196,43 @@ async fn one_delivery_per_shared_inbox() {
     remote.stop().await;
     app.finish().await;
 }
+
+/// On PostgreSQL two processes share the queue: each delivery row is claimed by one of them, so a follower gets
+/// the post once. (On SQLite one process owns the file; there is nothing to share.)
+#[tokio::test]
+async fn two_processes_deliver_once() {
+    let a = TestApp::spawn().await;
+    if a.db.backend != steppe::db::Backend::Postgres {
+        a.finish().await;
+        return;
+    }
+    let b = TestApp::spawn_on(&a.db_url, None).await;
+    let remote = Remote::spawn("shared").await;
+    follow(&a, &remote).await;
+    // A slow inbox keeps rows in flight long enough for the other process's worker to look at them.
+    remote.set_delay(std::time::Duration::from_millis(1500));
+    a.setup_owner().await;
+    for i in 0..10 {
+        a.publish(&format!("Post {i}"), "", "Text.").await;
+    }
+    wait_count(&remote, "Create", 10).await;
+    for _ in 0..200 {
+        let pending: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'")
+                .fetch_one(&a.db.pool)
+                .await
+                .unwrap();
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        of_type(&remote, "Create").len(),
+        10,
+        "each Create exactly once"
+    );
+    remote.stop().await;
+    b.finish().await;
+    a.finish().await;
+}

@@ -38,6 +38,8 @@ struct Shared {
     key: Mutex<Arc<PrivateKey>>,
     received: Mutex<Vec<Received>>,
     actor_fetches: std::sync::atomic::AtomicUsize,
+    /// How long the inbox takes to answer (a slow server keeps deliveries in flight).
+    delay: Mutex<Duration>,
     http: reqwest::Client,
 }
 
@@ -59,6 +61,7 @@ impl Remote {
             key: Mutex::new(Arc::new(PrivateKey::generate().unwrap())),
             received: Mutex::new(Vec::new()),
             actor_fetches: std::sync::atomic::AtomicUsize::new(0),
+            delay: Mutex::new(Duration::ZERO),
             http: reqwest::Client::new(),
         });
         let app = Router::new()
@@ -95,6 +98,11 @@ impl Remote {
     /// Replaces the key pair (as a server does when it rotates keys).
     pub fn rotate_key(&self) {
         *self.shared.key.lock().unwrap() = Arc::new(PrivateKey::generate().unwrap());
+    }
+
+    /// Makes the inbox answer only after `delay`.
+    pub fn set_delay(&self, delay: Duration) {
+        *self.shared.delay.lock().unwrap() = delay;
     }
 
     /// How many times the actor document was fetched.
@@ -346,6 +354,8 @@ async fn inbox(
         user_agent: header("user-agent"),
         content_type: header("content-type"),
     });
+    let delay = *shared.delay.lock().unwrap();
+    tokio::time::sleep(delay).await;
     if ok {
         StatusCode::ACCEPTED
     } else {

@@ -45,6 +45,8 @@ CREATE TABLE deliveries (
     status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed')),
     attempts BIGINT NOT NULL,
     next_attempt_at BIGINT NOT NULL,
+    -- A worker that claimed the row holds it until then; a worker that died lets it go when this passes.
+    locked_until BIGINT NOT NULL DEFAULT 0,
     last_error TEXT,
     created_at BIGINT NOT NULL
 );

@@ -45,6 +45,8 @@ CREATE TABLE deliveries (
     status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed')),
     attempts INTEGER NOT NULL,
     next_attempt_at INTEGER NOT NULL,
+    -- A worker that claimed the row holds it until then; a worker that died lets it go when this passes.
+    locked_until INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     created_at INTEGER NOT NULL
 );

@@ -2,7 +2,7 @@
 
 use sqlx::{Any, FromRow, Transaction};
 
-use super::{Db, now};
+use super::{Backend, Db, now};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Delivery {
@@ -36,20 +36,33 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// Deliveries due now, oldest first.
-pub async fn due(db: &Db, limit: i64) -> Result<Vec<Delivery>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, activity_id, inbox, body, attempts FROM deliveries \
-         WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
-    )
-    .bind(now())
-    .bind(limit)
-    .fetch_all(&db.pool)
-    .await
+/// How long a claimed row stays with the worker that claimed it (longer than any send can take).
+pub const LEASE_SECONDS: i64 = 120;
+
+/// Claims up to `limit` deliveries that are due and not held by another worker, oldest first, for
+/// [`LEASE_SECONDS`]. One statement, so two workers (threads or processes) never claim the same row: on PostgreSQL
+/// with `FOR UPDATE SKIP LOCKED`; on SQLite, where one writer runs at a time, with a plain subquery.
+pub async fn claim(db: &Db, limit: i64) -> Result<Vec<Delivery>, sqlx::Error> {
+    let lock = match db.backend {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE deliveries SET locked_until = $1 + {LEASE_SECONDS} WHERE id IN (\
+         SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1 AND locked_until <= $1 \
+         ORDER BY next_attempt_at, id LIMIT $2 {lock}) \
+         RETURNING id, activity_id, inbox, body, attempts"
+    );
+    sqlx::query_as(&sql)
+        .bind(now())
+        .bind(limit)
+        .fetch_all(&db.pool)
+        .await
 }
 
 pub async fn mark_done(db: &Db, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE deliveries SET status = 'done', attempts = attempts + 1, last_error = NULL WHERE id = $1")
+    sqlx::query("UPDATE deliveries SET status = 'done', attempts = attempts + 1, last_error = NULL, locked_until = 0 \
+         WHERE id = $1")
         .bind(id)
         .execute(&db.pool)
         .await
@@ -57,7 +70,8 @@ pub async fn mark_done(db: &Db, id: i64) -> Result<(), sqlx::Error> {
 }
 
 pub async fn mark_failed(db: &Db, id: i64, error: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1")
+    sqlx::query("UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = $2, locked_until = 0 \
+         WHERE id = $1")
         .bind(id)
         .bind(error)
         .execute(&db.pool)
@@ -67,7 +81,8 @@ pub async fn mark_failed(db: &Db, id: i64, error: &str) -> Result<(), sqlx::Erro
 
 pub async fn retry_later(db: &Db, id: i64, at: i64, error: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3 WHERE id = $1",
+        "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3, locked_until = 0 \
+         WHERE id = $1",
     )
     .bind(id)
     .bind(at)

@@ -1,6 +1,8 @@
-//! Sending queued deliveries: a worker in the serving process that signs each request at send time and retries
-//! temporary failures with backoff. (The durable, leased, multi-process queue is its own piece of work; this one
-//! already keeps every delivery in the database, so nothing is lost at a restart.)
+//! Sending queued deliveries: a worker in each serving process claims due rows with a lease (so processes sharing
+//! a PostgreSQL database never send a row twice, and a row held by a process that died is taken up when its lease
+//! passes), signs each request at send time, and retries temporary failures with backoff. Every delivery is a row
+//! in the database, so nothing is lost at a restart. (Per-host limits, host pausing and the admin view are the
+//! queue's own piece of work.)
 
 use std::{sync::Arc, time::Duration};
 
@@ -46,7 +48,7 @@ pub async fn run(db: Db, client: FederationClient, wakeup: Arc<Wakeup>) {
 
 /// Sends the deliveries due now; returns how many were attempted.
 async fn send_due(db: &Db, client: &FederationClient) -> Result<usize, sqlx::Error> {
-    let batch = deliveries::due(db, 32).await?;
+    let batch = deliveries::claim(db, 32).await?;
     let count = batch.len();
     let sends = batch.into_iter().map(|d| async move {
         let outcome = client.post_activity(&d.inbox, d.body.as_bytes()).await;
