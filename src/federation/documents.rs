@@ -4,14 +4,14 @@
 use activitypub_federation::protocol::public_key::PublicKey;
 use axum::{
     extract::{Path, Query, State},
-    http::{HeaderMap, StatusCode, Uri, header},
-    response::{IntoResponse, Redirect, Response},
+    http::{HeaderMap, StatusCode, Uri},
+    response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    http::{ActivityJson, wants_activity_json},
+    http::{ActivityJson, redirect_varying, wants_activity_json},
     objects,
     protocol::{
         actor::{Endpoints, Image, Person},
@@ -110,13 +110,9 @@ async fn collection_gate(
     Ok(None)
 }
 
-/// A redirect for browsers from a URL that also serves JSON; caches must keep the two apart.
+/// Browsers asking for an ActivityPub URL are sent to its HTML page.
 fn see_other_varying(location: &str) -> Response {
-    let mut response = Redirect::to(location).into_response();
-    response
-        .headers_mut()
-        .insert(header::VARY, header::HeaderValue::from_static("Accept"));
-    response
+    redirect_varying(StatusCode::SEE_OTHER, location)
 }
 
 #[derive(Debug, Deserialize)]
@@ -289,15 +285,10 @@ pub async fn article(
         .await?
         .ok_or(AppError::NotFound)?;
     if !wants_activity_json(&headers) {
-        let mut response = (
+        return Ok(redirect_varying(
             StatusCode::MOVED_PERMANENTLY,
-            [(header::LOCATION, crate::web::views::post_path(&post.slug))],
-        )
-            .into_response();
-        response
-            .headers_mut()
-            .insert(header::VARY, header::HeaderValue::from_static("Accept"));
-        return Ok(response);
+            &crate::web::views::post_path(&post.slug),
+        ));
     }
     verify::signed_get(&state, &uri, &headers).await?;
     let article = objects::article(&post, &state.urls, &state.config.site.language, true);

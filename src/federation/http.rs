@@ -1,7 +1,7 @@
 //! HTTP helpers for federation documents: content negotiation and the ActivityStreams JSON response.
 
 use axum::{
-    http::{HeaderMap, HeaderValue, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
@@ -45,6 +45,15 @@ impl<T: Serialize> IntoResponse for ActivityJson<T> {
             Err(e) => crate::error::AppError::internal(e).into_response(),
         }
     }
+}
+
+/// A redirect from a URL that serves HTML or JSON by `Accept`; `Vary: Accept` keeps caches from mixing the two.
+pub fn redirect_varying(status: StatusCode, location: &str) -> Response {
+    let mut response = (status, [(header::LOCATION, location.to_string())]).into_response();
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
 }
 
 /// A JSON document with a given content type (WebFinger's JRD, NodeInfo), readable from any origin.

@@ -13,7 +13,7 @@ use crate::{
     db::{comments, posts},
     domain::content,
     error::AppError,
-    federation::http::wants_activity_json,
+    federation::http::{redirect_varying, wants_activity_json},
 };
 
 /// `?page=N` on lists.
@@ -101,11 +101,7 @@ pub async fn post(
     let article_url = state.urls.article(&post.article_id);
     if wants_activity_json(&headers) {
         // ActivityPub clients get the Article at its permanent id, whose document carries that same id.
-        let mut response = (StatusCode::FOUND, [(header::LOCATION, article_url)]).into_response();
-        response
-            .headers_mut()
-            .insert(header::VARY, HeaderValue::from_static("Accept"));
-        return Ok(response);
+        return Ok(redirect_varying(StatusCode::FOUND, &article_url));
     }
     let comments = comments::list_shown(&state.db, &post.id).await?;
     let canonical_url = state.urls.permalink(&post.slug);
