@@ -4,8 +4,6 @@
 //! GET and cached, fetched once more if the signature does not verify (key rotation) (401), the activity's actor
 //! is the key's owner (401). Then the activity is handled and stored, and the answer is 202.
 
-use std::time::{Duration, SystemTime};
-
 use axum::{
     body::Bytes,
     extract::{Path, State},
@@ -14,21 +12,10 @@ use axum::{
 };
 use serde_json::Value;
 
-use super::{
-    activities,
-    protocol::activity::Envelope,
-    signatures::{self, IncomingRequest},
-};
-use crate::{app::AppState, error::AppError};
+use serde::Deserialize;
 
-/// The id of an object given as a string or as an object with an `id`.
-pub fn id_of(value: &Value) -> Option<&str> {
-    match value {
-        Value::String(s) => Some(s),
-        Value::Object(o) => o.get("id").and_then(Value::as_str),
-        _ => None,
-    }
-}
+use super::{activities, protocol::activity::Envelope, verify};
+use crate::{app::AppState, error::AppError};
 
 /// `/users/{username}/inbox`.
 pub async fn personal(
@@ -60,21 +47,13 @@ async fn receive(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, AppError> {
-    let path_and_query = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
-    let request = IncomingRequest {
-        method: "POST",
-        path_and_query,
-        headers,
-        body: Some(body),
-    };
-    let window = Duration::from_secs(state.config.federation.signature_window_seconds);
-    let prepared = signatures::prepare(&request, window, SystemTime::now())
+    let prepared = verify::prepare(state, "POST", uri, headers, Some(body))
         .map_err(|e| AppError::Unauthorized(e.to_string()))?;
     let activity: Value = serde_json::from_slice(body)
         .map_err(|e| AppError::BadRequest(format!("The body is not JSON: {e}")))?;
-    let envelope: Envelope = serde_json::from_value(activity.clone())
+    let envelope = Envelope::deserialize(&activity)
         .map_err(|e| AppError::BadRequest(format!("The body is not an activity: {e}")))?;
-    let signer = super::verify::with_key(state, &prepared).await?;
+    let signer = verify::with_key(state, &prepared).await?;
     let actor = envelope.actor.0.as_str();
     if actor != signer.owner {
         return Err(AppError::Unauthorized(format!(

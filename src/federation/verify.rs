@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, Uri};
 
 use super::{
     actors::{self, OwnedKey},
-    signatures::{self, IncomingRequest, Prepared},
+    signatures::{self, IncomingRequest, Prepared, SignatureError},
 };
 use crate::{app::AppState, error::AppError};
 
@@ -36,19 +36,31 @@ pub async fn with_key(state: &AppState, prepared: &Prepared) -> Result<OwnedKey,
     Ok(key)
 }
 
+/// Checks a request's signature headers, Date (within `federation.signature_window_seconds`) and Digest, and names
+/// the key to verify with.
+pub fn prepare(
+    state: &AppState,
+    method: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Option<&[u8]>,
+) -> Result<Prepared, SignatureError> {
+    let request = IncomingRequest {
+        method,
+        path_and_query: uri.path_and_query().map_or(uri.path(), |pq| pq.as_str()),
+        headers,
+        body,
+    };
+    let window = Duration::from_secs(state.config.federation.signature_window_seconds);
+    signatures::prepare(&request, window, SystemTime::now())
+}
+
 /// Under `federation.authorized_fetch`, a GET must be signed (by any actor whose key we can get): 401 otherwise.
 pub async fn signed_get(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<(), AppError> {
     if !state.config.federation.authorized_fetch {
         return Ok(());
     }
-    let request = IncomingRequest {
-        method: "GET",
-        path_and_query: uri.path_and_query().map_or(uri.path(), |pq| pq.as_str()),
-        headers,
-        body: None,
-    };
-    let window = Duration::from_secs(state.config.federation.signature_window_seconds);
-    let prepared = signatures::prepare(&request, window, SystemTime::now())
+    let prepared = prepare(state, "GET", uri, headers, None)
         .map_err(|e| AppError::Unauthorized(format!("this blog requires signed requests: {e}")))?;
     with_key(state, &prepared).await.map(|_| ())
 }

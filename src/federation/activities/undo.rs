@@ -6,7 +6,7 @@ use crate::{
     app::AppState,
     db::followers,
     error::AppError,
-    federation::{inbox::id_of, protocol::activity::Undo},
+    federation::protocol::activity::{Reference, Undo},
 };
 
 pub async fn receive(state: &AppState, signer: &str, undo: Undo) -> Result<(), AppError> {
@@ -15,8 +15,9 @@ pub async fn receive(state: &AppState, signer: &str, undo: Undo) -> Result<(), A
     let removed = match (kind, object) {
         // An embedded Follow must be the signer's, of the blog.
         (Some("Follow"), _) => {
-            let ours = object.get("actor").and_then(id_of) == Some(signer)
-                && object.get("object").and_then(id_of) == Some(state.urls.actor().as_str());
+            let id = |member: &str| object.get(member).and_then(Reference::of).map(|r| r.0);
+            let ours = id("actor").as_deref() == Some(signer)
+                && id("object").as_deref() == Some(state.urls.actor().as_str());
             ours && followers::delete(&state.db, signer).await?
         }
         // A bare id undoes the signer's Follow only if it is that Follow's id (it could be a Like's).

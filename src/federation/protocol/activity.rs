@@ -22,6 +22,13 @@ impl<'de> Deserialize<'de> for Reference {
     }
 }
 
+impl Reference {
+    /// The id in a member already parsed as JSON (a member of an embedded object, say).
+    pub fn of(value: &Value) -> Option<Self> {
+        Self::deserialize(value).ok()
+    }
+}
+
 /// `to` and `cc` come as a list or, from some servers, a single value.
 fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
