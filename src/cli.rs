@@ -8,8 +8,7 @@ use crate::{
     app::App,
     config::Config,
     db::{Db, users::CreateOwnerError},
-    domain::users::NewOwner,
-    web::admin::create_owner,
+    domain::users::{NewOwner, create_owner},
 };
 
 #[derive(Debug, Parser)]

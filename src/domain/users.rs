@@ -1,5 +1,10 @@
-//! The owner account: validated setup input and argon2id password hashing.
+//! The owner account: validated setup input, argon2id password hashing, and creating the owner (for the setup
+//! form and the command line alike).
 
+use crate::db::{
+    self, Db,
+    users::{CreateOwnerError, User},
+};
 use argon2::{
     Argon2,
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng},
@@ -74,6 +79,18 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
     Argon2::default()
         .verify_password(password.as_bytes(), &hash)
         .is_ok()
+}
+
+/// Hashes the password off the async threads and stores the owner (shared by the setup form and the CLI).
+pub async fn create_owner(db: &Db, owner: NewOwner) -> Result<User, CreateOwnerError> {
+    let password = owner.password;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| {
+            CreateOwnerError::Db(sqlx::Error::Protocol(format!("hashing task failed: {e}")))
+        })?
+        .map_err(|e| CreateOwnerError::Db(sqlx::Error::Protocol(format!("hashing failed: {e}"))))?;
+    db::users::create_owner(db, &owner.username, &owner.display_name, &hash).await
 }
 
 #[cfg(test)]

@@ -168,7 +168,7 @@ pub async fn setup(
         })?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, csrf, page).into_response());
     }
-    let user = match create_owner(&state.db, owner).await {
+    let user = match users::create_owner(&state.db, owner).await {
         Ok(user) => user,
         Err(CreateOwnerError::AlreadyExists) => return Err(AppError::NotFound),
         Err(CreateOwnerError::Db(e)) => return Err(e.into()),
@@ -179,21 +179,6 @@ pub async fn setup(
         Redirect::to("/admin?notice=welcome"),
     )
         .into_response())
-}
-
-/// Hashes the password off the async threads and stores the owner (shared by the setup form and the CLI).
-pub async fn create_owner(
-    db: &db::Db,
-    owner: NewOwner,
-) -> Result<db::users::User, CreateOwnerError> {
-    let password = owner.password;
-    let hash = tokio::task::spawn_blocking(move || users::hash_password(&password))
-        .await
-        .map_err(|e| {
-            CreateOwnerError::Db(sqlx::Error::Protocol(format!("hashing task failed: {e}")))
-        })?
-        .map_err(|e| CreateOwnerError::Db(sqlx::Error::Protocol(format!("hashing failed: {e}"))))?;
-    db::users::create_owner(db, &owner.username, &owner.display_name, &hash).await
 }
 
 #[derive(Debug, Deserialize)]
