@@ -11,7 +11,7 @@ use crate::{
     federation::{
         actors::KeyCache,
         client::FederationClient,
-        delivery::{self, Wakeup},
+        delivery::{Wakeup, Worker, metrics::Metrics},
         keys::{self, BlogKey},
         urls::Urls,
     },
@@ -36,8 +36,11 @@ pub struct Inner {
     pub keys: KeyCache,
     /// Wakes the delivery worker when something is queued.
     pub wakeup: Arc<Wakeup>,
-    /// The delivery worker; stopped with the state.
-    _delivery_worker: AbortOnDrop,
+    /// This process's delivery counters (for `/metrics`).
+    pub delivery_metrics: Arc<Metrics>,
+    /// The in-process delivery worker (none with `delivery.workers = 0`); stopped gracefully by [`App::run`],
+    /// aborted when the state is dropped.
+    delivery_worker: std::sync::Mutex<Option<Worker>>,
     /// Rendered public pages (see `web::cache`).
     pub pages: PageCache,
     /// On PostgreSQL, the task that hears other processes' content changes; stopped with the state.
@@ -84,6 +87,8 @@ pub enum StartError {
 /// A built application, listening but not yet serving.
 pub struct App {
     listener: tokio::net::TcpListener,
+    /// `/metrics`, when `metrics.bind` is set.
+    metrics_listener: Option<tokio::net::TcpListener>,
     router: Router,
     state: AppState,
 }
@@ -105,26 +110,18 @@ impl AppState {
             Duration::from_secs(config.cache.max_age_seconds),
         );
         let change_listener = db.follow_changes().map(AbortOnDrop);
-        let blog_key = Arc::new(keys::load_or_create(&db).await?);
-        let urls = Urls::new(&config);
-        let user_agent = format!(
-            "Steppe/{} (+{})",
-            env!("CARGO_PKG_VERSION"),
-            config.base_url()
-        );
-        let client = FederationClient::new(
-            blog_key.clone(),
-            urls.key_id(),
-            config.federation.allow_private_addresses,
-            &user_agent,
-        )
-        .map_err(|e| StartError::Client(e.to_string()))?;
+        let (blog_key, urls, client) = federation_parts(&config, &db).await?;
         let wakeup = Arc::new(Wakeup::default());
-        let delivery_worker = AbortOnDrop(tokio::spawn(delivery::run(
-            db.clone(),
-            client.clone(),
-            wakeup.clone(),
-        )));
+        let delivery_metrics = Arc::new(Metrics::default());
+        let delivery_worker = (config.delivery.workers > 0).then(|| {
+            Worker::start(
+                db.clone(),
+                client.clone(),
+                config.delivery.clone(),
+                delivery_metrics.clone(),
+                wakeup.clone(),
+            )
+        });
         Ok(Self(Arc::new(Inner {
             config,
             db,
@@ -133,12 +130,106 @@ impl AppState {
             client,
             keys: KeyCache::default(),
             wakeup,
-            _delivery_worker: delivery_worker,
+            delivery_metrics,
+            delivery_worker: std::sync::Mutex::new(delivery_worker),
             pages,
             _change_listener: change_listener,
             decoy_hash,
         })))
     }
+}
+
+/// The blog's key pair, its federation ids, and the signing client: what serving and delivering both need.
+async fn federation_parts(
+    config: &Config,
+    db: &Db,
+) -> Result<(Arc<BlogKey>, Urls, FederationClient), StartError> {
+    let blog_key = Arc::new(keys::load_or_create(db).await?);
+    let urls = Urls::new(config);
+    let user_agent = format!(
+        "Steppe/{} (+{})",
+        env!("CARGO_PKG_VERSION"),
+        config.base_url()
+    );
+    let client = FederationClient::new(
+        blog_key.clone(),
+        urls.key_id(),
+        config.federation.allow_private_addresses,
+        &user_agent,
+    )
+    .map_err(|e| StartError::Client(e.to_string()))?;
+    Ok((blog_key, urls, client))
+}
+
+/// Binds `metrics.bind` when it is set.
+fn bind_metrics(config: &Config) -> Result<Option<tokio::net::TcpListener>, StartError> {
+    if config.metrics.bind.is_empty() {
+        return Ok(None);
+    }
+    let addr = config.metrics.bind.clone();
+    let bind = || -> std::io::Result<tokio::net::TcpListener> {
+        let listener = std::net::TcpListener::bind(&addr)?;
+        listener.set_nonblocking(true)?;
+        tokio::net::TcpListener::from_std(listener)
+    };
+    bind()
+        .map(Some)
+        .map_err(|source| StartError::Bind { addr, source })
+}
+
+/// A shutdown future that several tasks can wait on.
+fn shared_shutdown(
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    move || {
+        let mut rx = rx.clone();
+        Box::pin(async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        })
+    }
+}
+
+/// `steppe worker`: delivers from the shared queue with `workers` requests at once, without serving the blog (and
+/// serves `/metrics` when configured), until `shutdown`; then stops gracefully.
+pub async fn run_worker(
+    mut config: Config,
+    workers: usize,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let db = Db::connect(&config.database.url, config.database.max_connections).await?;
+    db.migrate().await?;
+    let (_key, _urls, client) = federation_parts(&config, &db).await?;
+    let metrics_listener = bind_metrics(&config)?;
+    let stopped = shared_shutdown(shutdown);
+    let metrics = Arc::new(Metrics::default());
+    let metrics_server = metrics_listener.map(|l| {
+        tokio::spawn(web::metrics::serve(
+            l,
+            db.clone(),
+            metrics.clone(),
+            stopped(),
+        ))
+    });
+    config.delivery.workers = workers;
+    tracing::info!(workers, "delivering");
+    let worker = Worker::start(
+        db,
+        client,
+        config.delivery.clone(),
+        metrics,
+        Arc::new(Wakeup::default()),
+    );
+    stopped().await;
+    worker.stop().await;
+    if let Some(server) = metrics_server {
+        let _ = server.await;
+    }
+    Ok(())
 }
 
 impl App {
@@ -164,10 +255,12 @@ impl App {
             })?;
         let listener = tokio::net::TcpListener::from_std(listener)
             .map_err(|source| StartError::Bind { addr, source })?;
+        let metrics_listener = bind_metrics(&config)?;
         let state = AppState::new(config).await?;
         let router = web::router(state.clone());
         Ok(Self {
             listener,
+            metrics_listener,
             router,
             state,
         })
@@ -177,11 +270,20 @@ impl App {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
+    /// The port of the `/metrics` listener, when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
+    }
+
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves until `shutdown` completes, then finishes the requests in flight and stops the delivery worker
+    /// gracefully (deliveries in flight finish, claimed ones not started are released).
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -191,12 +293,34 @@ impl App {
             public_url = %self.state.config.site.public_url,
             "serving"
         );
-        axum::serve(
+        let stopped = shared_shutdown(shutdown);
+        let metrics_server = self.metrics_listener.map(|l| {
+            tokio::spawn(web::metrics::serve(
+                l,
+                self.state.db.clone(),
+                self.state.delivery_metrics.clone(),
+                stopped(),
+            ))
+        });
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await
+        .with_graceful_shutdown(stopped())
+        .await;
+        let worker = self
+            .state
+            .delivery_worker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(worker) = worker {
+            worker.stop().await;
+        }
+        if let Some(server) = metrics_server {
+            let _ = server.await;
+        }
+        served
     }
 }

@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `migrate`, `admin create-owner`, `check-config`.
+//! The command line: `serve` (the default), `worker`, `migrate`, `admin create-owner`, `check-config`.
 
 use std::{io::BufRead, path::PathBuf};
 
@@ -31,6 +31,13 @@ pub struct Cli {
 pub enum Command {
     /// Serve the blog (the default when no command is given).
     Serve,
+    /// Deliver queued activities without serving the blog. Several worker processes, on several machines, can share
+    /// one PostgreSQL database with `serve` processes (set `delivery.workers = 0` to keep `serve` from delivering).
+    Worker {
+        /// Deliveries sent at once; defaults to delivery.workers, or 64 when that is 0.
+        #[arg(long)]
+        workers: Option<usize>,
+    },
     /// Create or update the database schema, then exit.
     Migrate,
     /// Owner account tasks.
@@ -73,6 +80,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve => {
             let app = App::build(config).await?;
             app.run(shutdown_signal()).await?;
+            tracing::info!("stopped");
+        }
+        Command::Worker { workers } => {
+            let workers = match workers.unwrap_or(config.delivery.workers) {
+                0 => crate::config::DeliveryConfig::default().workers,
+                n => n,
+            };
+            crate::app::run_worker(config, workers, shutdown_signal()).await?;
             tracing::info!("stopped");
         }
         Command::Migrate => {

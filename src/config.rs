@@ -22,6 +22,57 @@ pub struct Config {
     pub federation: FederationConfig,
     #[serde(default)]
     pub media: MediaConfig,
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// The delivery queue: how many requests each process sends at once, how failures are retried, when hosts pause.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Deliveries one process sends at once; in `serve`, 0 leaves delivery to `steppe worker` processes.
+    pub workers: usize,
+    /// Deliveries one process sends at once to the same host.
+    pub per_host: usize,
+    /// Seconds a delivery request may take (connecting, sending and reading the answer).
+    pub timeout_seconds: u64,
+    /// Seconds a worker holds the rows it claimed; a worker that died lets them go after this.
+    pub lease_seconds: i64,
+    /// Wait before the first retry, in seconds; it doubles with each failure (with jitter) up to `max_retry_seconds`.
+    pub first_retry_seconds: i64,
+    pub max_retry_seconds: i64,
+    /// A delivery that still fails this long after it was queued fails for good.
+    pub give_up_after_seconds: i64,
+    /// A host whose deliveries fail this many times in a row is paused: its rows wait, and one probes it later.
+    pub pause_host_after_failures: i64,
+    /// Delivered rows are kept this many days for the Deliveries page, then removed.
+    pub keep_done_days: i64,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            workers: 64,
+            per_host: 8,
+            timeout_seconds: 10,
+            lease_seconds: 120,
+            first_retry_seconds: 30,
+            max_retry_seconds: 6 * 3600,
+            give_up_after_seconds: 5 * 24 * 3600,
+            pause_host_after_failures: 5,
+            keep_done_days: 14,
+        }
+    }
+}
+
+/// The optional Prometheus endpoint.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Address for `/metrics` in the Prometheus text format, on its own listener; empty (the default) turns it off.
+    pub bind: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -319,6 +370,53 @@ impl Config {
             if value < 1 {
                 return Err(key_error(key, "must be at least 1"));
             }
+        }
+        self.validate_delivery()
+    }
+
+    fn validate_delivery(&self) -> Result<(), ConfigError> {
+        let d = &self.delivery;
+        if d.per_host == 0 {
+            return Err(key_error("delivery.per_host", "must be at least 1"));
+        }
+        if !(1..=300).contains(&d.timeout_seconds) {
+            return Err(key_error(
+                "delivery.timeout_seconds",
+                "must be from 1 to 300",
+            ));
+        }
+        // A claimed row may wait for its host's earlier rows and then take a full timeout: the lease must outlast that.
+        let timeout = i64::try_from(d.timeout_seconds).unwrap_or(300);
+        if d.lease_seconds < 3 * timeout {
+            return Err(key_error(
+                "delivery.lease_seconds",
+                "must be at least three times delivery.timeout_seconds",
+            ));
+        }
+        for (key, value) in [
+            ("delivery.first_retry_seconds", d.first_retry_seconds),
+            ("delivery.give_up_after_seconds", d.give_up_after_seconds),
+            (
+                "delivery.pause_host_after_failures",
+                d.pause_host_after_failures,
+            ),
+            ("delivery.keep_done_days", d.keep_done_days),
+        ] {
+            if value < 1 {
+                return Err(key_error(key, "must be at least 1"));
+            }
+        }
+        if d.max_retry_seconds < d.first_retry_seconds {
+            return Err(key_error(
+                "delivery.max_retry_seconds",
+                "must be at least delivery.first_retry_seconds",
+            ));
+        }
+        if !self.metrics.bind.is_empty() && self.metrics.bind.parse::<SocketAddr>().is_err() {
+            return Err(key_error(
+                "metrics.bind",
+                "must be empty (off) or an address and port such as 127.0.0.1:9187",
+            ));
         }
         Ok(())
     }

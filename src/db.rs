@@ -171,6 +171,16 @@ impl Db {
         migrator.run(&self.pool).await.map_err(DbError::Migrate)
     }
 
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+    /// transaction that reads first and upgrades later fails with "database is locked" whenever another writer
+    /// committed meanwhile, whereas one that waits for the lock at its start is queued by the busy timeout.
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// A trivial query, for `/healthz`.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1")

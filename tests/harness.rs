@@ -115,6 +115,13 @@ impl TestApp {
         extra: &str,
         https: bool,
     ) -> Self {
+        // STEPPE_TEST_LOG=warn (a tracing filter) shows the instances' logs while debugging a test.
+        if let Ok(filter) = std::env::var("STEPPE_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
+        }
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(Policy::none())

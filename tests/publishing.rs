@@ -179,7 +179,8 @@ async fn one_delivery_per_shared_inbox() {
     let mut rows: Vec<(String, String)> = Vec::new();
     for _ in 0..200 {
         rows = sqlx::query_as(
-            "SELECT inbox, status FROM deliveries WHERE activity_id LIKE '%#create'",
+            "SELECT d.inbox, d.status FROM deliveries d JOIN outbox o ON o.id = d.outbox_id \
+             WHERE o.activity_id LIKE '%#create'",
         )
         .fetch_all(&app.db.pool)
         .await

@@ -42,7 +42,7 @@ pub struct NewComment {
 
 /// Stores a comment; cached pages that show counts or threads become stale.
 pub async fn insert(db: &Db, c: &NewComment) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "INSERT INTO comments (id, post_id, parent_id, author_name, author_url, content_html, status, published_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

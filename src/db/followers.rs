@@ -80,12 +80,3 @@ pub async fn delete(db: &Db, actor_id: &str) -> Result<bool, sqlx::Error> {
         .await?;
     Ok(done.rows_affected() > 0)
 }
-
-/// Where to deliver to every follower: each shared inbox once, and personal inboxes of those without one.
-pub async fn delivery_inboxes(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT DISTINCT COALESCE(shared_inbox, inbox) FROM followers ORDER BY 1")
-        .fetch_all(&mut **tx)
-        .await
-}

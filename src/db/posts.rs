@@ -376,7 +376,7 @@ pub async fn create(
     post: &ValidPost,
     status: PostStatus,
 ) -> Result<String, SaveError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let id = create_in(&mut tx, author_id, post, status).await?;
     db.commit_content(tx).await?;
     Ok(id)

@@ -13,7 +13,7 @@ pub async fn all(db: &Db) -> Result<HashMap<String, String>, sqlx::Error> {
 
 /// Sets (`Some`) or removes (`None`) each key, in one transaction; public pages and documents become stale.
 pub async fn set(db: &Db, values: &[(&str, Option<String>)]) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     for (key, value) in values {
         match value {
             Some(v) => {

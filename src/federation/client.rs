@@ -42,11 +42,13 @@ pub enum FetchError {
 }
 
 impl FetchError {
-    /// Whether trying again later may succeed (timeouts, connection errors, 5xx, 408, 429).
+    /// Whether trying again later may succeed (timeouts, connection errors, 5xx, 401, 408, 429). A 401 is
+    /// temporary because the inbox may not have fetched our key yet, or may be fetching it again.
     pub fn is_temporary(&self) -> bool {
         match self {
             Self::Status(s) => {
                 s.is_server_error()
+                    || *s == StatusCode::UNAUTHORIZED
                     || *s == StatusCode::REQUEST_TIMEOUT
                     || *s == StatusCode::TOO_MANY_REQUESTS
             }
@@ -255,28 +257,79 @@ impl FederationClient {
         Err(FetchError::Redirects)
     }
 
-    /// A signed POST of an activity to an inbox. Returns the status; the body is read (capped) and dropped.
-    pub async fn post_activity(&self, inbox: &str, body: &[u8]) -> Result<StatusCode, FetchError> {
+    /// A signed POST of an activity to an inbox, signed now (a fresh `Date`), within `timeout`. The body is shared,
+    /// not copied; the answer's body is read (capped) and dropped, so that the connection can be reused.
+    pub async fn post_activity(
+        &self,
+        inbox: &str,
+        body: bytes::Bytes,
+        timeout: Duration,
+    ) -> Result<Answer, FetchError> {
         let url = Url::parse(inbox).map_err(|_| FetchError::Scheme(inbox.to_string()))?;
         self.check_url(&url)?;
         let response = self
-            .signed(Method::POST, &url, Some(body))?
+            .signed(Method::POST, &url, Some(&body))?
             .header(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static(ACTIVITY_JSON),
             )
-            .body(body.to_vec())
+            .timeout(timeout)
+            .body(body)
             .send()
             .await?;
         let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
         let _ = Self::read_capped(response).await;
-        Ok(status)
+        Ok(Answer {
+            status,
+            retry_after,
+        })
     }
+}
+
+/// How an inbox answered a POST.
+#[derive(Debug, Clone, Copy)]
+pub struct Answer {
+    pub status: StatusCode,
+    /// What its `Retry-After` asked for, if anything.
+    pub retry_after: Option<Duration>,
+}
+
+/// A `Retry-After` value: seconds, or an HTTP date (a date in the past means now).
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or_default())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_seconds_or_date() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:30:00 GMT", now),
+            Some(Duration::from_secs(1_445_412_600 - 1_445_412_480))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
 
     #[test]
     fn private_addresses() {

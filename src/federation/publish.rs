@@ -1,24 +1,37 @@
 //! Saving and deleting posts together with the activities that tell followers, in one transaction: publishing
 //! queues `Create`, editing a published post `Update`, unpublishing or deleting `Delete{Tombstone}`. Drafts never
-//! federate. Deliveries go to each follower's shared inbox once (or their own inbox without one).
+//! federate. Each activity is stored once; the delivery worker expands it into one delivery per follower's shared
+//! inbox (or own inbox without one), so saving returns at once whatever the number of followers.
 
 use super::activities::{create, delete, update};
 use crate::{
     app::AppState,
     db::{
-        deliveries, followers,
+        deliveries::{self, NewActivity},
         posts::{self, Post, SaveError, Tx},
     },
     domain::posts::{PostStatus, ValidPost},
 };
 
-/// Queues an activity for every follower, inside `tx`.
-async fn queue(tx: &mut Tx, (activity_id, body): (String, String)) -> Result<(), sqlx::Error> {
-    let inboxes = followers::delivery_inboxes(tx).await?;
-    if !inboxes.is_empty() {
-        deliveries::enqueue(tx, &activity_id, &body, &inboxes).await?;
-    }
-    Ok(())
+/// Queues an activity for every follower, inside `tx`. `kind` and `label` are what the Deliveries page shows.
+async fn queue(
+    tx: &mut Tx,
+    kind: &str,
+    label: &str,
+    (activity_id, body): (String, String),
+) -> Result<(), sqlx::Error> {
+    deliveries::queue_for_followers(
+        tx,
+        &NewActivity {
+            activity_id: &activity_id,
+            kind,
+            label,
+            body: &body,
+            signer: deliveries::BLOG_SIGNER,
+        },
+    )
+    .await
+    .map(|_| ())
 }
 
 async fn reload(tx: &mut Tx, id: &str) -> Result<Post, SaveError> {
@@ -35,7 +48,7 @@ pub async fn save(
     post: &ValidPost,
     status: PostStatus,
 ) -> Result<String, SaveError> {
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let before = match post_id {
         Some(id) => Some(reload(&mut tx, id).await?),
         None => None,
@@ -60,17 +73,25 @@ pub async fn save(
             {
                 after.article_id = posts::renew_article_id_in(&mut tx, &id).await?;
             }
-            queue(&mut tx, create::build(state, &after)).await?;
+            queue(
+                &mut tx,
+                "publish",
+                &after.title,
+                create::build(state, &after),
+            )
+            .await?;
         }
         (true, true) => {
             let after = reload(&mut tx, &id).await?;
-            queue(&mut tx, update::build(state, &after)).await?;
+            queue(&mut tx, "edit", &after.title, update::build(state, &after)).await?;
         }
         (true, false) => {
             if let Some(before) = &before {
                 posts::tombstone_in(&mut tx, &before.article_id, &before.slug).await?;
                 queue(
                     &mut tx,
+                    "delete",
+                    &before.title,
                     delete::build_for_article(state, &before.article_id),
                 )
                 .await?;
@@ -85,7 +106,7 @@ pub async fn save(
 
 /// Deletes a post; a published one leaves a tombstone and a queued `Delete`. `Ok(false)` when no such post.
 pub async fn delete(state: &AppState, id: &str) -> Result<bool, sqlx::Error> {
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let Some(before) = posts::find_by_id_in(&mut tx, id).await? else {
         return Ok(false);
     };
@@ -93,6 +114,8 @@ pub async fn delete(state: &AppState, id: &str) -> Result<bool, sqlx::Error> {
         posts::tombstone_in(&mut tx, &before.article_id, &before.slug).await?;
         queue(
             &mut tx,
+            "delete",
+            &before.title,
             delete::build_for_article(state, &before.article_id),
         )
         .await?;

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod cache;
+pub mod metrics;
 pub mod pages;
 pub mod views;
 

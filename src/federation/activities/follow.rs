@@ -23,7 +23,7 @@ pub async fn receive(state: &AppState, signer: &str, follow: Follow) -> Result<(
     // The Follow as the follower knows it, embedded so that they can match our Accept to it.
     let follow = json!({ "id": follow_id, "type": "Follow", "actor": signer, "object": object });
     let (accept_id, body) = accept::build(state, follow);
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     followers::upsert(
         &mut tx,
         &followers::Follower {
@@ -38,11 +38,17 @@ pub async fn receive(state: &AppState, signer: &str, follow: Follow) -> Result<(
         },
     )
     .await?;
-    deliveries::enqueue(
+    deliveries::queue_direct(
         &mut tx,
-        &accept_id,
-        &body,
+        &deliveries::NewActivity {
+            activity_id: &accept_id,
+            kind: "accept",
+            label: &actor.handle,
+            body: &body,
+            signer: deliveries::BLOG_SIGNER,
+        },
         std::slice::from_ref(&actor.inbox),
+        state.config.delivery.give_up_after_seconds,
     )
     .await?;
     tx.commit().await?;

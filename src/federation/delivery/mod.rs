@@ -1,0 +1,389 @@
+//! The delivery worker: expands activities for followers into rows, claims due rows with a lease (so processes
+//! sharing a database never send a row twice, and rows held by a process that died are taken up when the lease
+//! passes), sends each one signed at send time with bounded concurrency in total and per host, and settles the
+//! outcomes in batches. Hosts that keep failing are paused as a whole. `steppe serve` runs one in-process;
+//! `steppe worker` runs one alone.
+
+pub mod metrics;
+pub mod outcome;
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use tokio::{
+    sync::{Notify, Semaphore, mpsc, watch},
+    task::JoinSet,
+};
+
+use self::metrics::{Metrics, Outcome};
+use super::client::FederationClient;
+use crate::{
+    config::DeliveryConfig,
+    db::{
+        self, Db,
+        deliveries::{self, ClaimLimits, Delivery, HostResult, Settle, Settled},
+    },
+};
+
+/// Deliveries written per expansion step.
+const EXPAND_BATCH: i64 = 1000;
+/// How often an idle worker looks for rows that became due (retries, other processes' activities).
+const POLL: Duration = Duration::from_secs(1);
+/// How often delivered rows older than `keep_done_days` are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// Most outcomes written in one transaction.
+const SETTLE_BATCH: usize = 512;
+
+/// Wakes the worker when new deliveries are queued.
+#[derive(Default)]
+pub struct Wakeup(Notify);
+
+impl Wakeup {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// A running worker. [`Worker::stop`] lets it finish what it sends and release what it has not started; dropping
+/// it aborts it (its leases then expire).
+pub struct Worker {
+    stop: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+/// What the worker's tasks share.
+struct Shared {
+    db: Db,
+    client: FederationClient,
+    config: DeliveryConfig,
+    metrics: Arc<Metrics>,
+    stop: watch::Receiver<bool>,
+    /// Requests in flight in this process.
+    slots: Arc<Semaphore>,
+    /// Per-host request limits, and how many claimed rows each host has here.
+    hosts: Mutex<HashMap<String, HostSlot>>,
+    /// Hosts paused since their rows were claimed: rows still waiting are released, not sent.
+    paused: Mutex<HashSet<String>>,
+    /// Activity bodies, serialised once and shared by every request.
+    bodies: quick_cache::sync::Cache<i64, Option<Bytes>>,
+    /// Signalled when rows are settled, so that a full worker claims again.
+    freed: Notify,
+}
+
+struct HostSlot {
+    limit: Arc<Semaphore>,
+    held: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Worker {
+    /// Starts a worker sending with `config.workers` requests at once.
+    pub fn start(
+        db: Db,
+        client: FederationClient,
+        config: DeliveryConfig,
+        metrics: Arc<Metrics>,
+        wakeup: Arc<Wakeup>,
+    ) -> Self {
+        let (stop, stop_rx) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            db,
+            client,
+            slots: Arc::new(Semaphore::new(config.workers.max(1))),
+            config,
+            metrics,
+            stop: stop_rx,
+            hosts: Mutex::default(),
+            paused: Mutex::default(),
+            bodies: quick_cache::sync::Cache::new(64),
+            freed: Notify::new(),
+        });
+        let task = tokio::spawn(run(shared, wakeup));
+        Self {
+            stop,
+            task: Some(task),
+        }
+    }
+
+    /// Stops claiming, releases claimed rows not yet sent, waits for the requests in flight (at most the delivery
+    /// timeout) and writes their outcomes.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+async fn run(shared: Arc<Shared>, wakeup: Arc<Wakeup>) {
+    let (settled_tx, settled_rx) = mpsc::unbounded_channel();
+    let settler = tokio::spawn(settle_loop(shared.clone(), settled_rx));
+    let mut sends = JoinSet::new();
+    let mut stop = shared.stop.clone();
+    let mut last_sweep: Option<Instant> = None;
+    let capacity = shared.config.workers.max(1) * 2;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        while sends.try_join_next().is_some() {}
+        if last_sweep.is_none_or(|t| t.elapsed() >= SWEEP_EVERY) {
+            last_sweep = Some(Instant::now());
+            sweep(&shared).await;
+        }
+        let mut progressed = match expand_one(&shared).await {
+            Ok(n) => n > 0,
+            Err(e) => {
+                tracing::error!(error = %e, "delivery worker cannot expand an activity");
+                false
+            }
+        };
+        let held: usize = lock(&shared.hosts).values().map(|h| h.held).sum();
+        let room = capacity.saturating_sub(held);
+        if room > 0 {
+            match claim(&shared, room).await {
+                Ok(rows) => {
+                    progressed |= !rows.is_empty();
+                    for row in rows {
+                        sends.spawn(send_one(shared.clone(), row, settled_tx.clone()));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "delivery worker cannot read the queue");
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+            }
+        }
+        if !progressed || room == 0 {
+            tokio::select! {
+                () = wakeup.0.notified() => {}
+                () = shared.freed.notified() => {}
+                _ = stop.changed() => {}
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+    // Stopping: rows waiting for a slot see the flag and are released; requests in flight finish.
+    while sends.join_next().await.is_some() {}
+    drop(settled_tx);
+    let _ = settler.await;
+}
+
+/// Writes one batch of an activity's deliveries, if one is waiting. Returns how many rows it wrote.
+async fn expand_one(shared: &Shared) -> Result<usize, sqlx::Error> {
+    let Some(job) = deliveries::claim_expansion(&shared.db, shared.config.lease_seconds).await?
+    else {
+        return Ok(0);
+    };
+    let written = deliveries::expand_batch(
+        &shared.db,
+        &job,
+        EXPAND_BATCH,
+        shared.config.give_up_after_seconds,
+    )
+    .await?;
+    // An activity with no followers at all wrote nothing but is done: count it as progress once.
+    Ok(written.max(1))
+}
+
+async fn claim(shared: &Shared, room: usize) -> Result<Vec<Delivery>, sqlx::Error> {
+    let per_host = shared.config.per_host;
+    let busy: Vec<String> = lock(&shared.hosts)
+        .iter()
+        .filter(|(_, h)| h.held >= per_host)
+        .map(|(host, _)| host.clone())
+        .collect();
+    let rows = deliveries::claim(
+        &shared.db,
+        &ClaimLimits {
+            limit: i64::try_from(room).unwrap_or(i64::MAX),
+            per_host: i64::try_from(per_host).unwrap_or(i64::MAX),
+            busy_hosts: &busy,
+            pause_after: shared.config.pause_host_after_failures,
+            lease: shared.config.lease_seconds,
+        },
+    )
+    .await?;
+    let mut hosts = lock(&shared.hosts);
+    let mut paused = lock(&shared.paused);
+    for row in &rows {
+        // A claimed row of a paused host is its probe: the pause is over.
+        paused.remove(&row.host);
+        hosts
+            .entry(row.host.clone())
+            .or_insert_with(|| HostSlot {
+                limit: Arc::new(Semaphore::new(per_host)),
+                held: 0,
+            })
+            .held += 1;
+    }
+    Ok(rows)
+}
+
+/// The body of an outbox activity, loaded once and shared.
+async fn body(shared: &Shared, outbox_id: i64) -> Result<Option<Bytes>, sqlx::Error> {
+    if let Some(found) = shared.bodies.get(&outbox_id) {
+        return Ok(found);
+    }
+    let loaded = deliveries::body(&shared.db, outbox_id)
+        .await?
+        .map(|b| Bytes::from(b.body));
+    shared.bodies.insert(outbox_id, loaded.clone());
+    Ok(loaded)
+}
+
+/// Sends one row when its host and the process have room, and hands the outcome to the settler.
+async fn send_one(shared: Arc<Shared>, row: Delivery, settled: mpsc::UnboundedSender<Settled>) {
+    let host_limit = lock(&shared.hosts).get(&row.host).map(|h| h.limit.clone());
+    let _host_permit = match host_limit {
+        Some(limit) => limit.acquire_owned().await.ok(),
+        None => None,
+    };
+    let _slot = shared.slots.clone().acquire_owned().await.ok();
+    let release = Settled {
+        id: row.id,
+        host: row.host.clone(),
+        settle: Settle::Release,
+        host_result: HostResult::Untouched,
+    };
+    if *shared.stop.borrow() || lock(&shared.paused).contains(&row.host) {
+        shared.metrics.count(Outcome::Released);
+        let _ = settled.send(release);
+        return;
+    }
+    let body = match body(&shared, row.outbox_id).await {
+        Ok(Some(body)) => body,
+        Ok(None) => {
+            let _ = settled.send(Settled {
+                settle: Settle::Failed {
+                    error: "the activity is no longer stored".into(),
+                },
+                ..release
+            });
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read an activity to deliver");
+            let _ = settled.send(release);
+            return;
+        }
+    };
+    let started = Instant::now();
+    let result = shared
+        .client
+        .post_activity(&row.inbox, body, outcome::timeout(&shared.config))
+        .await;
+    shared.metrics.observe_send(started.elapsed());
+    let jitter = rand::random::<f64>() * 2.0 - 1.0;
+    let decision = outcome::decide(
+        &shared.config,
+        &result,
+        row.attempts,
+        row.give_up_at,
+        db::now(),
+        jitter,
+    );
+    if decision.gone {
+        shared.metrics.count(Outcome::Gone);
+        match deliveries::remove_gone_followers(&shared.db, &row.inbox).await {
+            Ok(n) => {
+                tracing::info!(inbox = %row.inbox, removed = n, "inbox is gone; followers removed")
+            }
+            Err(e) => tracing::error!(error = %e, "cannot remove the followers of a gone inbox"),
+        }
+    }
+    match &decision.settle {
+        Settle::Done => shared.metrics.count(Outcome::Delivered),
+        Settle::Retry { error, .. } => {
+            shared.metrics.count(Outcome::Retried);
+            tracing::info!(inbox = %row.inbox, %error, "delivery will be retried");
+        }
+        Settle::Failed { error } => {
+            if !decision.gone {
+                shared.metrics.count(Outcome::Failed);
+            }
+            tracing::warn!(inbox = %row.inbox, %error, "delivery failed");
+        }
+        Settle::Release => {}
+    }
+    let _ = settled.send(Settled {
+        id: row.id,
+        host: row.host,
+        settle: decision.settle,
+        host_result: decision.host,
+    });
+}
+
+/// Writes outcomes in batches, then lets the dispatcher claim again.
+async fn settle_loop(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Settled>) {
+    let mut batch = Vec::with_capacity(SETTLE_BATCH);
+    let config = shared.config.clone();
+    let pause_for = move |n: i64| outcome::pause_seconds(&config, n);
+    while rx.recv_many(&mut batch, SETTLE_BATCH).await > 0 {
+        let mut attempt = 0;
+        let paused = loop {
+            match deliveries::settle(
+                &shared.db,
+                &batch,
+                shared.config.pause_host_after_failures,
+                &pause_for,
+            )
+            .await
+            {
+                Ok(paused) => break paused,
+                Err(e) if attempt < 5 => {
+                    attempt += 1;
+                    tracing::warn!(error = %e, "cannot write delivery outcomes; trying again");
+                    tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+                }
+                Err(e) => {
+                    // The rows stay leased and are sent again when the lease passes: at least once, never lost.
+                    tracing::error!(error = %e, "cannot write delivery outcomes; the rows will be sent again");
+                    break Vec::new();
+                }
+            }
+        };
+        for host in paused {
+            tracing::warn!(%host, "host keeps failing; its deliveries are paused");
+            shared.metrics.host_paused();
+            lock(&shared.paused).insert(host);
+        }
+        {
+            let mut hosts = lock(&shared.hosts);
+            for row in &batch {
+                if let Some(h) = hosts.get_mut(&row.host) {
+                    h.held = h.held.saturating_sub(1);
+                    if h.held == 0 {
+                        hosts.remove(&row.host);
+                    }
+                }
+            }
+        }
+        batch.clear();
+        shared.freed.notify_one();
+    }
+}
+
+async fn sweep(shared: &Shared) {
+    let before = db::now() - shared.config.keep_done_days * 86_400;
+    match deliveries::sweep(&shared.db, before).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(rows = n, "old delivered rows removed"),
+        Err(e) => tracing::warn!(error = %e, "cannot remove old delivered rows"),
+    }
+}

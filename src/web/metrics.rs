@@ -1,0 +1,58 @@
+//! The optional Prometheus endpoint, `GET /metrics`, on its own listener (`metrics.bind`) so that it can stay
+//! private: the delivery queue's depth from the database and this process's delivery counters.
+
+use std::{future::Future, sync::Arc};
+
+use axum::{
+    Router,
+    extract::State,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+
+use crate::{
+    db::{Db, deliveries},
+    federation::delivery::metrics::Metrics,
+};
+
+#[derive(Clone)]
+struct MetricsState {
+    db: Db,
+    metrics: Arc<Metrics>,
+}
+
+async fn metrics(State(s): State<MetricsState>) -> Response {
+    match deliveries::depth(&s.db).await {
+        Ok(depth) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            s.metrics.render(&depth),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the queue depth for /metrics");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+    }
+}
+
+/// Serves `/metrics` on `listener` until `shutdown`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    db: Db,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let router = Router::new()
+        .route("/metrics", get(self::metrics))
+        .with_state(MetricsState { db, metrics });
+    if let Err(e) = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        tracing::error!(error = %e, "the metrics listener stopped");
+    }
+}
