@@ -2,7 +2,9 @@
 //! (`deliveries`), claimed by workers with a lease, settled in batches; the health of each host (`delivery_hosts`);
 //! and what the admin Deliveries page and `/metrics` read.
 
-use sqlx::{Any, FromRow, QueryBuilder, Transaction};
+use std::fmt::Write;
+
+use sqlx::{Any, FromRow, Transaction};
 
 use super::{Backend, Db, now};
 
@@ -77,6 +79,23 @@ pub fn host_of(inbox: &str) -> String {
     }
 }
 
+/// Numbered placeholders (`$1`, `$2`, …) for SQL built with a variable number of parameters; both engines accept
+/// them, whereas sqlx's query builder writes `?` for the Any driver, which PostgreSQL refuses.
+#[derive(Default)]
+struct Params(usize);
+
+impl Params {
+    fn next(&mut self) -> String {
+        self.0 += 1;
+        format!("${}", self.0)
+    }
+
+    /// `$a, $b, …` for `n` parameters.
+    fn list(&mut self, n: usize) -> String {
+        (0..n).map(|_| self.next()).collect::<Vec<_>>().join(", ")
+    }
+}
+
 /// Rows per INSERT statement (5 parameters each, well under SQLite's limit).
 const INSERT_CHUNK: usize = 500;
 
@@ -88,22 +107,27 @@ async fn insert_deliveries(
 ) -> Result<(), sqlx::Error> {
     let now = now();
     for chunk in inboxes.chunks(INSERT_CHUNK) {
-        let mut q = QueryBuilder::<Any>::new(
+        let mut p = Params::default();
+        let mut sql = String::from(
             "INSERT INTO deliveries (outbox_id, inbox, host, status, attempts, next_attempt_at, give_up_at, \
-             created_at, updated_at) ",
+             created_at, updated_at) VALUES ",
         );
-        q.push_values(chunk, |mut row, inbox| {
-            row.push_bind(outbox_id)
-                .push_bind(inbox.clone())
-                .push_bind(host_of(inbox))
-                .push("'pending'")
-                .push("0")
-                .push_bind(now)
-                .push_bind(now + give_up_after)
-                .push_bind(now)
-                .push_bind(now);
-        });
-        q.build().execute(&mut **tx).await?;
+        for (i, _) in chunk.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            let _ = write!(sql, "{sep}({}, 'pending', 0, {})", p.list(3), p.list(4));
+        }
+        let mut q = sqlx::query(&sql);
+        for inbox in chunk {
+            q = q
+                .bind(outbox_id)
+                .bind(inbox.clone())
+                .bind(host_of(inbox))
+                .bind(now)
+                .bind(now + give_up_after)
+                .bind(now)
+                .bind(now);
+        }
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -203,41 +227,37 @@ pub struct ClaimLimits<'a> {
 /// PostgreSQL the rows are locked `FOR UPDATE SKIP LOCKED` and the conditions checked again on the locked row;
 /// on SQLite, where one writer runs at a time, the statement is atomic.
 pub async fn claim(db: &Db, l: &ClaimLimits<'_>) -> Result<Vec<Delivery>, sqlx::Error> {
-    let mut q = QueryBuilder::<Any>::new("UPDATE deliveries SET locked_until = ");
     let now = now();
-    q.push_bind(now + l.lease)
-        .push(
-            " WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND locked_until <= ",
-        )
-        .push_bind(now)
-        .push(" AND id IN (SELECT id FROM (SELECT d.id, d.next_attempt_at, ")
-        .push("ROW_NUMBER() OVER (PARTITION BY d.host ORDER BY d.next_attempt_at, d.id) AS rn, ")
-        .push("CASE WHEN h.consecutive_failures >= ")
-        .push_bind(l.pause_after)
-        .push(" THEN 1 ELSE ")
-        .push_bind(l.per_host)
-        .push(" END AS cap FROM deliveries d LEFT JOIN delivery_hosts h ON h.host = d.host ")
-        .push("WHERE d.status = 'pending' AND d.next_attempt_at <= ")
-        .push_bind(now)
-        .push(" AND d.locked_until <= ")
-        .push_bind(now)
-        .push(" AND (h.paused_until IS NULL OR h.paused_until <= ")
-        .push_bind(now)
-        .push(")");
-    if !l.busy_hosts.is_empty() {
-        q.push(" AND d.host NOT IN (");
-        let mut hosts = q.separated(", ");
-        for h in l.busy_hosts {
-            hosts.push_bind(h.clone());
-        }
-        q.push(")");
+    let mut p = Params::default();
+    let (until, at, pause_after, per_host) = (p.next(), p.next(), p.next(), p.next());
+    let busy = if l.busy_hosts.is_empty() {
+        String::new()
+    } else {
+        format!(" AND d.host NOT IN ({})", p.list(l.busy_hosts.len()))
+    };
+    let limit = p.next();
+    let sql = format!(
+        "UPDATE deliveries SET locked_until = {until} WHERE id IN (\
+         SELECT id FROM deliveries WHERE status = 'pending' AND locked_until <= {at} AND id IN (\
+         SELECT id FROM (SELECT d.id, d.next_attempt_at, \
+         ROW_NUMBER() OVER (PARTITION BY d.host ORDER BY d.next_attempt_at, d.id) AS rn, \
+         CASE WHEN h.consecutive_failures >= {pause_after} THEN 1 ELSE {per_host} END AS cap \
+         FROM deliveries d LEFT JOIN delivery_hosts h ON h.host = d.host \
+         WHERE d.status = 'pending' AND d.next_attempt_at <= {at} AND d.locked_until <= {at} \
+         AND (h.paused_until IS NULL OR h.paused_until <= {at}){busy}\
+         ) ranked WHERE rn <= cap ORDER BY rn, next_attempt_at, id LIMIT {limit}) {lock}) \
+         RETURNING id, outbox_id, inbox, host, attempts, give_up_at",
+        lock = skip_locked(db),
+    );
+    let mut q = sqlx::query_as(&sql)
+        .bind(now + l.lease)
+        .bind(now)
+        .bind(l.pause_after)
+        .bind(l.per_host);
+    for host in l.busy_hosts {
+        q = q.bind(host.clone());
     }
-    q.push(") ranked WHERE rn <= cap ORDER BY rn, next_attempt_at, id LIMIT ")
-        .push_bind(l.limit)
-        .push(") ")
-        .push(skip_locked(db))
-        .push(") RETURNING id, outbox_id, inbox, host, attempts, give_up_at");
-    q.build_query_as().fetch_all(&db.pool).await
+    q.bind(l.limit).fetch_all(&db.pool).await
 }
 
 /// An outbox activity's body and signer, for sending.
@@ -312,17 +332,18 @@ pub async fn settle(
         .map(|r| r.id)
         .collect();
     for chunk in done.chunks(INSERT_CHUNK) {
-        let mut q = QueryBuilder::<Any>::new(
+        let mut p = Params::default();
+        let at = p.next();
+        let sql = format!(
             "UPDATE deliveries SET status = 'done', attempts = attempts + 1, last_error = NULL, locked_until = 0, \
-             updated_at = ",
+             updated_at = {at} WHERE id IN ({})",
+            p.list(chunk.len())
         );
-        q.push_bind(now).push(" WHERE id IN (");
-        let mut ids = q.separated(", ");
+        let mut q = sqlx::query(&sql).bind(now);
         for id in chunk {
-            ids.push_bind(*id);
+            q = q.bind(*id);
         }
-        q.push(")");
-        q.build().execute(&mut *tx).await?;
+        q.execute(&mut *tx).await?;
     }
     for r in rows {
         match &r.settle {
