@@ -19,6 +19,8 @@ pub struct TestApp {
     pub db: Db,
     pub db_url: String,
     pub config: Config,
+    /// `http://127.0.0.1:PORT/metrics` when the test configured `metrics.bind`.
+    pub metrics_url: Option<String>,
     db_cleanup: Option<(String, String)>,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<std::io::Result<()>>>,
@@ -139,6 +141,7 @@ impl TestApp {
             db: Db::connect(db_url, 1).await.expect("db"),
             db_url: db_url.to_string(),
             config,
+            metrics_url: None,
             db_cleanup,
             stop: None,
             handle: None,
@@ -164,11 +167,40 @@ impl TestApp {
         self.config = config;
         self.db = app.state().db.clone();
         self.base = format!("http://127.0.0.1:{}", app.port());
+        self.metrics_url = app
+            .metrics_port()
+            .map(|p| format!("http://127.0.0.1:{p}/metrics"));
         let (tx, rx) = oneshot::channel();
         self.stop = Some(tx);
         self.handle = Some(tokio::spawn(app.run(async {
             let _ = rx.await;
         })));
+    }
+
+    /// A client for a Steppe that runs elsewhere (a spawned `steppe` process), with this test's database handle.
+    pub async fn attach(base: &str, db_url: &str, config: Config, dir: tempfile::TempDir) -> Self {
+        Self {
+            base: base.to_string(),
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(Policy::none())
+                .build()
+                .expect("client"),
+            db: Db::connect(db_url, 2).await.expect("db"),
+            db_url: db_url.to_string(),
+            config,
+            metrics_url: None,
+            db_cleanup: None,
+            stop: None,
+            handle: None,
+            _dir: dir,
+        }
+    }
+
+    /// Starts a stopped server again on the same database (and a new port).
+    pub async fn start_again(&mut self) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        self.start(listener).await;
     }
 
     /// Stops the server and starts a new one on the same database (and a new port); the client keeps its cookies.
@@ -178,7 +210,8 @@ impl TestApp {
         self.start(listener).await;
     }
 
-    async fn shutdown(&mut self) {
+    /// Stops the server gracefully (as on SIGTERM); [`TestApp::start_again`] starts it anew.
+    pub async fn shutdown(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -2,11 +2,13 @@
 //! Set STEPPE_TEST_DATABASE_URL=postgres://… to run the same suite on PostgreSQL (one new database per test).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod fleet;
 mod harness;
 mod remote;
 
 mod admin;
 mod cli;
+mod delivery;
 mod errors;
 mod federation;
 mod inbox;

@@ -41,6 +41,7 @@ struct Shared {
     /// How long the inbox takes to answer (a slow server keeps deliveries in flight).
     delay: Mutex<Duration>,
     http: reqwest::Client,
+    verifier: Verifier,
 }
 
 pub struct Remote {
@@ -63,6 +64,7 @@ impl Remote {
             actor_fetches: std::sync::atomic::AtomicUsize::new(0),
             delay: Mutex::new(Duration::ZERO),
             http: reqwest::Client::new(),
+            verifier: Verifier::default(),
         });
         let app = Router::new()
             .route(&format!("/users/{username}"), get(actor))
@@ -245,91 +247,113 @@ async fn actor(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     )
 }
 
-/// Verifies a draft-cavage signature without Steppe's verifier: parse the header, rebuild the signing string from
-/// the listed headers, fetch the signer's actor, check the digest and the RSA signature with aws-lc-rs.
-async fn verify_independently(
-    shared: &Shared,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<String, String> {
-    let header = headers
-        .get("signature")
-        .ok_or("no Signature header")?
-        .to_str()
-        .map_err(|e| e.to_string())?;
-    let mut fields = BTreeMap::new();
-    for part in header.split(',') {
-        let (k, v) = part.split_once('=').ok_or("bad field")?;
-        fields.insert(k.trim().to_string(), v.trim().trim_matches('"').to_string());
-    }
-    let key_id = fields.get("keyId").ok_or("no keyId")?.clone();
-    let listed = fields.get("headers").ok_or("no headers list")?;
-    for required in ["(request-target)", "host", "date", "digest"] {
-        if !listed.split(' ').any(|h| h == required) {
-            return Err(format!("{required} not signed"));
+/// Checks draft-cavage signatures without Steppe's verifier: parses the header, rebuilds the signing string from
+/// the listed headers, checks the digest, fetches the signer's actor (once per key id) and verifies the RSA
+/// signature with aws-lc-rs directly.
+#[derive(Default)]
+pub struct Verifier {
+    http: reqwest::Client,
+    /// key id → (actor id, public key DER)
+    keys: tokio::sync::Mutex<std::collections::HashMap<String, (String, Vec<u8>)>>,
+}
+
+impl Verifier {
+    /// The signer's actor id when the signature checks out.
+    pub async fn verify(
+        &self,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<String, String> {
+        let header = headers
+            .get("signature")
+            .ok_or("no Signature header")?
+            .to_str()
+            .map_err(|e| e.to_string())?;
+        let mut fields = BTreeMap::new();
+        for part in header.split(',') {
+            let (k, v) = part.split_once('=').ok_or("bad field")?;
+            fields.insert(k.trim().to_string(), v.trim().trim_matches('"').to_string());
         }
+        let key_id = fields.get("keyId").ok_or("no keyId")?.clone();
+        let listed = fields.get("headers").ok_or("no headers list")?;
+        for required in ["(request-target)", "host", "date", "digest"] {
+            if !listed.split(' ').any(|h| h == required) {
+                return Err(format!("{required} not signed"));
+            }
+        }
+        let mut lines = Vec::new();
+        for name in listed.split(' ') {
+            let value = if name == "(request-target)" {
+                format!(
+                    "post {}",
+                    uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+                )
+            } else {
+                headers
+                    .get(name)
+                    .ok_or(format!("{name} missing"))?
+                    .to_str()
+                    .map_err(|e| e.to_string())?
+                    .to_string()
+            };
+            lines.push(format!("{name}: {value}"));
+        }
+        let signing_string = lines.join("\n");
+        let expected_digest = format!(
+            "SHA-256={}",
+            STANDARD.encode(digest::digest(&digest::SHA256, body))
+        );
+        if headers.get("digest").and_then(|d| d.to_str().ok()) != Some(expected_digest.as_str()) {
+            return Err("digest mismatch".into());
+        }
+        let date = headers
+            .get("date")
+            .and_then(|d| d.to_str().ok())
+            .ok_or("no date")?;
+        let date = httpdate::parse_http_date(date).map_err(|e| e.to_string())?;
+        let skew = SystemTime::now().duration_since(date).unwrap_or_default();
+        if skew > Duration::from_secs(300) {
+            return Err("stale date".into());
+        }
+        let (actor_id, der) = self.key(&key_id).await?;
+        let sig = STANDARD
+            .decode(fields.get("signature").ok_or("no signature")?)
+            .map_err(|e| e.to_string())?;
+        signature::UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, der)
+            .verify(signing_string.as_bytes(), &sig)
+            .map_err(|_| "signature does not verify".to_string())?;
+        Ok(actor_id)
     }
-    let mut lines = Vec::new();
-    for name in listed.split(' ') {
-        let value = if name == "(request-target)" {
-            format!(
-                "post {}",
-                uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
-            )
-        } else {
-            headers
-                .get(name)
-                .ok_or(format!("{name} missing"))?
-                .to_str()
-                .map_err(|e| e.to_string())?
-                .to_string()
-        };
-        lines.push(format!("{name}: {value}"));
+
+    async fn key(&self, key_id: &str) -> Result<(String, Vec<u8>), String> {
+        let mut keys = self.keys.lock().await;
+        if let Some(found) = keys.get(key_id) {
+            return Ok(found.clone());
+        }
+        let actor_url = key_id.split('#').next().unwrap_or_default();
+        let actor: Value = self
+            .http
+            .get(actor_url)
+            .header("accept", "application/activity+json")
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        if actor["publicKey"]["id"] != key_id {
+            return Err("the actor does not publish this key".into());
+        }
+        let pem = actor["publicKey"]["publicKeyPem"]
+            .as_str()
+            .ok_or("no pem")?;
+        let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = STANDARD.decode(b64).map_err(|e| e.to_string())?;
+        let found = (actor["id"].as_str().unwrap_or_default().to_string(), der);
+        keys.insert(key_id.to_string(), found.clone());
+        Ok(found)
     }
-    let signing_string = lines.join("\n");
-    let expected_digest = format!(
-        "SHA-256={}",
-        STANDARD.encode(digest::digest(&digest::SHA256, body))
-    );
-    if headers.get("digest").and_then(|d| d.to_str().ok()) != Some(expected_digest.as_str()) {
-        return Err("digest mismatch".into());
-    }
-    let date = headers
-        .get("date")
-        .and_then(|d| d.to_str().ok())
-        .ok_or("no date")?;
-    let date = httpdate::parse_http_date(date).map_err(|e| e.to_string())?;
-    let skew = SystemTime::now().duration_since(date).unwrap_or_default();
-    if skew > Duration::from_secs(300) {
-        return Err("stale date".into());
-    }
-    let actor_url = key_id.split('#').next().unwrap_or_default();
-    let actor: Value = shared
-        .http
-        .get(actor_url)
-        .header("accept", "application/activity+json")
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    if actor["publicKey"]["id"] != key_id.as_str() {
-        return Err("the actor does not publish this key".into());
-    }
-    let pem = actor["publicKey"]["publicKeyPem"]
-        .as_str()
-        .ok_or("no pem")?;
-    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    let der = STANDARD.decode(b64).map_err(|e| e.to_string())?;
-    let sig = STANDARD
-        .decode(fields.get("signature").ok_or("no signature")?)
-        .map_err(|e| e.to_string())?;
-    signature::UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, der)
-        .verify(signing_string.as_bytes(), &sig)
-        .map_err(|_| "signature does not verify".to_string())?;
-    Ok(actor["id"].as_str().unwrap_or_default().to_string())
 }
 
 async fn inbox(
@@ -338,7 +362,7 @@ async fn inbox(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    let verified = verify_independently(&shared, &uri, &headers, &body).await;
+    let verified = shared.verifier.verify(&uri, &headers, &body).await;
     let activity: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let ok = verified.is_ok();
     let header = |name: &str| {

@@ -428,6 +428,23 @@ pub async fn settle(
     Ok(paused)
 }
 
+/// Makes claimed rows claimable again at once (a stopping worker's rows it did not settle).
+pub async fn release(db: &Db, ids: &[i64]) -> Result<(), sqlx::Error> {
+    for chunk in ids.chunks(INSERT_CHUNK) {
+        let mut p = Params::default();
+        let sql = format!(
+            "UPDATE deliveries SET locked_until = 0 WHERE status = 'pending' AND id IN ({})",
+            p.list(chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(&db.pool).await?;
+    }
+    Ok(())
+}
+
 /// Removes the followers reached at `inbox` (their own inbox, or a shared inbox that answered 410 Gone).
 pub async fn remove_gone_followers(db: &Db, inbox: &str) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM followers WHERE inbox = $1 OR shared_inbox = $1")

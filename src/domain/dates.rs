@@ -15,6 +15,19 @@ pub fn human(unix: i64) -> String {
         .unwrap_or_default()
 }
 
+/// "2011-03-02 09:14 UTC" for a unix time: a moment in the admin pages.
+pub fn moment(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
 /// "2011-03-02T09:14:00Z" for a unix time: HTML `datetime`, Atom and ActivityStreams.
 pub fn iso(unix: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix)
@@ -33,6 +46,7 @@ mod tests {
     #[test]
     fn formats() {
         assert_eq!(super::human(1_299_057_240), "March 2, 2011");
+        assert_eq!(super::moment(1_299_057_240), "2011-03-02 09:14 UTC");
         assert_eq!(super::iso(1_299_057_240), "2011-03-02T09:14:00Z");
     }
 }

@@ -37,6 +37,9 @@ const POLL: Duration = Duration::from_secs(1);
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 /// Most outcomes written in one transaction.
 const SETTLE_BATCH: usize = 512;
+/// How long a stopping worker waits for its requests in flight before abandoning them (their rows are released,
+/// so the next worker sends them again).
+const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// Wakes the worker when new deliveries are queued.
 #[derive(Default)]
@@ -80,6 +83,8 @@ struct Shared {
     bodies: quick_cache::sync::Cache<i64, Option<Bytes>>,
     /// Signalled when rows are settled, so that a full worker claims again.
     freed: Notify,
+    /// Rows claimed and not yet settled, released if the worker stops before settling them.
+    claimed: Mutex<HashSet<i64>>,
 }
 
 struct HostSlot {
@@ -112,6 +117,7 @@ impl Worker {
             paused: Mutex::default(),
             bodies: quick_cache::sync::Cache::new(64),
             freed: Notify::new(),
+            claimed: Mutex::default(),
         });
         let task = tokio::spawn(run(shared, wakeup));
         Self {
@@ -178,10 +184,27 @@ async fn run(shared: Arc<Shared>, wakeup: Arc<Wakeup>) {
             }
         }
     }
-    // Stopping: rows waiting for a slot see the flag and are released; requests in flight finish.
-    while sends.join_next().await.is_some() {}
+    // Stopping: rows waiting for a slot see the flag and are released; requests in flight get a grace period.
+    let drained = tokio::time::timeout(STOP_GRACE, async {
+        while sends.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        sends.abort_all();
+        while sends.join_next().await.is_some() {}
+    }
     drop(settled_tx);
     let _ = settler.await;
+    let abandoned: Vec<i64> = lock(&shared.claimed).drain().collect();
+    if !abandoned.is_empty() {
+        tracing::info!(
+            rows = abandoned.len(),
+            "releasing deliveries still in flight at shutdown"
+        );
+        if let Err(e) = deliveries::release(&shared.db, &abandoned).await {
+            tracing::warn!(error = %e, "cannot release deliveries; their lease will expire");
+        }
+    }
 }
 
 /// Writes one batch of an activity's deliveries, if one is waiting. Returns how many rows it wrote.
@@ -219,6 +242,7 @@ async fn claim(shared: &Shared, room: usize) -> Result<Vec<Delivery>, sqlx::Erro
         },
     )
     .await?;
+    lock(&shared.claimed).extend(rows.iter().map(|r| r.id));
     let mut hosts = lock(&shared.hosts);
     let mut paused = lock(&shared.paused);
     for row in &rows {
@@ -362,6 +386,12 @@ async fn settle_loop(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Settle
             tracing::warn!(%host, "host keeps failing; its deliveries are paused");
             shared.metrics.host_paused();
             lock(&shared.paused).insert(host);
+        }
+        {
+            let mut claimed = lock(&shared.claimed);
+            for row in &batch {
+                claimed.remove(&row.id);
+            }
         }
         {
             let mut hosts = lock(&shared.hosts);

@@ -119,7 +119,7 @@ pub fn decide(
 }
 
 /// "5 days", "3 hours", "90 seconds".
-fn span(seconds: i64) -> String {
+pub fn span(seconds: i64) -> String {
     match seconds {
         s if s >= 2 * 86_400 => format!("{} days", s / 86_400),
         s if s >= 2 * 3600 => format!("{} hours", s / 3600),

@@ -1,5 +1,6 @@
 //! The owner's pages under /admin: one-time setup, login and logout, and the post list (posts.rs has the editor).
 
+pub mod deliveries;
 pub mod posts;
 pub mod settings;
 
@@ -77,6 +78,8 @@ impl NoticeQuery {
             "deleted" => "The post was deleted.",
             "welcome" => "Your blog is ready. Write your first post.",
             "settings" => "Settings saved.",
+            "retried" => "The failed deliveries will be sent again now.",
+            "resumed" => "The host is resumed; its deliveries are sent now.",
             _ => return None,
         })
     }

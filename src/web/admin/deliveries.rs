@@ -1,0 +1,209 @@
+//! The owner's Deliveries page: what each recent activity (post published, edited, deleted; follow accepted) reached,
+//! what waits or retries and why, which hosts are failing or paused; and "retry now" for both.
+
+use askama::Template;
+use axum::{
+    extract::{Query, State},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use super::NoticeQuery;
+use crate::{
+    app::AppState,
+    config::SiteConfig,
+    db::{self, deliveries},
+    domain::dates,
+    error::AppError,
+    federation::delivery::outcome,
+    web::{
+        auth::{CsrfForm, CsrfToken, Owner},
+        views::render,
+    },
+};
+
+/// Activities listed.
+const RECENT: i64 = 30;
+/// Problem rows and hosts listed.
+const PROBLEMS: i64 = 50;
+
+struct ActivityRow {
+    id: i64,
+    what: String,
+    label: String,
+    when: String,
+    delivered: i64,
+    waiting: i64,
+    retrying: i64,
+    failed: i64,
+    next_attempt: Option<String>,
+    expanding: bool,
+}
+
+struct ProblemRow {
+    label: String,
+    inbox: String,
+    state: String,
+    reason: String,
+}
+
+struct HostRow {
+    host: String,
+    state: String,
+    paused: bool,
+    failures: i64,
+    pending: i64,
+    last_error: String,
+    last_success: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/deliveries.html")]
+struct DeliveriesPage<'a> {
+    site: &'a SiteConfig,
+    csrf: &'a str,
+    owner_name: &'a str,
+    notice: Option<&'static str>,
+    /// "5 days": how long failing deliveries are retried.
+    give_up: String,
+    activities: Vec<ActivityRow>,
+    problems: Vec<ProblemRow>,
+    hosts: Vec<HostRow>,
+}
+
+fn what(kind: &str) -> &str {
+    match kind {
+        "publish" => "Post published",
+        "edit" => "Post edited",
+        "delete" => "Post deleted",
+        "accept" => "Follow accepted",
+        "reply" => "Reply",
+        other => other,
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    owner: Owner,
+    csrf: CsrfToken,
+    Query(notice): Query<NoticeQuery>,
+) -> Result<Response, AppError> {
+    let now = db::now();
+    let activities = deliveries::recent_activities(&state.db, RECENT).await?;
+    let labels: std::collections::HashMap<i64, String> = activities
+        .iter()
+        .map(|a| (a.id, format!("{}: {}", what(&a.kind), a.label)))
+        .collect();
+    let problems = deliveries::problems(&state.db, PROBLEMS).await?;
+    let hosts = deliveries::troubled_hosts(&state.db, PROBLEMS).await?;
+    let page = DeliveriesPage {
+        site: &state.config.site,
+        csrf: csrf.token(),
+        owner_name: &owner.0.display_name,
+        notice: notice.message(),
+        give_up: outcome::span(state.config.delivery.give_up_after_seconds),
+        activities: activities
+            .into_iter()
+            .map(|a| ActivityRow {
+                id: a.id,
+                what: what(&a.kind).to_string(),
+                label: a.label,
+                when: dates::moment(a.created_at),
+                delivered: a.delivered,
+                waiting: a.waiting,
+                retrying: a.retrying,
+                failed: a.failed,
+                next_attempt: a.next_attempt_at.map(dates::moment),
+                expanding: a.expanded == 0,
+            })
+            .collect(),
+        problems: problems
+            .into_iter()
+            .map(|p| ProblemRow {
+                label: labels
+                    .get(&p.outbox_id)
+                    .cloned()
+                    .unwrap_or_else(|| "An older activity".into()),
+                state: if p.status == "failed" {
+                    format!("failed after {} attempts", p.attempts)
+                } else {
+                    format!(
+                        "retrying ({} attempts so far), next at {}",
+                        p.attempts,
+                        dates::moment(p.next_attempt_at)
+                    )
+                },
+                inbox: p.inbox,
+                reason: p.last_error.unwrap_or_default(),
+            })
+            .collect(),
+        hosts: hosts
+            .into_iter()
+            .map(|h| {
+                let paused = h.paused_until > now;
+                HostRow {
+                    state: if paused {
+                        format!("paused until {}", dates::moment(h.paused_until))
+                    } else if h.paused_until > 0 {
+                        "probing".into()
+                    } else {
+                        "failing".into()
+                    },
+                    paused: paused || h.paused_until > 0,
+                    failures: h.consecutive_failures,
+                    pending: h.pending,
+                    last_error: h.last_error.unwrap_or_default(),
+                    last_success: h
+                        .last_success_at
+                        .map(dates::moment)
+                        .unwrap_or_else(|| "never".into()),
+                    host: h.host,
+                }
+            })
+            .collect(),
+    };
+    render(&page)
+}
+
+#[derive(Deserialize)]
+pub struct RetryForm {
+    activity: i64,
+}
+
+/// Sends an activity's failed deliveries again now.
+pub async fn retry(
+    State(state): State<AppState>,
+    _owner: Owner,
+    CsrfForm(form): CsrfForm<RetryForm>,
+) -> Result<Response, AppError> {
+    let n = deliveries::retry_failed(
+        &state.db,
+        form.activity,
+        state.config.delivery.give_up_after_seconds,
+    )
+    .await?;
+    tracing::info!(
+        activity = form.activity,
+        rows = n,
+        "failed deliveries retried by the owner"
+    );
+    state.wakeup.wake();
+    Ok(Redirect::to("/admin/deliveries?notice=retried").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ResumeForm {
+    host: String,
+}
+
+/// Ends a host's pause now.
+pub async fn resume(
+    State(state): State<AppState>,
+    _owner: Owner,
+    CsrfForm(form): CsrfForm<ResumeForm>,
+) -> Result<Response, AppError> {
+    deliveries::resume_host(&state.db, &form.host).await?;
+    tracing::info!(host = %form.host, "host resumed by the owner");
+    state.wakeup.wake();
+    Ok(Redirect::to("/admin/deliveries?notice=resumed").into_response())
+}
