@@ -79,18 +79,34 @@ pub fn host_of(inbox: &str) -> String {
     }
 }
 
-/// Numbered placeholders (`$1`, `$2`, …) for SQL built with a variable number of parameters; both engines accept
-/// them, whereas sqlx's query builder writes `?` for the Any driver, which PostgreSQL refuses.
-#[derive(Default)]
-struct Params(usize);
+/// Placeholders for SQL built with a variable number of parameters, each used once and bound in the order they
+/// appear: `?` on SQLite, `$1, $2, …` on PostgreSQL. (sqlx's query builder writes `?` for the Any driver, which
+/// PostgreSQL refuses; and numbered names cost SQLite a linear lookup per parameter, quadratic for a
+/// 3,500-parameter INSERT.)
+struct Params {
+    numbered: bool,
+    n: usize,
+}
 
 impl Params {
-    fn next(&mut self) -> String {
-        self.0 += 1;
-        format!("${}", self.0)
+    fn new(db: &Db) -> Self {
+        Self::numbered(db.backend == Backend::Postgres)
     }
 
-    /// `$a, $b, …` for `n` parameters.
+    fn numbered(numbered: bool) -> Self {
+        Self { numbered, n: 0 }
+    }
+
+    fn next(&mut self) -> String {
+        self.n += 1;
+        if self.numbered {
+            format!("${}", self.n)
+        } else {
+            "?".to_string()
+        }
+    }
+
+    /// Placeholders for `n` parameters, comma-separated.
     fn list(&mut self, n: usize) -> String {
         (0..n).map(|_| self.next()).collect::<Vec<_>>().join(", ")
     }
@@ -107,7 +123,7 @@ async fn insert_deliveries(
 ) -> Result<(), sqlx::Error> {
     let now = now();
     for chunk in inboxes.chunks(INSERT_CHUNK) {
-        let mut p = Params::default();
+        let mut p = Params::numbered(tx.backend_name() != "SQLite");
         let mut sql = String::from(
             "INSERT INTO deliveries (outbox_id, inbox, host, status, attempts, next_attempt_at, give_up_at, \
              created_at, updated_at) VALUES ",
@@ -222,30 +238,44 @@ pub struct ClaimLimits<'a> {
     pub lease: i64,
 }
 
+/// A claim looks at the oldest due rows, this many per row it may take, and spreads them round-robin across their
+/// hosts: bounded work per claim however long the queue.
+const CANDIDATES_PER_ROW: i64 = 8;
+
 /// Claims due deliveries for `lease` seconds, round-robin across hosts (at most `per_host` each, one for a host
 /// being probed), skipping paused and busy hosts. One statement, so two workers never claim the same row: on
 /// PostgreSQL the rows are locked `FOR UPDATE SKIP LOCKED` and the conditions checked again on the locked row;
 /// on SQLite, where one writer runs at a time, the statement is atomic.
 pub async fn claim(db: &Db, l: &ClaimLimits<'_>) -> Result<Vec<Delivery>, sqlx::Error> {
     let now = now();
-    let mut p = Params::default();
-    let (until, at, pause_after, per_host) = (p.next(), p.next(), p.next(), p.next());
+    let mut p = Params::new(db);
+    let (until, at_outer, pause_after, per_host, due, unlocked, unpaused) = (
+        p.next(),
+        p.next(),
+        p.next(),
+        p.next(),
+        p.next(),
+        p.next(),
+        p.next(),
+    );
     let busy = if l.busy_hosts.is_empty() {
         String::new()
     } else {
         format!(" AND d.host NOT IN ({})", p.list(l.busy_hosts.len()))
     };
-    let limit = p.next();
+    let (candidates, limit) = (p.next(), p.next());
     let sql = format!(
         "UPDATE deliveries SET locked_until = {until} WHERE id IN (\
-         SELECT id FROM deliveries WHERE status = 'pending' AND locked_until <= {at} AND id IN (\
-         SELECT id FROM (SELECT d.id, d.next_attempt_at, \
-         ROW_NUMBER() OVER (PARTITION BY d.host ORDER BY d.next_attempt_at, d.id) AS rn, \
-         CASE WHEN h.consecutive_failures >= {pause_after} THEN 1 ELSE {per_host} END AS cap \
+         SELECT id FROM deliveries WHERE status = 'pending' AND locked_until <= {at_outer} AND id IN (\
+         SELECT id FROM (SELECT c.id, c.next_attempt_at, \
+         ROW_NUMBER() OVER (PARTITION BY c.host ORDER BY c.next_attempt_at, c.id) AS rn, \
+         CASE WHEN c.failures >= {pause_after} THEN 1 ELSE {per_host} END AS cap FROM (\
+         SELECT d.id, d.host, d.next_attempt_at, h.consecutive_failures AS failures \
          FROM deliveries d LEFT JOIN delivery_hosts h ON h.host = d.host \
-         WHERE d.status = 'pending' AND d.next_attempt_at <= {at} AND d.locked_until <= {at} \
-         AND (h.paused_until IS NULL OR h.paused_until <= {at}){busy}\
-         ) ranked WHERE rn <= cap ORDER BY rn, next_attempt_at, id LIMIT {limit}) {lock}) \
+         WHERE d.status = 'pending' AND d.next_attempt_at <= {due} AND d.locked_until <= {unlocked} \
+         AND (h.paused_until IS NULL OR h.paused_until <= {unpaused}){busy} \
+         ORDER BY d.next_attempt_at, d.id LIMIT {candidates}\
+         ) c) ranked WHERE rn <= cap ORDER BY rn, next_attempt_at, id LIMIT {limit}) {lock}) \
          RETURNING id, outbox_id, inbox, host, attempts, give_up_at",
         lock = skip_locked(db),
     );
@@ -253,11 +283,17 @@ pub async fn claim(db: &Db, l: &ClaimLimits<'_>) -> Result<Vec<Delivery>, sqlx::
         .bind(now + l.lease)
         .bind(now)
         .bind(l.pause_after)
-        .bind(l.per_host);
+        .bind(l.per_host)
+        .bind(now)
+        .bind(now)
+        .bind(now);
     for host in l.busy_hosts {
         q = q.bind(host.clone());
     }
-    q.bind(l.limit).fetch_all(&db.pool).await
+    q.bind(l.limit.saturating_mul(CANDIDATES_PER_ROW))
+        .bind(l.limit)
+        .fetch_all(&db.pool)
+        .await
 }
 
 /// An outbox activity's body and signer, for sending.
@@ -332,7 +368,7 @@ pub async fn settle(
         .map(|r| r.id)
         .collect();
     for chunk in done.chunks(INSERT_CHUNK) {
-        let mut p = Params::default();
+        let mut p = Params::new(db);
         let at = p.next();
         let sql = format!(
             "UPDATE deliveries SET status = 'done', attempts = attempts + 1, last_error = NULL, locked_until = 0, \
@@ -431,7 +467,7 @@ pub async fn settle(
 /// Makes claimed rows claimable again at once (a stopping worker's rows it did not settle).
 pub async fn release(db: &Db, ids: &[i64]) -> Result<(), sqlx::Error> {
     for chunk in ids.chunks(INSERT_CHUNK) {
-        let mut p = Params::default();
+        let mut p = Params::new(db);
         let sql = format!(
             "UPDATE deliveries SET locked_until = 0 WHERE status = 'pending' AND id IN ({})",
             p.list(chunk.len())

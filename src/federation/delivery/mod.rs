@@ -85,10 +85,15 @@ struct Shared {
     freed: Notify,
     /// Rows claimed and not yet settled, released if the worker stops before settling them.
     claimed: Mutex<HashSet<i64>>,
+    /// Hosts that have answered this process. A host not (yet) in here gets one request at a time, and
+    /// `per_host` once it answers: a host that hangs ties up one request, not `per_host` of them.
+    answered: quick_cache::sync::Cache<String, ()>,
 }
 
 struct HostSlot {
     limit: Arc<Semaphore>,
+    /// Whether `limit` has its full `per_host` permits (it starts with one for a host not known to answer).
+    widened: bool,
     held: usize,
 }
 
@@ -118,6 +123,7 @@ impl Worker {
             bodies: quick_cache::sync::Cache::new(64),
             freed: Notify::new(),
             claimed: Mutex::default(),
+            answered: quick_cache::sync::Cache::new(100_000),
         });
         let task = tokio::spawn(run(shared, wakeup));
         Self {
@@ -226,9 +232,10 @@ async fn expand_one(shared: &Shared) -> Result<usize, sqlx::Error> {
 
 async fn claim(shared: &Shared, room: usize) -> Result<Vec<Delivery>, sqlx::Error> {
     let per_host = shared.config.per_host;
+    // A host that has not answered yet gets one row at a time (see `answered`); others up to `per_host`.
     let busy: Vec<String> = lock(&shared.hosts)
         .iter()
-        .filter(|(_, h)| h.held >= per_host)
+        .filter(|(_, h)| h.held >= if h.widened { per_host } else { 1 })
         .map(|(host, _)| host.clone())
         .collect();
     let rows = deliveries::claim(
@@ -250,9 +257,13 @@ async fn claim(shared: &Shared, room: usize) -> Result<Vec<Delivery>, sqlx::Erro
         paused.remove(&row.host);
         hosts
             .entry(row.host.clone())
-            .or_insert_with(|| HostSlot {
-                limit: Arc::new(Semaphore::new(per_host)),
-                held: 0,
+            .or_insert_with(|| {
+                let known = shared.answered.get(&row.host).is_some();
+                HostSlot {
+                    limit: Arc::new(Semaphore::new(if known { per_host } else { 1 })),
+                    widened: known,
+                    held: 0,
+                }
             })
             .held += 1;
     }
@@ -322,6 +333,9 @@ async fn send_one(shared: Arc<Shared>, row: Delivery, settled: mpsc::UnboundedSe
         db::now(),
         jitter,
     );
+    if decision.host == HostResult::Answered {
+        answered(&shared, &row.host);
+    }
     if decision.gone {
         shared.metrics.count(Outcome::Gone);
         match deliveries::remove_gone_followers(&shared.db, &row.inbox).await {
@@ -351,6 +365,18 @@ async fn send_one(shared: Arc<Shared>, row: Delivery, settled: mpsc::UnboundedSe
         settle: decision.settle,
         host_result: decision.host,
     });
+}
+
+/// Remembers that `host` answers, and lets it have `per_host` requests at once from now on.
+fn answered(shared: &Shared, host: &str) {
+    if shared.answered.get(host).is_none() {
+        shared.answered.insert(host.to_string(), ());
+    }
+    if let Some(slot) = lock(&shared.hosts).get_mut(host).filter(|s| !s.widened) {
+        slot.widened = true;
+        slot.limit
+            .add_permits(shared.config.per_host.saturating_sub(1));
+    }
 }
 
 /// Writes outcomes in batches, then lets the dispatcher claim again.

@@ -1,0 +1,393 @@
+//! Delivery benchmark (not a test): one new Article to 10,000 followers spread over 500 hosts on loopback, first
+//! with a shared inbox per host (500 deliveries), then with none (10,000 deliveries), then both again with 5% of
+//! the hosts hanging. In the same run it measures this machine's signing rate with the blog's own key, and prints
+//! wall time, deliveries per second, the ratio to the signing limit (inboxes ÷ (signatures per second × cores)),
+//! the hanging runs' time for the healthy hosts against the run without hanging hosts, and Steppe's resident memory.
+//!
+//! `cargo bench --bench delivery` (options after `--`: `--followers N`, `--hosts N`, `--hanging-percent N`,
+//! `--workers N` for Steppe's `delivery.workers`).
+//! Steppe runs as its own process (`steppe serve`, release build, SQLite, default `[delivery]` settings); the stub
+//! inboxes run in this process, one listener per host on 127.0.x.y, answering 202 without checking signatures.
+
+use std::{
+    process::{Child, Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant, SystemTime},
+};
+
+use axum::{Router, extract::State, http::StatusCode};
+use steppe::{
+    db::Db,
+    federation::{keys, signatures::cavage},
+};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+struct Options {
+    followers: usize,
+    hosts: usize,
+    hanging_percent: usize,
+    /// `delivery.workers` for Steppe (0: the default from config).
+    workers: usize,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |name: &str, default: usize| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(default)
+    };
+    Options {
+        followers: value("--followers", 10_000).max(1),
+        hosts: value("--hosts", 500).clamp(1, 60_000),
+        hanging_percent: value("--hanging-percent", 5).min(50),
+        workers: value("--workers", 0),
+    }
+}
+
+/// One stub host: counts what it receives, or hangs.
+struct Stub {
+    hang: AtomicBool,
+    received: Arc<AtomicUsize>,
+}
+
+async fn stub_inbox(State(stub): State<Arc<Stub>>, _body: axum::body::Bytes) -> StatusCode {
+    if stub.hang.load(Ordering::Relaxed) {
+        std::future::pending::<()>().await;
+    }
+    stub.received.fetch_add(1, Ordering::Relaxed);
+    StatusCode::ACCEPTED
+}
+
+struct Fleet {
+    bases: Vec<String>,
+    stubs: Vec<Arc<Stub>>,
+    received: Arc<AtomicUsize>,
+}
+
+async fn fleet(hosts: usize) -> Result<Fleet, BoxError> {
+    let received = Arc::new(AtomicUsize::new(0));
+    let mut bases = Vec::new();
+    let mut stubs = Vec::new();
+    for i in 0..hosts {
+        let ip = format!("127.0.{}.{}", i / 250 + 1, i % 250 + 2);
+        let listener = tokio::net::TcpListener::bind(format!("{ip}:0")).await?;
+        bases.push(format!("http://{}", listener.local_addr()?));
+        let stub = Arc::new(Stub {
+            hang: AtomicBool::new(false),
+            received: received.clone(),
+        });
+        stubs.push(stub.clone());
+        let router = Router::new().fallback(stub_inbox).with_state(stub);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+    }
+    Ok(Fleet {
+        bases,
+        stubs,
+        received,
+    })
+}
+
+/// Signatures per second on one core, with the blog's key over a body the size of a Create.
+fn signing_rate(key: &steppe::federation::signatures::PrivateKey) -> f64 {
+    let body = vec![b'x'; 2500];
+    let sign = || {
+        let _ = cavage::sign(
+            key,
+            "http://127.0.0.1/users/blog#main-key",
+            "POST",
+            "127.0.1.2:40000",
+            "/inbox",
+            Some(&body),
+            SystemTime::now(),
+        );
+    };
+    for _ in 0..50 {
+        sign();
+    }
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < Duration::from_secs(2) {
+        sign();
+        n += 1;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> Result<u16, BoxError> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn memory_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// CPU time a process has used (user + system), in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at ") ": utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn csrf(html: &str) -> Result<String, BoxError> {
+    let at = html.find("name=\"csrf\" value=\"").ok_or("no csrf field")? + 19;
+    let end = html[at..].find('"').ok_or("no csrf value")?;
+    Ok(html[at..at + end].to_string())
+}
+
+/// Result of one scenario.
+struct Run {
+    deliveries: usize,
+    healthy: usize,
+    seconds: f64,
+    /// CPU time Steppe used during the fan-out.
+    cpu: f64,
+    peak_rss_kib: u64,
+}
+
+/// Seeds followers, starts Steppe, publishes a post and times the fan-out until every healthy inbox has it.
+async fn scenario(
+    o: &Options,
+    fleet: &Fleet,
+    shared_inbox: bool,
+    hanging: usize,
+) -> Result<Run, BoxError> {
+    for (i, stub) in fleet.stubs.iter().enumerate() {
+        stub.hang.store(i < hanging, Ordering::Relaxed);
+    }
+    fleet.received.store(0, Ordering::Relaxed);
+    let dir = tempfile::tempdir()?;
+    let db_url = format!("sqlite:{}", dir.path().join("bench.db").display());
+    let port = free_port()?;
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[site]\npublic_url = \"http://127.0.0.1:{port}\"\ntitle = \"Bench\"\n[server]\nbind = \"127.0.0.1:{port}\"\n\
+             [database]\nurl = \"{db_url}\"\n[media]\ndir = \"{}\"\n[federation]\nallow_private_addresses = true\n",
+            dir.path().join("media").display()
+        ),
+    )?;
+    let db = Db::connect(&db_url, 2).await?;
+    db.migrate().await?;
+    let mut tx = db.begin_write().await?;
+    let per_host = o.followers.div_ceil(o.hosts);
+    for n in 0..o.followers {
+        let base = &fleet.bases[n % o.hosts];
+        let user = n / o.hosts;
+        sqlx::query(
+            "INSERT INTO followers (actor_id, follow_id, inbox, shared_inbox, handle, name, avatar_url, followed_at) \
+             VALUES ($1, $2, $3, $4, $5, 'F', NULL, 1)",
+        )
+        .bind(format!("{base}/users/u{user}"))
+        .bind(format!("{base}/follows/u{user}"))
+        .bind(format!("{base}/users/u{user}/inbox"))
+        .bind(shared_inbox.then(|| format!("{base}/inbox")))
+        .bind(format!("@u{user}@{base}"))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    db.pool.close().await;
+    let deliveries = if shared_inbox { o.hosts } else { o.followers };
+    let healthy = deliveries
+        - if shared_inbox {
+            hanging
+        } else {
+            hanging * per_host
+        };
+
+    let child = Killed(
+        Command::new(env!("CARGO_BIN_EXE_steppe"))
+            .args(["--config", &config.to_string_lossy(), "serve"])
+            .env("RUST_LOG", "error")
+            .envs((o.workers > 0).then(|| ("STEPPE_DELIVERY__WORKERS", o.workers.to_string())))
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    let pid = child.0.id();
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let page = http
+        .get(format!("{base}/admin"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    http.post(format!("{base}/admin/setup"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string([
+            ("csrf", csrf(&page)?.as_str()),
+            ("username", "owner"),
+            ("display_name", "Owner"),
+            ("password", "a-long-bench-password"),
+        ])?)
+        .send()
+        .await?;
+    let page = http
+        .get(format!("{base}/admin/posts/new"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let token = csrf(&page)?;
+    let body = "A post of ordinary length. ".repeat(60);
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let sampling = sampling.clone();
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while sampling.load(Ordering::Relaxed) {
+                peak = peak.max(memory_kib(pid));
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            peak
+        })
+    };
+    let cpu_before = cpu_seconds(pid);
+    let start = Instant::now();
+    let r = http
+        .post(format!("{base}/admin/posts/new"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string([
+            ("csrf", token.as_str()),
+            ("title", "Fan-out"),
+            ("tags", ""),
+            ("body", body.as_str()),
+            ("action", "publish"),
+        ])?)
+        .send()
+        .await?;
+    if r.status() != reqwest::StatusCode::SEE_OTHER {
+        return Err(format!("publishing answered {}", r.status()).into());
+    }
+    while fleet.received.load(Ordering::Relaxed) < healthy {
+        if start.elapsed() > Duration::from_secs(300) {
+            return Err("fan-out did not finish in 5 minutes".into());
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds(pid) - cpu_before;
+    sampling.store(false, Ordering::Relaxed);
+    let peak_rss_kib = sampler.join().unwrap_or(0);
+    drop(child);
+    Ok(Run {
+        deliveries,
+        healthy,
+        seconds,
+        cpu,
+        peak_rss_kib,
+    })
+}
+
+async fn run() -> Result<(), BoxError> {
+    let o = options();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let key_dir = tempfile::tempdir()?;
+    let db = Db::connect(
+        &format!("sqlite:{}", key_dir.path().join("key.db").display()),
+        1,
+    )
+    .await?;
+    db.migrate().await?;
+    let key = keys::load_or_create(&db).await?;
+    let rate = signing_rate(&key.private);
+    println!(
+        "signing: {rate:.0} signatures/s on one core, {cores} cores → limit {:.0}/s",
+        rate * cores as f64
+    );
+    let fleet = fleet(o.hosts).await?;
+    let hanging = o.hosts * o.hanging_percent / 100;
+    println!(
+        "{} followers on {} hosts; {hanging} hosts hang in the last two runs\n",
+        o.followers, o.hosts
+    );
+    println!(
+        "{:<30} {:>11} {:>8} {:>10} {:>12} {:>14} {:>9}",
+        "run", "delivered", "seconds", "per second", "× sign limit", "Steppe CPU/s", "peak RSS"
+    );
+    let mut baseline = [0.0; 2];
+    for (hang, label) in [(0, ""), (hanging, ", 5% hanging")] {
+        for (i, shared) in [true, false].into_iter().enumerate() {
+            let run = scenario(&o, &fleet, shared, hang).await?;
+            let limit = run.healthy as f64 / (rate * cores as f64);
+            let name = format!(
+                "{}{label}",
+                if shared {
+                    "shared inboxes"
+                } else {
+                    "no shared inbox"
+                }
+            );
+            println!(
+                "{:<30} {:>11} {:>8.3} {:>10.0} {:>12.2} {:>14.2} {:>6.1} MB",
+                name,
+                format!("{}/{}", run.healthy, run.deliveries),
+                run.seconds,
+                run.healthy as f64 / run.seconds,
+                run.seconds / limit,
+                run.cpu / run.seconds,
+                run.peak_rss_kib as f64 / 1024.0
+            );
+            if hang == 0 {
+                baseline[i] = run.seconds;
+            } else {
+                println!(
+                    "{:<30} healthy hosts took {:.2}× the run without hanging hosts",
+                    "",
+                    run.seconds / baseline[i]
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> Result<(), BoxError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
