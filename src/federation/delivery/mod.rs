@@ -37,6 +37,8 @@ const POLL: Duration = Duration::from_secs(1);
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 /// Most outcomes written in one transaction.
 const SETTLE_BATCH: usize = 512;
+/// How long the settler waits for more outcomes before writing a batch.
+const SETTLE_LINGER: Duration = Duration::from_millis(5);
 /// How long a stopping worker waits for its requests in flight before abandoning them (their rows are released,
 /// so the next worker sends them again).
 const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -148,7 +150,7 @@ async fn run(shared: Arc<Shared>, wakeup: Arc<Wakeup>) {
     let mut sends = JoinSet::new();
     let mut stop = shared.stop.clone();
     let mut last_sweep: Option<Instant> = None;
-    let capacity = shared.config.workers.max(1) * 2;
+    let capacity = shared.config.workers.max(1) * 4;
     loop {
         if *stop.borrow() {
             break;
@@ -385,6 +387,16 @@ async fn settle_loop(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Settle
     let config = shared.config.clone();
     let pause_for = move |n: i64| outcome::pause_seconds(&config, n);
     while rx.recv_many(&mut batch, SETTLE_BATCH).await > 0 {
+        // Under load, outcomes arrive in a stream: lingering a moment writes them in fewer transactions.
+        if batch.len() < SETTLE_BATCH {
+            tokio::time::sleep(SETTLE_LINGER).await;
+            while batch.len() < SETTLE_BATCH {
+                match rx.try_recv() {
+                    Ok(row) => batch.push(row),
+                    Err(_) => break,
+                }
+            }
+        }
         let mut attempt = 0;
         let paused = loop {
             match deliveries::settle(
