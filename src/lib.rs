@@ -1,13 +1,14 @@
 //! Steppe, a federated blog server: a blog that fediverse users follow and answer.
 //!
 //! Map of the crate (layering: `web` → `domain` → `db`; nothing below `web` knows HTTP):
-//! - [`cli`]: the command line (`serve`, `migrate`, `admin create-owner`, `check-config`).
+//! - [`cli`]: the command line (`serve`, `worker`, `migrate`, `admin create-owner`, `check-config`).
 //! - [`config`]: `config.toml`, `STEPPE_…` overrides, validation naming the bad key.
 //! - [`app`]: `AppState` shared by handlers, `App::build` (binds, migrates), `App::run(shutdown)`.
 //! - [`error`]: `AppError`, the one error type at the HTTP boundary; logs causes, shows safe text.
 //! - [`db`]: the SQLite-or-PostgreSQL pool, migrations, and SQL per table group.
 //! - [`domain`]: validated values (slugs, tags, posts, owner), Markdown rendering, password hashing.
-//! - [`web`]: routes, reader pages, admin pages, sessions and CSRF.
+//! - [`federation`]: ActivityPub: signatures, documents, inboxes, publishing, and the durable delivery queue.
+//! - [`web`]: routes, reader pages, admin pages (with the Deliveries page), sessions and CSRF, `/metrics`.
 //!
 //! No global state: every handler reaches configuration and database through `AppState`, so two instances can
 //! run in one process.

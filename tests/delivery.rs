@@ -501,3 +501,54 @@ async fn workers_share_the_queue_on_postgres() {
     app.finish().await;
     drop_database(cleanup).await;
 }
+
+/// Delivered rows older than `delivery.keep_done_days` are removed, and so are activities left with no rows;
+/// pending and failed rows stay.
+#[tokio::test]
+async fn old_delivered_rows_are_swept() {
+    let app = TestApp::spawn_with("[delivery]\nworkers = 0\n").await;
+    let fleet = Fleet::spawn(3).await;
+    fleet.follow(&app.db, 1, false).await;
+    app.setup_owner().await;
+    app.publish("Swept", "", "Old news.").await;
+    // No worker runs (workers = 0): expand by hand through the queue's own functions.
+    let job = steppe::db::deliveries::claim_expansion(&app.db, 60)
+        .await
+        .unwrap()
+        .expect("an activity to expand");
+    assert_eq!(
+        steppe::db::deliveries::expand_batch(&app.db, &job, 1000, 3600)
+            .await
+            .unwrap(),
+        3
+    );
+    sqlx::query("UPDATE deliveries SET status = 'done', updated_at = 1 WHERE inbox = $1")
+        .bind(fleet.inbox(0, 0))
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE deliveries SET status = 'failed', updated_at = 1 WHERE inbox = $1")
+        .bind(fleet.inbox(1, 0))
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let removed = steppe::db::deliveries::sweep(&app.db, 100).await.unwrap();
+    assert_eq!(removed, 1);
+    let left: Vec<String> = sqlx::query_scalar("SELECT status FROM deliveries ORDER BY status")
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, ["failed", "pending"]);
+    assert_eq!(scalar(&app.db, "SELECT COUNT(*) FROM outbox").await, 1);
+    // Once nothing is left of it, the activity goes too (it was created before `before`).
+    sqlx::query("DELETE FROM deliveries")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    steppe::db::deliveries::sweep(&app.db, steppe::db::now() + 1)
+        .await
+        .unwrap();
+    assert_eq!(scalar(&app.db, "SELECT COUNT(*) FROM outbox").await, 0);
+    assert!(fleet.received().is_empty(), "workers = 0: nothing sent");
+    app.finish().await;
+}

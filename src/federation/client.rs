@@ -1,6 +1,7 @@
 //! The one HTTP client for talking to other servers: every GET signed with the blog's key, every POST signed with
 //! a digest; only https (http too where private addresses are allowed); no private, loopback or link-local addresses (after DNS resolution, and on every
-//! redirect) unless `federation.allow_private_addresses`; responses capped at 1 MiB; 10 s timeout; 3 redirects.
+//! redirect) unless `federation.allow_private_addresses`; responses capped at 1 MiB; 10 s timeout (deliveries: `delivery.timeout_seconds`); 3 redirects; idle connections
+//! kept per host and reused.
 
 use std::{
     net::{IpAddr, SocketAddr},
