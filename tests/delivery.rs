@@ -56,8 +56,9 @@ fn creates_with(got: &[Got], host: usize, status: u16) -> usize {
 }
 
 /// A host that answers 503 and then is down is paused, shows so on the Deliveries page, and is delivered to once
-/// it is back (here after "Retry now"); a 410 removes the follower; a 400 fails with its reason shown, and
-/// "Retry now" sends it again. `/metrics` counts all of it.
+/// it is back; a 410 removes the follower; a 400 fails with its reason shown, and "Retry now" sends it again; a
+/// paused host's rows wait while others are delivered, and "Retry now" on the host ends its pause. `/metrics`
+/// counts all of it.
 #[tokio::test]
 async fn outage_gone_and_failed_are_handled_and_shown() {
     let extra = format!(
@@ -71,7 +72,7 @@ async fn outage_gone_and_failed_are_handled_and_shown() {
     fleet.set_mode(1, Mode::Status(410));
     fleet.set_mode(2, Mode::Status(400));
     app.setup_owner().await;
-    app.publish("Outage", "", "Sent to four servers.").await;
+    let editor = app.publish("Outage", "", "Sent to four servers.").await;
 
     let got = fleet
         .wait_until(30, |g| {

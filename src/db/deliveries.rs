@@ -639,6 +639,18 @@ pub struct Depth {
     pub to_expand: i64,
 }
 
+/// Hosts paused now, with the end of their pause (at most `limit`, the longest pauses first).
+pub async fn paused_hosts(db: &Db, limit: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT host, paused_until FROM delivery_hosts WHERE paused_until > $1 \
+         ORDER BY paused_until DESC, host LIMIT $2",
+    )
+    .bind(now())
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await
+}
+
 pub async fn depth(db: &Db) -> Result<Depth, sqlx::Error> {
     sqlx::query_as(
         "SELECT \

@@ -16,6 +16,9 @@ use crate::{
     federation::delivery::metrics::Metrics,
 };
 
+/// Paused hosts listed by name (the gauge of all paused hosts counts every one).
+const PAUSED_HOSTS_LISTED: i64 = 1000;
+
 #[derive(Clone)]
 struct MetricsState {
     db: Db,
@@ -23,17 +26,22 @@ struct MetricsState {
 }
 
 async fn metrics(State(s): State<MetricsState>) -> Response {
-    match deliveries::depth(&s.db).await {
-        Ok(depth) => (
+    let read = async {
+        let depth = deliveries::depth(&s.db).await?;
+        let paused = deliveries::paused_hosts(&s.db, PAUSED_HOSTS_LISTED).await?;
+        Ok::<_, sqlx::Error>((depth, paused))
+    };
+    match read.await {
+        Ok((depth, paused)) => (
             [(
                 header::CONTENT_TYPE,
                 "text/plain; version=0.0.4; charset=utf-8",
             )],
-            s.metrics.render(&depth),
+            s.metrics.render(&depth, &paused),
         )
             .into_response(),
         Err(e) => {
-            tracing::error!(error = %e, "cannot read the queue depth for /metrics");
+            tracing::error!(error = %e, "cannot read the queue state for /metrics");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
         }
     }

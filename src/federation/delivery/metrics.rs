@@ -68,8 +68,9 @@ impl Metrics {
         self.outcomes[outcome as usize].load(Ordering::Relaxed)
     }
 
-    /// The Prometheus text exposition of these counters and of `depth`.
-    pub fn render(&self, depth: &Depth) -> String {
+    /// The Prometheus text exposition of these counters, of `depth`, and of the hosts paused now (host, unix time
+    /// the pause ends).
+    pub fn render(&self, depth: &Depth, paused: &[(String, i64)]) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -98,6 +99,20 @@ impl Metrics {
              steppe_delivery_hosts_paused {}",
             depth.paused_hosts
         );
+        if !paused.is_empty() {
+            let _ = writeln!(
+                out,
+                "# HELP steppe_delivery_host_paused_until_seconds When a paused host's pause ends (unix time).\n\
+                 # TYPE steppe_delivery_host_paused_until_seconds gauge"
+            );
+            for (host, until) in paused {
+                let host = host.replace('\\', "\\\\").replace('"', "\\\"");
+                let _ = writeln!(
+                    out,
+                    "steppe_delivery_host_paused_until_seconds{{host=\"{host}\"}} {until}"
+                );
+            }
+        }
         let _ = writeln!(
             out,
             "# HELP steppe_deliveries_total Delivery attempts by outcome, in this process.\n\
@@ -152,10 +167,16 @@ mod tests {
         m.count(Outcome::Delivered);
         m.count(Outcome::Gone);
         m.observe_send(Duration::from_millis(30));
-        let text = m.render(&Depth {
-            due: 3,
-            ..Depth::default()
-        });
+        let text = m.render(
+            &Depth {
+                due: 3,
+                ..Depth::default()
+            },
+            &[("slow.example".into(), 1_900_000_000)],
+        );
+        assert!(text.contains(
+            "steppe_delivery_host_paused_until_seconds{host=\"slow.example\"} 1900000000"
+        ));
         assert!(text.contains("steppe_delivery_queue_depth{state=\"due\"} 3"));
         assert!(text.contains("steppe_deliveries_total{outcome=\"delivered\"} 2"));
         assert!(text.contains("steppe_deliveries_total{outcome=\"gone\"} 1"));
