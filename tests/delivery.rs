@@ -165,6 +165,63 @@ async fn outage_gone_and_failed_are_handled_and_shown() {
         .await,
         3
     );
+    let (_, html) = app.page("/admin/deliveries").await;
+    assert!(
+        texts(&html, &row).is_empty(),
+        "a host that answers again is no longer listed"
+    );
+
+    // Host 3 is paused for a long time (as after many failures): an edit reaches the others while its row waits
+    // untried; "Retry now" on the host sends it at once.
+    let host3 = fleet.hosts[3].addr.to_string();
+    sqlx::query(
+        "INSERT INTO delivery_hosts (host, consecutive_failures, paused_until, last_error) \
+         VALUES ($1, 9, $2, 'the server answered 503 Service Unavailable')",
+    )
+    .bind(&host3)
+    .bind(steppe::db::now() + 86_400)
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    app.save_post(
+        &editor,
+        &[("title", "Outage"), ("tags", ""), ("body", "Edited.")],
+        "publish",
+    )
+    .await;
+    let updates = |g: &[Got], host: usize| {
+        g.iter()
+            .filter(|g| g.host == host && g.activity_type == "Update" && g.status == 202)
+            .count()
+    };
+    fleet
+        .wait_until(30, |g| updates(g, 0) == 1 && updates(g, 2) == 1)
+        .await;
+    let waiting: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT status, attempts FROM deliveries WHERE host = $1 AND status = 'pending'",
+    )
+    .bind(&host3)
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(waiting, [("pending".to_string(), 0)]);
+    let (_, html) = app.page("/admin/deliveries").await;
+    let row3 = format!("tr.host[data-host=\"{host3}\"] td.state");
+    assert!(
+        texts(&html, &row3)
+            .iter()
+            .any(|s| s.contains("paused until"))
+    );
+    let r = app
+        .submit(
+            "/admin/deliveries",
+            "/admin/deliveries/resume",
+            &[("host", &host3)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    fleet.wait_until(30, |g| updates(g, 3) == 1).await;
+    settled(&app.db, 30).await;
     // Only the 410 row stays failed.
     assert_eq!(
         scalar(
@@ -182,7 +239,7 @@ async fn outage_gone_and_failed_are_handled_and_shown() {
         .await
         .unwrap();
     assert!(
-        metrics.contains("steppe_deliveries_total{outcome=\"delivered\"} 3"),
+        metrics.contains("steppe_deliveries_total{outcome=\"delivered\"} 6"),
         "{metrics}"
     );
     assert!(
