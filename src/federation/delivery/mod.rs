@@ -173,8 +173,14 @@ async fn run(shared: Arc<Shared>, wakeup: Arc<Wakeup>) {
             match claim(&shared, room).await {
                 Ok(rows) => {
                     progressed |= !rows.is_empty();
+                    let claimed_at = Instant::now();
                     for row in rows {
-                        sends.spawn(send_one(shared.clone(), row, settled_tx.clone()));
+                        sends.spawn(send_one(
+                            shared.clone(),
+                            row,
+                            claimed_at,
+                            settled_tx.clone(),
+                        ));
                     }
                 }
                 Err(e) => {
@@ -285,7 +291,12 @@ async fn body(shared: &Shared, outbox_id: i64) -> Result<Option<Bytes>, sqlx::Er
 }
 
 /// Sends one row when its host and the process have room, and hands the outcome to the settler.
-async fn send_one(shared: Arc<Shared>, row: Delivery, settled: mpsc::UnboundedSender<Settled>) {
+async fn send_one(
+    shared: Arc<Shared>,
+    row: Delivery,
+    claimed_at: Instant,
+    settled: mpsc::UnboundedSender<Settled>,
+) {
     let host_limit = lock(&shared.hosts).get(&row.host).map(|h| h.limit.clone());
     let _host_permit = match host_limit {
         Some(limit) => limit.acquire_owned().await.ok(),
@@ -298,7 +309,12 @@ async fn send_one(shared: Arc<Shared>, row: Delivery, settled: mpsc::UnboundedSe
         settle: Settle::Release,
         host_result: HostResult::Untouched,
     };
-    if *shared.stop.borrow() || lock(&shared.paused).contains(&row.host) {
+    // A row that waited so long that its request could outlast the lease goes back to the queue instead, so that
+    // no other claim (here or elsewhere) can have it while it is sent. The lease is at least three timeouts, so a
+    // row may wait one timeout at least, with one to spare for settling.
+    let lease = Duration::from_secs(u64::try_from(shared.config.lease_seconds).unwrap_or(0));
+    let late = claimed_at.elapsed() + 2 * outcome::timeout(&shared.config) > lease;
+    if *shared.stop.borrow() || late || lock(&shared.paused).contains(&row.host) {
         shared.metrics.count(Outcome::Released);
         let _ = settled.send(release);
         return;
@@ -351,7 +367,7 @@ async fn send_one(shared: Arc<Shared>, row: Delivery, settled: mpsc::UnboundedSe
         Settle::Done => shared.metrics.count(Outcome::Delivered),
         Settle::Retry { error, .. } => {
             shared.metrics.count(Outcome::Retried);
-            tracing::info!(inbox = %row.inbox, %error, "delivery will be retried");
+            tracing::debug!(inbox = %row.inbox, %error, "delivery will be retried");
         }
         Settle::Failed { error } => {
             if !decision.gone {
