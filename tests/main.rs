@@ -8,6 +8,7 @@ mod remote;
 
 mod admin;
 mod cli;
+mod comments;
 mod delivery;
 mod errors;
 mod federation;

@@ -84,15 +84,28 @@ async fn comment_links_count_shown_comments() {
     let post = app.page("/posts/busy-post").await.1;
     assert_eq!(texts(&post, "#comments-title"), ["No comments yet"]);
 
-    // Comments arrive through federation (a later feature); here they are stored directly. Held ones do not count.
-    for (id, status) in [("c1", "shown"), ("c2", "shown"), ("c3", "held")] {
+    // Comments arrive through federation (tests/comments.rs); here they are stored directly. Held ones and private
+    // ones do not count.
+    for (id, status, visibility) in [
+        ("c1", "shown", "public"),
+        ("c2", "shown", "unlisted"),
+        ("c3", "held", "public"),
+        ("c4", "shown", "direct"),
+    ] {
         let comment = NewComment {
             id: id.into(),
             post_id: post_id.clone(),
             parent_id: None,
+            author_id: "https://social.example/users/reader".into(),
             author_name: "Reader One".into(),
+            author_handle: "@reader@social.example".into(),
             author_url: "https://social.example/@reader".into(),
+            author_avatar: None,
             content_html: "<p>Thank you for posting Aigerim’s letter.</p>".into(),
+            summary: None,
+            attachments_html: String::new(),
+            url: None,
+            visibility: visibility.into(),
             status: status.into(),
             published_at: 1_299_740_520,
         };
@@ -116,7 +129,7 @@ async fn comment_links_count_shown_comments() {
             "Thank you for posting Aigerim’s letter."
         ]
     );
-    assert_eq!(texts(&post, ".comment-author")[0], "Reader One");
+    assert_eq!(texts(&post, ".comment-name")[0], "Reader One");
     assert_eq!(texts(&post, ".comment time")[0], "March 10, 2011");
     app.finish().await;
 }

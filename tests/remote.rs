@@ -42,6 +42,8 @@ struct Shared {
     delay: Mutex<Duration>,
     http: reqwest::Client,
     verifier: Verifier,
+    /// Objects this server publishes at `/notes/{id}` (fetched by Steppe to check a forwarded reply).
+    notes: Mutex<std::collections::HashMap<String, Value>>,
 }
 
 pub struct Remote {
@@ -65,11 +67,13 @@ impl Remote {
             delay: Mutex::new(Duration::ZERO),
             http: reqwest::Client::new(),
             verifier: Verifier::default(),
+            notes: Mutex::default(),
         });
         let app = Router::new()
             .route(&format!("/users/{username}"), get(actor))
             .route(&format!("/users/{username}/inbox"), post(inbox))
             .route("/inbox", post(inbox))
+            .route("/notes/{id}", get(note))
             .with_state(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
@@ -87,6 +91,23 @@ impl Remote {
             stop: Some(tx),
             handle: Some(handle),
         }
+    }
+
+    /// The URL of note `n` of this account.
+    pub fn note_id(&self, n: &str) -> String {
+        format!("{}/notes/{n}", self.base)
+    }
+
+    /// Publishes `object` at its id (one of [`Remote::note_id`]), for servers that fetch it.
+    pub fn host_note(&self, object: &Value) {
+        let id = object["id"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+        self.shared.notes.lock().unwrap().insert(id, object.clone());
     }
 
     pub fn actor_id(&self) -> String {
@@ -353,6 +374,20 @@ impl Verifier {
         let found = (actor["id"].as_str().unwrap_or_default().to_string(), der);
         keys.insert(key_id.to_string(), found.clone());
         Ok(found)
+    }
+}
+
+async fn note(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> axum::response::Response {
+    match shared.notes.lock().unwrap().get(&id) {
+        Some(object) => (
+            [("content-type", "application/activity+json")],
+            object.to_string(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 

@@ -1,68 +1,291 @@
-//! SQL for comments shown under posts (filled by federation; read here for the post page and the counts).
+//! SQL for comments (replies from other servers to posts and to other comments) and for likes and boosts.
+//! Every write commits through `Db::commit_content`: the post page shows them.
 
 use sqlx::FromRow;
 
-use super::Db;
+use super::{Db, now};
 
-/// A comment as shown on the post page.
+/// A comment as stored.
 #[derive(Debug, Clone, FromRow)]
 pub struct CommentRow {
     pub id: String,
+    pub anchor: String,
+    pub post_id: String,
     pub parent_id: Option<String>,
+    pub author_id: String,
     pub author_name: String,
+    pub author_handle: String,
     pub author_url: String,
+    pub author_avatar: Option<String>,
     pub content_html: String,
+    pub summary: Option<String>,
+    pub attachments_html: String,
+    pub url: Option<String>,
+    pub visibility: String,
+    pub status: String,
     pub published_at: i64,
+    pub edited_at: Option<i64>,
 }
+
+const COLUMNS: &str = "id, anchor, post_id, parent_id, author_id, author_name, author_handle, author_url, \
+     author_avatar, content_html, summary, attachments_html, url, visibility, status, published_at, edited_at";
 
 /// The comments of a post that readers may see, oldest first.
 pub async fn list_shown(db: &Db, post_id: &str) -> Result<Vec<CommentRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, parent_id, author_name, author_url, content_html, published_at FROM comments \
-         WHERE post_id = $1 AND status = 'shown' ORDER BY published_at, id",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM comments WHERE post_id = $1 AND status = 'shown' \
+         AND visibility IN ('public', 'unlisted') ORDER BY published_at, id"
+    ))
     .bind(post_id)
     .fetch_all(&db.pool)
     .await
 }
 
-/// A comment to store (from federation; validated and sanitised by the caller).
+/// Replies that were not addressed to everyone (followers-only and direct): the owner's Mentions list, newest first.
+pub async fn list_private(db: &Db, limit: i64) -> Result<Vec<CommentRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM comments WHERE visibility IN ('followers', 'direct') \
+         ORDER BY published_at DESC, id LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await
+}
+
+pub async fn find(db: &Db, id: &str) -> Result<Option<CommentRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM comments WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await
+}
+
+/// A comment to store (validated and sanitised by the caller).
 #[derive(Debug, Clone)]
 pub struct NewComment {
     pub id: String,
     pub post_id: String,
     pub parent_id: Option<String>,
+    pub author_id: String,
     pub author_name: String,
+    pub author_handle: String,
     pub author_url: String,
+    pub author_avatar: Option<String>,
     pub content_html: String,
-    /// "shown", "held" or "rejected".
+    pub summary: Option<String>,
+    pub attachments_html: String,
+    pub url: Option<String>,
+    pub visibility: String,
     pub status: String,
     pub published_at: i64,
 }
 
-/// Stores a comment; cached pages that show counts or threads become stale.
-pub async fn insert(db: &Db, c: &NewComment) -> Result<(), sqlx::Error> {
+/// Stores a comment once: the same object again changes nothing. Returns whether it was new.
+pub async fn insert(db: &Db, c: &NewComment) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin_write().await?;
-    sqlx::query(
-        "INSERT INTO comments (id, post_id, parent_id, author_name, author_url, content_html, status, published_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    let done = sqlx::query(
+        "INSERT INTO comments (id, anchor, post_id, parent_id, author_id, author_name, author_handle, author_url, \
+         author_avatar, content_html, summary, attachments_html, url, visibility, status, published_at, \
+         received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+         ON CONFLICT (id) DO NOTHING",
     )
     .bind(&c.id)
+    .bind(uuid::Uuid::now_v7().simple().to_string())
     .bind(&c.post_id)
     .bind(&c.parent_id)
+    .bind(&c.author_id)
     .bind(&c.author_name)
+    .bind(&c.author_handle)
     .bind(&c.author_url)
+    .bind(&c.author_avatar)
     .bind(&c.content_html)
+    .bind(&c.summary)
+    .bind(&c.attachments_html)
+    .bind(&c.url)
+    .bind(&c.visibility)
     .bind(&c.status)
     .bind(c.published_at)
+    .bind(now())
     .execute(&mut *tx)
     .await?;
-    db.commit_content(tx).await
+    db.commit_content(tx).await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The author's edit: new text, content warning, attachments and visibility, applied only if `edited_at` is newer
+/// than the comment's last edit (or its publication). Returns whether it applied.
+pub async fn edit(
+    db: &Db,
+    id: &str,
+    author_id: &str,
+    c: &NewComment,
+    edited_at: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let done = sqlx::query(
+        "UPDATE comments SET content_html = $3, summary = $4, attachments_html = $5, visibility = $6, \
+         edited_at = $7 WHERE id = $1 AND author_id = $2 AND COALESCE(edited_at, published_at) < $7",
+    )
+    .bind(id)
+    .bind(author_id)
+    .bind(&c.content_html)
+    .bind(&c.summary)
+    .bind(&c.attachments_html)
+    .bind(&c.visibility)
+    .bind(edited_at)
+    .execute(&mut *tx)
+    .await?;
+    db.commit_content(tx).await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Removes a comment if `author_id` wrote it. Replies to it stay (shown under the post).
+pub async fn delete_by_author(db: &Db, id: &str, author_id: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let done = sqlx::query("DELETE FROM comments WHERE id = $1 AND author_id = $2")
+        .bind(id)
+        .bind(author_id)
+        .execute(&mut *tx)
+        .await?;
+    db.commit_content(tx).await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Removes everything an actor left: comments, likes and boosts (their account was deleted).
+pub async fn delete_all_of(db: &Db, author_id: &str) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let done = sqlx::query("DELETE FROM comments WHERE author_id = $1")
+        .bind(author_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM reactions WHERE actor_id = $1")
+        .bind(author_id)
+        .execute(&mut *tx)
+        .await?;
+    db.commit_content(tx).await?;
+    Ok(done.rows_affected())
 }
 
 /// Comments readers can see, on every post (NodeInfo's `localComments`).
 pub async fn count_shown(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM comments WHERE status = 'shown'")
-        .fetch_one(&db.pool)
-        .await
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM comments WHERE status = 'shown' AND visibility IN ('public', 'unlisted')",
+    )
+    .fetch_one(&db.pool)
+    .await
+}
+
+/// A page of the ids of a post's shown comments, oldest first, with the total: the Article's `replies`.
+pub async fn shown_ids(
+    db: &Db,
+    post_id: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<(i64, Vec<String>), sqlx::Error> {
+    let total = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM comments WHERE post_id = $1 AND status = 'shown' \
+         AND visibility IN ('public', 'unlisted')",
+    )
+    .bind(post_id)
+    .fetch_one(&db.pool)
+    .await?;
+    let ids = sqlx::query_scalar(
+        "SELECT id FROM comments WHERE post_id = $1 AND status = 'shown' \
+         AND visibility IN ('public', 'unlisted') ORDER BY published_at, id LIMIT $2 OFFSET $3",
+    )
+    .bind(post_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok((total, ids))
+}
+
+/// A like or boost of a post, stored once per actor and post. Returns whether it was new.
+pub async fn react(
+    db: &Db,
+    activity_id: &str,
+    kind: &str,
+    actor_id: &str,
+    post_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let done = sqlx::query(
+        "INSERT INTO reactions (activity_id, kind, actor_id, post_id, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(activity_id)
+    .bind(kind)
+    .bind(actor_id)
+    .bind(post_id)
+    .bind(now())
+    .execute(&mut *tx)
+    .await?;
+    db.commit_content(tx).await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Undoes a like or boost: by its activity id, or (when the Undo names only the post) by kind, actor and post.
+pub async fn unreact(
+    db: &Db,
+    actor_id: &str,
+    activity_id: &str,
+    by_object: Option<(&str, &str)>,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let mut removed = sqlx::query("DELETE FROM reactions WHERE activity_id = $1 AND actor_id = $2")
+        .bind(activity_id)
+        .bind(actor_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if let Some((kind, post_id)) = by_object.filter(|_| removed == 0) {
+        removed =
+            sqlx::query("DELETE FROM reactions WHERE kind = $1 AND actor_id = $2 AND post_id = $3")
+                .bind(kind)
+                .bind(actor_id)
+                .bind(post_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+    }
+    db.commit_content(tx).await?;
+    Ok(removed > 0)
+}
+
+/// How many likes and boosts a post has.
+pub async fn reaction_counts(db: &Db, post_id: &str) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT COALESCE(SUM(CASE WHEN kind = 'like' THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN kind = 'announce' THEN 1 ELSE 0 END), 0) FROM reactions WHERE post_id = $1",
+    )
+    .bind(post_id)
+    .fetch_one(&db.pool)
+    .await
+}
+
+/// A page of the activity ids of a post's likes or boosts, oldest first, with the total.
+pub async fn reaction_ids(
+    db: &Db,
+    post_id: &str,
+    kind: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<(i64, Vec<String>), sqlx::Error> {
+    let total =
+        sqlx::query_scalar("SELECT COUNT(*) FROM reactions WHERE post_id = $1 AND kind = $2")
+            .bind(post_id)
+            .bind(kind)
+            .fetch_one(&db.pool)
+            .await?;
+    let ids = sqlx::query_scalar(
+        "SELECT activity_id FROM reactions WHERE post_id = $1 AND kind = $2 \
+         ORDER BY created_at, activity_id LIMIT $3 OFFSET $4",
+    )
+    .bind(post_id)
+    .bind(kind)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok((total, ids))
 }

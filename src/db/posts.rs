@@ -28,6 +28,9 @@ pub struct Post {
     /// The UUID of the post's ActivityPub Article id (see the migration that adds it).
     pub article_id: String,
     pub comment_count: i64,
+    /// Likes and boosts (Announce) from other servers.
+    pub like_count: i64,
+    pub share_count: i64,
     #[sqlx(skip)]
     pub tags: Vec<Tag>,
 }
@@ -60,12 +63,18 @@ pub enum SaveError {
 
 const POST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, p.body_markdown, p.body_html, p.excerpt_html, \
      p.status, u.display_name AS author_name, p.created_at, p.updated_at, p.published_at, p.article_id, \
-     (SELECT COUNT(*) FROM comments c WHERE c.post_id = p.id AND c.status = 'shown') AS comment_count";
+     (SELECT COUNT(*) FROM comments c WHERE c.post_id = p.id AND c.status = 'shown' \
+     AND c.visibility IN ('public', 'unlisted')) AS comment_count, \
+     (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'like') AS like_count, \
+     (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'announce') AS share_count";
 
 /// The columns of lists: the same, but without the bodies, which lists never show (left empty in the rows).
 const LIST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, '' AS body_markdown, '' AS body_html, p.excerpt_html, \
      p.status, u.display_name AS author_name, p.created_at, p.updated_at, p.published_at, p.article_id, \
-     (SELECT COUNT(*) FROM comments c WHERE c.post_id = p.id AND c.status = 'shown') AS comment_count";
+     (SELECT COUNT(*) FROM comments c WHERE c.post_id = p.id AND c.status = 'shown' \
+     AND c.visibility IN ('public', 'unlisted')) AS comment_count, \
+     (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'like') AS like_count, \
+     (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'announce') AS share_count";
 
 /// `$start, $start+1, …` for an `IN (…)` list of `n` values.
 fn placeholders(start: usize, n: usize) -> String {

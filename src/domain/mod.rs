@@ -1,5 +1,6 @@
 //! The blog's rules, free of HTTP and of ActivityPub: validated values, Markdown rendering, post validation.
 
+pub mod comments;
 pub mod content;
 pub mod dates;
 pub mod media;

@@ -22,7 +22,7 @@ use super::{
 };
 use crate::{
     app::AppState,
-    db::{followers, posts},
+    db::{comments, followers, posts},
     domain::{content::escape_html, dates},
     error::AppError,
 };
@@ -295,8 +295,8 @@ pub async fn article(
     Ok(ActivityJson(article).into_response())
 }
 
-/// `/articles/{id}/replies|likes|shares`: a published post's collections. Empty until comments, likes and boosts
-/// are received (a later feature); the counts are real.
+/// `/articles/{id}/replies|likes|shares`: a published post's collections: the ids of its shown comments (replies
+/// to replies included, so that the whole thread can be found from the Article), and of its Likes and Announces.
 pub async fn article_collection(
     State(state): State<AppState>,
     Path((id, which)): Path<(String, String)>,
@@ -315,5 +315,24 @@ pub async fn article_collection(
     }
     verify::signed_get(&state, &uri, &headers).await?;
     let collection_id = state.urls.article_collection(&post.article_id, &which);
-    collection(collection_id, 0, q.page()?, |_, _| async { Ok(Vec::new()) }).await
+    let total = match which.as_str() {
+        "replies" => post.comment_count,
+        "likes" => post.like_count,
+        _ => post.share_count,
+    };
+    let db = state.db.clone();
+    collection(
+        collection_id,
+        total,
+        q.page()?,
+        |limit, offset| async move {
+            let (_, ids) = match which.as_str() {
+                "replies" => comments::shown_ids(&db, &post.id, limit, offset).await?,
+                "likes" => comments::reaction_ids(&db, &post.id, "like", limit, offset).await?,
+                _ => comments::reaction_ids(&db, &post.id, "announce", limit, offset).await?,
+            };
+            Ok(ids.into_iter().map(Value::String).collect())
+        },
+    )
+    .await
 }

@@ -15,6 +15,7 @@
 pub mod activities;
 pub mod actors;
 pub mod client;
+pub mod comments;
 pub mod delivery;
 pub mod discovery;
 pub mod documents;

@@ -61,12 +61,12 @@ pub fn article(post: &Post, urls: &Urls, language: &str, with_context: bool) -> 
         likes: CollectionRef {
             id: urls.article_collection(&post.article_id, "likes"),
             kind: "Collection".into(),
-            total_items: 0,
+            total_items: post.like_count,
         },
         shares: CollectionRef {
             id: urls.article_collection(&post.article_id, "shares"),
             kind: "Collection".into(),
-            total_items: 0,
+            total_items: post.share_count,
         },
     }
 }

@@ -71,6 +71,12 @@ impl Urls {
     }
 
     /// A post's `replies`, `likes` or `shares` collection.
+    /// The Article id in one of our Article URLs (`…/articles/{id}`, nothing after it), if it is one.
+    pub fn article_id_in<'a>(&self, url: &'a str) -> Option<&'a str> {
+        let rest = url.strip_prefix(self.base())?.strip_prefix("/articles/")?;
+        (!rest.is_empty() && !rest.contains(['/', '?', '#'])).then_some(rest)
+    }
+
     pub fn article_collection(&self, article_id: &str, which: &str) -> String {
         format!("{}/{which}", self.article(article_id))
     }

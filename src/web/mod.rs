@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/login", axum::routing::post(admin::login))
         .route("/admin/logout", axum::routing::post(admin::logout))
         .route("/admin/settings", get(admin::settings::show).post(admin::settings::save))
+        .route("/admin/mentions", get(admin::mentions::show))
         .route("/admin/deliveries", get(admin::deliveries::show))
         .route("/admin/deliveries/retry", axum::routing::post(admin::deliveries::retry))
         .route("/admin/deliveries/resume", axum::routing::post(admin::deliveries::resume))

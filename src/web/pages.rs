@@ -104,6 +104,7 @@ pub async fn post(
         return Ok(redirect_varying(StatusCode::FOUND, &article_url));
     }
     let comments = comments::list_shown(&state.db, &post.id).await?;
+    let (likes, boosts) = comments::reaction_counts(&state.db, &post.id).await?;
     let canonical_url = state.urls.permalink(&post.slug);
     let description = content::excerpt_text(&post.excerpt_html);
     let mut response = render(&PostPage {
@@ -113,7 +114,9 @@ pub async fn post(
         description,
         fediverse_creator: state.urls.handle(),
         post: post.into(),
-        comments: comments.into_iter().map(Into::into).collect(),
+        comments: views::comment_thread(comments),
+        likes,
+        boosts,
     })?;
     response
         .headers_mut()

@@ -75,26 +75,62 @@ impl From<Post> for PostView {
 }
 
 pub struct CommentView {
-    pub id: String,
+    /// The anchor (`#comment-…`) of its permalink on the post page.
+    pub anchor: String,
+    /// How far it is nested (0: a reply to the post; at most `domain::comments::MAX_DEPTH`).
+    pub depth: usize,
     pub author_name: String,
+    pub author_handle: String,
     pub author_url: String,
+    pub author_avatar: Option<String>,
     pub date_human: String,
     pub date_iso: String,
+    /// Sanitised at reception.
     pub content_html: String,
+    /// The content warning: the content is collapsed under it.
+    pub summary: Option<String>,
+    pub attachments_html: String,
+    /// The reply on its own server.
+    pub url: Option<String>,
+    pub edited: bool,
 }
 
-impl From<CommentRow> for CommentView {
-    fn from(c: CommentRow) -> Self {
-        let (date_human, date_iso) = dates(c.published_at);
-        Self {
-            id: c.id,
-            author_name: c.author_name,
-            author_url: c.author_url,
-            date_human,
-            date_iso,
-            content_html: c.content_html,
-        }
-    }
+/// A post's shown comments, in thread order with their depth.
+pub fn comment_thread(rows: Vec<CommentRow>) -> Vec<CommentView> {
+    let order = {
+        let items: Vec<(&str, Option<&str>)> = rows
+            .iter()
+            .map(|c| (c.id.as_str(), c.parent_id.as_deref()))
+            .collect();
+        crate::domain::comments::thread(&items)
+    };
+    let mut rows: Vec<Option<CommentRow>> = rows.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|(i, depth)| {
+            let c = rows.get_mut(i)?.take()?;
+            let (date_human, date_iso) = dates(c.published_at);
+            Some(CommentView {
+                anchor: c.anchor,
+                depth,
+                author_name: if c.author_name.is_empty() {
+                    c.author_handle.clone()
+                } else {
+                    c.author_name
+                },
+                author_handle: c.author_handle,
+                author_url: c.author_url,
+                author_avatar: c.author_avatar,
+                date_human,
+                date_iso,
+                content_html: c.content_html,
+                summary: c.summary,
+                attachments_html: c.attachments_html,
+                url: c.url,
+                edited: c.edited_at.is_some(),
+            })
+        })
+        .collect()
 }
 
 /// Links between pages of a list.
@@ -155,6 +191,8 @@ pub struct PostPage<'a> {
     pub fediverse_creator: String,
     pub post: PostView,
     pub comments: Vec<CommentView>,
+    pub likes: i64,
+    pub boosts: i64,
 }
 
 #[derive(Template)]

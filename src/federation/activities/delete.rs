@@ -1,23 +1,37 @@
-//! `Delete` of an actor by that actor: they are no longer a follower, and their key is forgotten.
-//! (Deletes of comments come with comments.)
+//! `Delete`: incoming, of an actor by that actor (they are no longer a follower, their comments, likes and boosts
+//! are removed, their key is forgotten) or of a comment by its author (removed; replies to it stay); a Delete of a
+//! comment signed by anyone else is refused. Outgoing, the Delete of a post's Article.
 
 use crate::{
     app::AppState,
-    db::followers,
+    db::{comments, followers},
     error::AppError,
     federation::{actors, protocol::activity::Delete},
 };
 
 pub async fn receive(state: &AppState, signer: &str, delete: Delete) -> Result<(), AppError> {
     let object = delete.object.0.as_str();
-    if object != signer {
-        tracing::info!(actor = %signer, %object, "Delete of an object not handled yet; ignored");
+    if object == signer {
+        followers::delete(&state.db, signer).await?;
+        let removed = comments::delete_all_of(&state.db, signer).await?;
+        actors::forget(&state.db, &state.keys, signer).await?;
+        tracing::info!(actor = %signer, comments = removed, "actor deleted at its origin; forgotten");
         return Ok(());
     }
-    followers::delete(&state.db, signer).await?;
-    actors::forget(&state.db, &state.keys, signer).await?;
-    tracing::info!(actor = %signer, "actor deleted at its origin; forgotten");
-    Ok(())
+    match comments::find(&state.db, object).await? {
+        Some(c) if c.author_id == signer => {
+            comments::delete_by_author(&state.db, object, signer).await?;
+            tracing::info!(comment = %object, "comment deleted by its author");
+            Ok(())
+        }
+        Some(_) => Err(AppError::Forbidden(format!(
+            "only its author may delete {object}"
+        ))),
+        None => {
+            tracing::info!(actor = %signer, %object, "Delete of something we do not hold; ignored");
+            Ok(())
+        }
+    }
 }
 
 /// The Delete of a post's Article (deleted or unpublished): its id and JSON body. The object is a Tombstone.

@@ -1,9 +1,11 @@
 //! Activities, one file each: what Steppe does when one arrives, and how it builds the ones it sends.
 
 pub mod accept;
+pub mod announce;
 pub mod create;
 pub mod delete;
 pub mod follow;
+pub mod like;
 pub mod undo;
 pub mod update;
 
@@ -34,6 +36,10 @@ pub async fn handle(
         "Follow" => follow::receive(state, signer, parse(kind, activity)?).await,
         "Undo" => undo::receive(state, signer, parse(kind, activity)?).await,
         "Delete" => delete::receive(state, signer, parse(kind, activity)?).await,
+        "Create" => create::receive(state, signer, &activity["object"]).await,
+        "Update" => update::receive(state, signer, &activity["object"]).await,
+        "Like" => like::receive(state, signer, parse(kind, activity)?).await,
+        "Announce" => announce::receive(state, signer, parse(kind, activity)?).await,
         other => {
             tracing::info!(kind = %other, actor = %signer, "activity type not handled; accepted and dropped");
             Ok(())

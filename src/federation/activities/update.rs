@@ -1,12 +1,65 @@
-//! `Update{Article}`: a published post edited. Its `updated` is strictly newer than before (see `posts::update_in`).
+//! `Update`: outgoing, a published post edited (`Update{Article}`, its `updated` strictly newer than before, see
+//! `posts::update_in`); incoming, a comment edited by its author (`Update{Note}`): the text is replaced unless the
+//! edit is older than what is stored. An Update signed by anyone but the author is refused.
 
-use serde_json::json;
+use serde::Deserialize;
+use serde_json::{Value, json};
 
 use crate::{
     app::AppState,
-    db::posts::Post,
-    federation::{objects, protocol::context},
+    db::{comments, posts::Post},
+    domain::comments::MAX_CONTENT_BYTES,
+    error::AppError,
+    federation::{
+        comments as replies, objects,
+        protocol::{activity::Note, context},
+    },
 };
+
+/// An `Update` from `signer`: edits of comments we hold; anything else (profiles, posts we do not hold) is dropped.
+pub async fn receive(state: &AppState, signer: &str, object: &Value) -> Result<(), AppError> {
+    if !matches!(
+        object.get("type").and_then(Value::as_str),
+        Some("Note" | "Article")
+    ) {
+        tracing::info!(actor = %signer, "Update of something other than a comment; ignored");
+        return Ok(());
+    }
+    let note = Note::deserialize(object)
+        .map_err(|e| AppError::BadRequest(format!("The object is not a Note: {e}")))?;
+    let Some(stored) = comments::find(&state.db, &note.id).await? else {
+        tracing::info!(actor = %signer, note = %note.id, "Update of a note we do not hold; ignored");
+        return Ok(());
+    };
+    if stored.author_id != signer || note.attributed_to.0 != signer {
+        return Err(AppError::Forbidden(format!(
+            "only its author may edit {}",
+            note.id
+        )));
+    }
+    if note.content.len() > MAX_CONTENT_BYTES {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let target = replies::Target {
+        post_id: stored.post_id.clone(),
+        parent_id: stored.parent_id.clone(),
+    };
+    let edited = replies::comment_of(state, &note, target).await?;
+    if comments::edit(
+        &state.db,
+        &note.id,
+        signer,
+        &edited,
+        replies::edited_at(&note),
+    )
+    .await?
+    {
+        tracing::info!(comment = %note.id, "comment edited by its author");
+    } else {
+        tracing::info!(comment = %note.id, "an edit older than the stored text; ignored");
+    }
+    Ok(())
+}
 
 /// The Update of `post` (as it is now): its id and JSON body.
 pub fn build(state: &AppState, post: &Post) -> (String, String) {

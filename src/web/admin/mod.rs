@@ -1,6 +1,7 @@
 //! The owner's pages under /admin: one-time setup, login and logout, and the post list (posts.rs has the editor).
 
 pub mod deliveries;
+pub mod mentions;
 pub mod posts;
 pub mod settings;
 

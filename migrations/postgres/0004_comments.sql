@@ -1,0 +1,50 @@
+-- Comments: replies from fediverse accounts to posts (and to other comments), and likes and boosts of posts.
+-- The comments table of the first migration was never written outside tests; it is replaced.
+
+DROP INDEX IF EXISTS comments_post;
+DROP TABLE comments;
+CREATE TABLE comments (
+    -- The reply's ActivityPub object id.
+    id TEXT PRIMARY KEY,
+    -- A short id for the page's anchors (#comment-…).
+    anchor TEXT NOT NULL UNIQUE,
+    post_id TEXT NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+    -- The comment it answers; NULL when it answers the post. Not a foreign key: when a comment is deleted, the
+    -- replies to it stay and are shown under the post.
+    parent_id TEXT,
+    -- The author's actor id and the profile shown with the comment (as the author's server gave it).
+    author_id TEXT NOT NULL,
+    author_name TEXT NOT NULL,
+    author_handle TEXT NOT NULL,
+    author_url TEXT NOT NULL,
+    author_avatar TEXT,
+    -- Sanitised HTML.
+    content_html TEXT NOT NULL,
+    -- The content warning, shown as the summary of a collapsed block.
+    summary TEXT,
+    -- Attachments, as sanitised links with their alt text.
+    attachments_html TEXT NOT NULL,
+    -- The reply's page on its own server.
+    url TEXT,
+    -- From to/cc: public and unlisted replies may be shown; followers-only and direct ones never are.
+    visibility TEXT NOT NULL CHECK (visibility IN ('public', 'unlisted', 'followers', 'direct')),
+    status TEXT NOT NULL CHECK (status IN ('shown', 'held', 'rejected')),
+    published_at BIGINT NOT NULL,
+    -- Set when the author edited it (the "edited" mark), with the time of their edit.
+    edited_at BIGINT,
+    received_at BIGINT NOT NULL
+);
+CREATE INDEX comments_post ON comments (post_id, status, published_at);
+CREATE INDEX comments_author ON comments (author_id);
+CREATE INDEX comments_parent ON comments (parent_id);
+
+-- Likes and boosts (Announce) of posts, one per actor and post.
+CREATE TABLE reactions (
+    activity_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('like', 'announce')),
+    actor_id TEXT NOT NULL,
+    post_id TEXT NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    UNIQUE (kind, actor_id, post_id)
+);
+CREATE INDEX reactions_post ON reactions (post_id, kind);
