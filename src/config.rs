@@ -194,6 +194,9 @@ pub struct LimitsConfig {
     pub login_failures_per_ip: i64,
     pub login_throttle_minutes: i64,
     pub session_days: i64,
+    /// Replies accepted from one account, and from one server, per hour; more get 429 (they are sent again later).
+    pub comments_per_actor_per_hour: i64,
+    pub comments_per_domain_per_hour: i64,
 }
 
 impl Default for LimitsConfig {
@@ -208,6 +211,8 @@ impl Default for LimitsConfig {
             login_failures_per_ip: 20,
             login_throttle_minutes: 15,
             session_days: 30,
+            comments_per_actor_per_hour: 30,
+            comments_per_domain_per_hour: 300,
         }
     }
 }
@@ -366,6 +371,14 @@ impl Config {
             ("limits.login_failures_per_ip", l.login_failures_per_ip),
             ("limits.login_throttle_minutes", l.login_throttle_minutes),
             ("limits.session_days", l.session_days),
+            (
+                "limits.comments_per_actor_per_hour",
+                l.comments_per_actor_per_hour,
+            ),
+            (
+                "limits.comments_per_domain_per_hour",
+                l.comments_per_domain_per_hour,
+            ),
         ] {
             if value < 1 {
                 return Err(key_error(key, "must be at least 1"));

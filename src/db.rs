@@ -4,6 +4,7 @@
 //! integers as 64-bit, flags and states as text. Each submodule owns the queries of one group of tables.
 
 pub mod actor_keys;
+pub mod blocks;
 pub mod comments;
 pub mod deliveries;
 pub mod followers;

@@ -12,9 +12,23 @@ use crate::{
 
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
-/// Publishes a post and returns its permalink path and Article id.
+/// Sets the moderation policy through the Comments page.
+async fn set_policy(app: &TestApp, policy: &str) {
+    let r = app
+        .submit(
+            "/admin/comments",
+            "/admin/comments/policy",
+            &[("policy", policy)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+/// Publishes a post (with every comment published at once, unless a test changes the policy) and returns its
+/// permalink path and Article id.
 async fn post_with_article(app: &TestApp) -> (String, String) {
     app.setup_owner().await;
+    set_policy(app, "publish_all").await;
     app.publish("Comments welcome", "NGOs", "What do you think?")
         .await;
     let path = "/posts/comments-welcome".to_string();

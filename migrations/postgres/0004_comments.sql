@@ -1,4 +1,5 @@
--- Comments: replies from fediverse accounts to posts (and to other comments), and likes and boosts of posts.
+-- Comments: replies from fediverse accounts to posts (and to other comments), likes and boosts of posts,
+-- moderation (comments open per post, blocked accounts and domains).
 -- The comments table of the first migration was never written outside tests; it is replaced.
 
 DROP INDEX IF EXISTS comments_post;
@@ -14,12 +15,16 @@ CREATE TABLE comments (
     parent_id TEXT,
     -- The author's actor id and the profile shown with the comment (as the author's server gave it).
     author_id TEXT NOT NULL,
+    -- The author's host (and port): blocks and throttling by domain.
+    author_host TEXT NOT NULL,
     author_name TEXT NOT NULL,
     author_handle TEXT NOT NULL,
     author_url TEXT NOT NULL,
     author_avatar TEXT,
     -- Sanitised HTML.
     content_html TEXT NOT NULL,
+    -- For the owner's own replies: the text as they wrote it (Markdown), for editing.
+    source_text TEXT,
     -- The content warning, shown as the summary of a collapsed block.
     summary TEXT,
     -- Attachments, as sanitised links with their alt text.
@@ -36,6 +41,7 @@ CREATE TABLE comments (
 );
 CREATE INDEX comments_post ON comments (post_id, status, published_at);
 CREATE INDEX comments_author ON comments (author_id);
+CREATE INDEX comments_author_host ON comments (author_host, received_at);
 CREATE INDEX comments_parent ON comments (parent_id);
 
 -- Likes and boosts (Announce) of posts, one per actor and post.
@@ -48,3 +54,17 @@ CREATE TABLE reactions (
     UNIQUE (kind, actor_id, post_id)
 );
 CREATE INDEX reactions_post ON reactions (post_id, kind);
+
+-- Whether a post takes new comments (the owner closes them per post).
+ALTER TABLE posts ADD COLUMN comments_open BIGINT NOT NULL DEFAULT 1;
+
+-- Accounts (actor ids) and domains the owner blocked: their activities are dropped, their Follows rejected.
+CREATE TABLE blocks (
+    kind TEXT NOT NULL CHECK (kind IN ('actor', 'domain')),
+    value TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (kind, value)
+);
+
+-- Inboxes an activity for followers also goes to (the author of the comment an owner's reply answers), each once.
+ALTER TABLE outbox ADD COLUMN extra_inboxes TEXT;

@@ -18,6 +18,7 @@ pub struct CommentRow {
     pub author_url: String,
     pub author_avatar: Option<String>,
     pub content_html: String,
+    pub source_text: Option<String>,
     pub summary: Option<String>,
     pub attachments_html: String,
     pub url: Option<String>,
@@ -28,7 +29,8 @@ pub struct CommentRow {
 }
 
 const COLUMNS: &str = "id, anchor, post_id, parent_id, author_id, author_name, author_handle, author_url, \
-     author_avatar, content_html, summary, attachments_html, url, visibility, status, published_at, edited_at";
+     author_avatar, content_html, source_text, summary, attachments_html, url, visibility, status, published_at, \
+     edited_at";
 
 /// The comments of a post that readers may see, oldest first.
 pub async fn list_shown(db: &Db, post_id: &str) -> Result<Vec<CommentRow>, sqlx::Error> {
@@ -66,11 +68,15 @@ pub struct NewComment {
     pub post_id: String,
     pub parent_id: Option<String>,
     pub author_id: String,
+    /// Host (and port) of the author's server.
+    pub author_host: String,
     pub author_name: String,
     pub author_handle: String,
     pub author_url: String,
     pub author_avatar: Option<String>,
     pub content_html: String,
+    /// The owner's own replies keep their Markdown.
+    pub source_text: Option<String>,
     pub summary: Option<String>,
     pub attachments_html: String,
     pub url: Option<String>,
@@ -83,9 +89,10 @@ pub struct NewComment {
 pub async fn insert(db: &Db, c: &NewComment) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     let done = sqlx::query(
-        "INSERT INTO comments (id, anchor, post_id, parent_id, author_id, author_name, author_handle, author_url, \
-         author_avatar, content_html, summary, attachments_html, url, visibility, status, published_at, \
-         received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+        "INSERT INTO comments (id, anchor, post_id, parent_id, author_id, author_host, author_name, author_handle, \
+         author_url, author_avatar, content_html, source_text, summary, attachments_html, url, visibility, status, \
+         published_at, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(&c.id)
@@ -93,11 +100,13 @@ pub async fn insert(db: &Db, c: &NewComment) -> Result<bool, sqlx::Error> {
     .bind(&c.post_id)
     .bind(&c.parent_id)
     .bind(&c.author_id)
+    .bind(&c.author_host)
     .bind(&c.author_name)
     .bind(&c.author_handle)
     .bind(&c.author_url)
     .bind(&c.author_avatar)
     .bind(&c.content_html)
+    .bind(&c.source_text)
     .bind(&c.summary)
     .bind(&c.attachments_html)
     .bind(&c.url)
@@ -123,7 +132,7 @@ pub async fn edit(
     let mut tx = db.begin_write().await?;
     let done = sqlx::query(
         "UPDATE comments SET content_html = $3, summary = $4, attachments_html = $5, visibility = $6, \
-         edited_at = $7 WHERE id = $1 AND author_id = $2 AND COALESCE(edited_at, published_at) < $7",
+         edited_at = $7, source_text = $8 WHERE id = $1 AND author_id = $2 AND COALESCE(edited_at, published_at) < $7",
     )
     .bind(id)
     .bind(author_id)
@@ -132,6 +141,7 @@ pub async fn edit(
     .bind(&c.attachments_html)
     .bind(&c.visibility)
     .bind(edited_at)
+    .bind(&c.source_text)
     .execute(&mut *tx)
     .await?;
     db.commit_content(tx).await?;
@@ -288,4 +298,117 @@ pub async fn reaction_ids(
     .fetch_all(&db.pool)
     .await?;
     Ok((total, ids))
+}
+
+/// A comment with the post it is on, for the moderation page.
+#[derive(Debug, Clone, FromRow)]
+pub struct ModerationRow {
+    #[sqlx(flatten)]
+    pub comment: CommentRow,
+    pub post_title: String,
+    pub post_slug: String,
+}
+
+/// Comments readers could see, with `status`, newest first (the moderation page's lists).
+pub async fn list_for_moderation(
+    db: &Db,
+    status: &str,
+    limit: i64,
+) -> Result<Vec<ModerationRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {cols}, p.title AS post_title, p.slug AS post_slug FROM comments c JOIN posts p ON p.id = c.post_id \
+         WHERE c.status = $1 AND c.visibility IN ('public', 'unlisted') \
+         ORDER BY c.published_at DESC, c.id LIMIT $2",
+        cols = COLUMNS
+            .split(", ")
+            .map(|c| format!("c.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .bind(status)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// Comments waiting for the owner's approval (the count in the admin header).
+pub async fn count_waiting(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM comments WHERE status = 'held' AND visibility IN ('public', 'unlisted')",
+    )
+    .fetch_one(&db.pool)
+    .await
+}
+
+/// Approves (`shown`) or rejects (`rejected`: kept, so that the same reply delivered again stays hidden).
+pub async fn set_status(db: &Db, id: &str, status: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let done = sqlx::query("UPDATE comments SET status = $2 WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .execute(&mut *tx)
+        .await?;
+    db.commit_content(tx).await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Deletes a comment (the owner's decision, or their own reply).
+pub async fn delete(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let done = sqlx::query("DELETE FROM comments WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    db.commit_content(tx).await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Whether the owner has let a comment by `author_id` be shown before (the "hold first-time commenters" policy).
+pub async fn has_shown_from(db: &Db, author_id: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM comments WHERE author_id = $1 AND status = 'shown' \
+         AND visibility IN ('public', 'unlisted')",
+    )
+    .bind(author_id)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Comments received since `since` from one author, and from their whole host: what flood throttling counts.
+pub async fn received_since(
+    db: &Db,
+    author_id: &str,
+    author_host: &str,
+    since: i64,
+) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT COALESCE(SUM(CASE WHEN author_id = $1 THEN 1 ELSE 0 END), 0), COUNT(*) FROM comments \
+         WHERE author_host = $2 AND received_at > $3",
+    )
+    .bind(author_id)
+    .bind(author_host)
+    .bind(since)
+    .fetch_one(&db.pool)
+    .await
+}
+
+/// A post with the comments open or closed.
+pub async fn set_open(db: &Db, post_id: &str, open: bool) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let done = sqlx::query("UPDATE posts SET comments_open = $2 WHERE id = $1")
+        .bind(post_id)
+        .bind(i64::from(open))
+        .execute(&mut *tx)
+        .await?;
+    db.commit_content(tx).await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn is_open(db: &Db, post_id: &str) -> Result<bool, sqlx::Error> {
+    let open: Option<i64> = sqlx::query_scalar("SELECT comments_open FROM posts WHERE id = $1")
+        .bind(post_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(open == Some(1))
 }

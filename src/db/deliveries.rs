@@ -55,6 +55,21 @@ pub async fn queue_for_followers(
     insert_activity(tx, a, "followers").await
 }
 
+/// Like [`queue_for_followers`], and to `extra` inboxes as well (each once, even if a follower is reached there).
+pub async fn queue_for_followers_and(
+    tx: &mut Transaction<'static, Any>,
+    a: &NewActivity<'_>,
+    extra: &[String],
+) -> Result<i64, sqlx::Error> {
+    let id = insert_activity(tx, a, "followers").await?;
+    sqlx::query("UPDATE outbox SET extra_inboxes = $2 WHERE id = $1")
+        .bind(id)
+        .bind(extra.join("\n"))
+        .execute(&mut **tx)
+        .await?;
+    Ok(id)
+}
+
 /// Stores an activity and its deliveries to `inboxes`, inside the caller's transaction.
 pub async fn queue_direct(
     tx: &mut Transaction<'static, Any>,
@@ -153,6 +168,8 @@ async fn insert_deliveries(
 pub struct Expansion {
     pub id: i64,
     pub expand_cursor: Option<String>,
+    /// Inboxes to add once the followers are expanded (newline-separated).
+    pub extra_inboxes: Option<String>,
 }
 
 fn skip_locked(db: &Db) -> &'static str {
@@ -167,7 +184,7 @@ pub async fn claim_expansion(db: &Db, lease: i64) -> Result<Option<Expansion>, s
     let sql = format!(
         "UPDATE outbox SET locked_until = $1 + $2 WHERE id IN (\
          SELECT id FROM outbox WHERE expanded = 0 AND locked_until <= $1 ORDER BY created_at, id LIMIT 1 {}) \
-         RETURNING id, expand_cursor",
+         RETURNING id, expand_cursor, extra_inboxes",
         skip_locked(db)
     );
     sqlx::query_as(&sql)
@@ -197,6 +214,22 @@ pub async fn expand_batch(
     .await?;
     insert_deliveries(&mut tx, job.id, &targets, give_up_after).await?;
     let done = i64::try_from(targets.len()).unwrap_or(i64::MAX) < batch;
+    if done {
+        // The extra inboxes last, skipping those the followers' expansion already reached.
+        let mut extra = Vec::new();
+        for inbox in job.extra_inboxes.as_deref().unwrap_or("").lines() {
+            let reached: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM followers WHERE COALESCE(shared_inbox, inbox) = $1",
+            )
+            .bind(inbox)
+            .fetch_one(&mut *tx)
+            .await?;
+            if reached == 0 && !inbox.is_empty() && !extra.iter().any(|e| e == inbox) {
+                extra.push(inbox.to_string());
+            }
+        }
+        insert_deliveries(&mut tx, job.id, &extra, give_up_after).await?;
+    }
     sqlx::query(
         "UPDATE outbox SET expand_cursor = $2, expanded = $3, locked_until = 0 WHERE id = $1",
     )

@@ -31,6 +31,8 @@ pub struct Post {
     /// Likes and boosts (Announce) from other servers.
     pub like_count: i64,
     pub share_count: i64,
+    /// 1 when the post takes new comments.
+    pub comments_open: i64,
     #[sqlx(skip)]
     pub tags: Vec<Tag>,
 }
@@ -66,7 +68,8 @@ const POST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, p.body_markdown, p
      (SELECT COUNT(*) FROM comments c WHERE c.post_id = p.id AND c.status = 'shown' \
      AND c.visibility IN ('public', 'unlisted')) AS comment_count, \
      (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'like') AS like_count, \
-     (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'announce') AS share_count";
+     (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'announce') AS share_count, \
+     p.comments_open";
 
 /// The columns of lists: the same, but without the bodies, which lists never show (left empty in the rows).
 const LIST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, '' AS body_markdown, '' AS body_html, p.excerpt_html, \
@@ -74,7 +77,8 @@ const LIST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, '' AS body_markdow
      (SELECT COUNT(*) FROM comments c WHERE c.post_id = p.id AND c.status = 'shown' \
      AND c.visibility IN ('public', 'unlisted')) AS comment_count, \
      (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'like') AS like_count, \
-     (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'announce') AS share_count";
+     (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'announce') AS share_count, \
+     p.comments_open";
 
 /// `$start, $start+1, …` for an `IN (…)` list of `n` values.
 fn placeholders(start: usize, n: usize) -> String {

@@ -4,6 +4,7 @@ pub mod comments;
 pub mod content;
 pub mod dates;
 pub mod media;
+pub mod moderation;
 pub mod posts;
 pub mod slug;
 pub mod users;

@@ -146,6 +146,11 @@ impl FederationClient {
         })
     }
 
+    /// The scheme to reach other servers with: https, or http where private addresses are allowed (tests).
+    pub fn scheme(&self) -> &'static str {
+        if self.allow_private { "http" } else { "https" }
+    }
+
     /// Refuses URLs that are not http(s), and literal IP hosts that are private (names are checked on resolution).
     fn check_url(&self, url: &Url) -> Result<(), FetchError> {
         // Plain http only where private addresses are allowed too (tests on one machine).
@@ -227,12 +232,27 @@ impl FederationClient {
     /// A signed GET of an ActivityStreams document, following up to three redirects (each hop signed anew).
     /// Returns the final URL and the parsed JSON.
     pub async fn fetch_json(&self, url: &str) -> Result<(Url, serde_json::Value), FetchError> {
+        self.fetch_json_as(url, ACCEPT_AP).await
+    }
+
+    /// A WebFinger document (JRD), fetched like [`FederationClient::fetch_json`].
+    pub async fn fetch_jrd(&self, url: &str) -> Result<serde_json::Value, FetchError> {
+        self.fetch_json_as(url, "application/jrd+json, application/json")
+            .await
+            .map(|(_, json)| json)
+    }
+
+    async fn fetch_json_as(
+        &self,
+        url: &str,
+        accept: &'static str,
+    ) -> Result<(Url, serde_json::Value), FetchError> {
         let mut url = Url::parse(url).map_err(|_| FetchError::Scheme(url.to_string()))?;
         for _ in 0..=MAX_REDIRECTS {
             self.check_url(&url)?;
             let response = self
                 .signed(Method::GET, &url, None)?
-                .header(header::ACCEPT, ACCEPT_AP)
+                .header(header::ACCEPT, accept)
                 .send()
                 .await?;
             let status = response.status();

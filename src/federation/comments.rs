@@ -17,6 +17,7 @@ use crate::{
     domain::{
         comments::{MAX_CONTENT_BYTES, Visibility, attachments_html, plain, sanitize},
         dates,
+        moderation::Policy,
     },
     error::AppError,
 };
@@ -57,7 +58,7 @@ pub async fn liked_post(state: &AppState, object: &str) -> Result<Option<String>
 }
 
 /// The host and port of a URL: what must match between a Note, its author, and where it was fetched from.
-fn host(url: &str) -> Option<String> {
+pub fn host(url: &str) -> Option<String> {
     let url = url::Url::parse(url).ok()?;
     let host = url.host_str()?;
     Some(match url.port() {
@@ -145,6 +146,7 @@ pub async fn comment_of(
         post_id: target.post_id,
         parent_id: target.parent_id,
         author_id: author.id.clone(),
+        author_host: host(&author.id).unwrap_or_default(),
         author_name: plain(&author.name, 200),
         author_handle: plain(&author.handle, 300),
         // The actor id: Mastodon and most servers send browsers on to the profile page from it.
@@ -153,6 +155,7 @@ pub async fn comment_of(
             .avatar_url
             .filter(|a| a.starts_with("https://") || a.starts_with("http://")),
         content_html: sanitize(&note.content),
+        source_text: None,
         summary: note
             .summary
             .as_deref()
@@ -169,4 +172,37 @@ pub async fn comment_of(
 /// The time of an edit: the Note's `updated`, else now.
 pub fn edited_at(note: &Note) -> i64 {
     unix(note.updated.as_deref()).unwrap_or_else(db::now)
+}
+
+/// Whether the owner's moderation lets a new reply by `author_id` show at once (else it is held).
+pub async fn shown_at_once(state: &AppState, author_id: &str) -> Result<bool, sqlx::Error> {
+    let settings = db::settings::all(&state.db).await?;
+    let policy = Policy::from_setting(settings.get(Policy::KEY).map(String::as_str));
+    let known = match policy {
+        Policy::HoldFirst => comments::has_shown_from(&state.db, author_id).await?,
+        _ => false,
+    };
+    Ok(!policy.holds(known))
+}
+
+/// Refuses (429) a reply when its author, or their server, sent too many in the last hour.
+pub async fn check_flood(
+    state: &AppState,
+    author_id: &str,
+    author_host: &str,
+) -> Result<(), AppError> {
+    let limits = &state.config.limits;
+    let (by_author, by_host) =
+        comments::received_since(&state.db, author_id, author_host, db::now() - 3600).await?;
+    if by_author >= limits.comments_per_actor_per_hour {
+        return Err(AppError::TooManyRequests(format!(
+            "too many replies from {author_id} in the last hour"
+        )));
+    }
+    if by_host >= limits.comments_per_domain_per_hour {
+        return Err(AppError::TooManyRequests(format!(
+            "too many replies from {author_host} in the last hour"
+        )));
+    }
+    Ok(())
 }

@@ -167,3 +167,64 @@ mod tests {
         assert!(!is_blog("https://blog.example/users/other", &urls));
     }
 }
+
+/// Why a reader's fediverse address could not be turned into their server's interaction page.
+#[derive(Debug, thiserror::Error)]
+pub enum InteractionError {
+    #[error("Enter your fediverse address, like @you@mastodon.social.")]
+    NotAnAddress,
+    #[error("Could not find {0} on its server.")]
+    NotFound(String),
+}
+
+/// The page on a reader's own server where they can reply to (or follow, like, boost) `uri`: the
+/// `http://ostatus.org/schema/1.0/subscribe` template from their WebFinger document, else Mastodon's
+/// `/authorize_interaction?uri=…`.
+pub async fn interaction_url(
+    client: &super::client::FederationClient,
+    handle: &str,
+    uri: &str,
+) -> Result<String, InteractionError> {
+    let handle = handle.trim().trim_start_matches('@');
+    let (user, host) = handle
+        .split_once('@')
+        .ok_or(InteractionError::NotAnAddress)?;
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+    let user_ok = !user.is_empty()
+        && user
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if !host_ok || !user_ok {
+        return Err(InteractionError::NotAnAddress);
+    }
+    let base = format!("{}://{host}", client.scheme());
+    let mut webfinger = url::Url::parse(&format!("{base}/.well-known/webfinger"))
+        .map_err(|_| InteractionError::NotAnAddress)?;
+    webfinger
+        .query_pairs_mut()
+        .append_pair("resource", &format!("acct:{user}@{host}"));
+    let jrd = client
+        .fetch_jrd(webfinger.as_str())
+        .await
+        .map_err(|_| InteractionError::NotFound(format!("@{user}@{host}")))?;
+    let encoded: String = url::form_urlencoded::byte_serialize(uri.as_bytes()).collect();
+    let template = jrd["links"].as_array().and_then(|links| {
+        links.iter().find_map(|l| {
+            (l["rel"] == "http://ostatus.org/schema/1.0/subscribe")
+                .then(|| l["template"].as_str())
+                .flatten()
+        })
+    });
+    let target = match template {
+        Some(t) if t.contains("{uri}") => t.replace("{uri}", &encoded),
+        _ => format!("{base}/authorize_interaction?uri={encoded}"),
+    };
+    // Only ever send the reader to a web page.
+    match url::Url::parse(&target) {
+        Ok(u) if matches!(u.scheme(), "https" | "http") => Ok(target),
+        _ => Err(InteractionError::NotFound(format!("@{user}@{host}"))),
+    }
+}

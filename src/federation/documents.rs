@@ -336,3 +336,22 @@ pub async fn article_collection(
     )
     .await
 }
+
+/// `/notes/{id}`: one of the owner's replies to a comment, as a Note; browsers go to it on the post page.
+pub async fn note(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let note_id = format!("{}/notes/{id}", state.urls.base());
+    let Some(doc) = super::answers::document(&state, &note_id).await? else {
+        return Err(AppError::NotFound);
+    };
+    if !wants_activity_json(&headers) {
+        let url = doc["url"].as_str().unwrap_or("/").to_string();
+        return Ok(see_other_varying(&url));
+    }
+    verify::signed_get(&state, &uri, &headers).await?;
+    Ok(ActivityJson(doc).into_response())
+}

@@ -14,6 +14,7 @@
 
 pub mod activities;
 pub mod actors;
+pub mod answers;
 pub mod client;
 pub mod comments;
 pub mod delivery;
@@ -50,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{username}/followers", get(documents::followers))
         .route("/users/{username}/following", get(documents::following))
         .route("/articles/{id}", get(documents::article))
+        .route("/notes/{id}", get(documents::note))
         .route(
             "/articles/{id}/{collection}",
             get(documents::article_collection),

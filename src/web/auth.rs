@@ -180,7 +180,11 @@ pub fn check_csrf(cookie_token: Option<&str>, form_token: Option<&str>) -> Resul
 
 /// The owner, from a valid session cookie. Pages that need it send anyone else to the login form.
 #[derive(Debug, Clone)]
-pub struct Owner(pub User);
+pub struct Owner(pub User, pub Waiting);
+
+/// Comments waiting for the owner's approval: every admin page shows the number in its header.
+#[derive(Debug, Clone, Copy)]
+pub struct Waiting(pub i64);
 
 /// The owner if logged in, else nobody; for pages that show something either way.
 #[derive(Debug, Clone)]
@@ -223,7 +227,12 @@ impl FromRequestParts<AppState> for Owner {
         state: &AppState,
     ) -> Result<Self, OwnerRejection> {
         match MaybeOwner::from_request_parts(parts, state).await {
-            Ok(MaybeOwner(Some(user))) => Ok(Self(user)),
+            Ok(MaybeOwner(Some(user))) => {
+                let waiting = crate::db::comments::count_waiting(&state.db)
+                    .await
+                    .map_err(|e| OwnerRejection::Error(e.into()))?;
+                Ok(Self(user, Waiting(waiting)))
+            }
             Ok(MaybeOwner(None)) => Err(OwnerRejection::LogIn),
             Err(e) => Err(OwnerRejection::Error(e)),
         }

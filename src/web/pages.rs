@@ -204,3 +204,28 @@ pub async fn media(
 pub async fn not_found() -> AppError {
     AppError::NotFound
 }
+
+#[derive(serde::Deserialize)]
+pub struct InteractQuery {
+    #[serde(default)]
+    uri: String,
+    #[serde(default)]
+    handle: String,
+}
+
+/// `/interact?uri=…&handle=…`: "Leave a comment" without JavaScript. The reader gives their fediverse address; they
+/// are sent to their own server's page for replying to the post there. Only this blog's Articles can be the `uri`.
+pub async fn interact(
+    State(state): State<AppState>,
+    Query(q): Query<InteractQuery>,
+) -> Result<Response, AppError> {
+    if state.urls.article_id_in(&q.uri).is_none() {
+        return Err(AppError::BadRequest(
+            "That is not a post of this blog.".into(),
+        ));
+    }
+    match crate::federation::discovery::interaction_url(&state.client, &q.handle, &q.uri).await {
+        Ok(target) => Ok(axum::response::Redirect::to(&target).into_response()),
+        Err(e) => Err(AppError::BadRequest(e.to_string())),
+    }
+}

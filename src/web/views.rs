@@ -37,6 +37,7 @@ pub struct PostView {
     pub excerpt_html: String,
     pub body_html: String,
     pub comment_count: i64,
+    pub comments_open: bool,
     pub tags: Vec<TagView>,
 }
 
@@ -55,6 +56,7 @@ impl From<Post> for PostView {
         let (date_human, date_iso) = dates(p.published_at.unwrap_or(p.created_at));
         Self {
             url: post_path(&p.slug),
+            comments_open: p.comments_open == 1,
             title: p.title,
             author: p.author_name,
             date_human,

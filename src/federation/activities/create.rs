@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::{
     app::AppState,
-    db::{comments, posts::Post},
+    db::{blocks, comments, posts::Post},
     error::AppError,
     federation::{comments as replies, objects},
 };
@@ -34,9 +34,25 @@ pub async fn receive(state: &AppState, signer: &str, object: &Value) -> Result<(
         tracing::info!(actor = %signer, in_reply_to = %irt, "reply to something not ours; dropped");
         return Ok(());
     };
-    let comment = replies::comment_of(state, &note, target).await?;
+    if blocks::is_blocked(&state.db, &note.attributed_to.0).await? {
+        tracing::info!(author = %note.attributed_to.0, "reply by a blocked account or domain; dropped");
+        return Ok(());
+    }
+    if !comments::is_open(&state.db, &target.post_id).await? {
+        tracing::info!(post = %target.post_id, "reply to a post with comments closed; dropped");
+        return Ok(());
+    }
+    if comments::find(&state.db, &note.id).await?.is_some() {
+        return Ok(()); // Already here (the same Create again, or forwarded by another server).
+    }
+    let mut comment = replies::comment_of(state, &note, target).await?;
+    replies::check_flood(state, &comment.author_id, &comment.author_host).await?;
+    let showable = comment.visibility == "public" || comment.visibility == "unlisted";
+    if showable && !replies::shown_at_once(state, &comment.author_id).await? {
+        comment.status = "held".into();
+    }
     if comments::insert(&state.db, &comment).await? {
-        tracing::info!(comment = %comment.id, author = %comment.author_handle, "new comment");
+        tracing::info!(comment = %comment.id, author = %comment.author_handle, status = %comment.status, "new comment");
     }
     Ok(())
 }

@@ -1,8 +1,9 @@
-//! `Follow` of the blog: the follower is stored and an `Accept` is queued, in one transaction.
+//! `Follow` of the blog: the follower is stored and an `Accept` is queued, in one transaction; a blocked account's
+//! Follow gets a `Reject` instead.
 
 use serde_json::json;
 
-use super::accept;
+use super::{accept, reject as rejection};
 use crate::{
     app::AppState,
     db::{self, deliveries, followers},
@@ -54,5 +55,33 @@ pub async fn receive(state: &AppState, signer: &str, follow: Follow) -> Result<(
     tx.commit().await?;
     state.wakeup.wake();
     tracing::info!(follower = %actor.handle, "new follower");
+    Ok(())
+}
+
+/// A Follow from a blocked account or domain: answered with a `Reject`, nothing stored.
+pub async fn reject(state: &AppState, signer: &str, follow: Follow) -> Result<(), AppError> {
+    let actor = actors::actor(&state.db, &state.client, signer)
+        .await
+        .map_err(|e| AppError::Unauthorized(format!("cannot get the follower {signer}: {e}")))?;
+    let follow =
+        json!({ "id": follow.id, "type": "Follow", "actor": signer, "object": follow.object.0 });
+    let (reject_id, body) = rejection::build(state, follow);
+    let mut tx = state.db.begin_write().await?;
+    deliveries::queue_direct(
+        &mut tx,
+        &deliveries::NewActivity {
+            activity_id: &reject_id,
+            kind: "reject",
+            label: &actor.handle,
+            body: &body,
+            signer: deliveries::BLOG_SIGNER,
+        },
+        std::slice::from_ref(&actor.inbox),
+        state.config.delivery.give_up_after_seconds,
+    )
+    .await?;
+    tx.commit().await?;
+    state.wakeup.wake();
+    tracing::info!(actor = %signer, "Follow from a blocked account rejected");
     Ok(())
 }

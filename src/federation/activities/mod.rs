@@ -6,6 +6,7 @@ pub mod create;
 pub mod delete;
 pub mod follow;
 pub mod like;
+pub mod reject;
 pub mod undo;
 pub mod update;
 
@@ -25,13 +26,20 @@ fn parse<T: serde::de::DeserializeOwned>(kind: &str, activity: Value) -> Result<
 }
 
 /// Handles a verified activity of type `kind` from `signer`. Types Steppe does not handle yet are logged and
-/// accepted.
+/// accepted. Everything from a blocked account or domain is dropped, and their Follows are rejected.
 pub async fn handle(
     state: &AppState,
     signer: &str,
     kind: &str,
     activity: Value,
 ) -> Result<(), AppError> {
+    if crate::db::blocks::is_blocked(&state.db, signer).await? {
+        tracing::info!(actor = %signer, %kind, "activity from a blocked account or domain; dropped");
+        if kind == "Follow" {
+            follow::reject(state, signer, parse(kind, activity)?).await?;
+        }
+        return Ok(());
+    }
     match kind {
         "Follow" => follow::receive(state, signer, parse(kind, activity)?).await,
         "Undo" => undo::receive(state, signer, parse(kind, activity)?).await,

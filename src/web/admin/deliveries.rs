@@ -63,6 +63,7 @@ struct DeliveriesPage<'a> {
     site: &'a SiteConfig,
     csrf: &'a str,
     owner_name: &'a str,
+    waiting: i64,
     notice: Option<&'static str>,
     /// "5 days": how long failing deliveries are retried.
     give_up: String,
@@ -77,7 +78,10 @@ fn what(kind: &str) -> &str {
         "edit" => "Post edited",
         "delete" => "Post deleted",
         "accept" => "Follow accepted",
-        "reply" => "Reply",
+        "reject" => "Follow rejected",
+        "reply" => "Your reply",
+        "reply-edit" => "Your reply edited",
+        "reply-delete" => "Your reply deleted",
         other => other,
     }
 }
@@ -100,6 +104,7 @@ pub async fn show(
         site: &state.config.site,
         csrf: csrf.token(),
         owner_name: &owner.0.display_name,
+        waiting: owner.1.0,
         notice: notice.message(),
         give_up: outcome::span(state.config.delivery.give_up_after_seconds),
         activities: activities

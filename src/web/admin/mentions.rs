@@ -24,6 +24,7 @@ struct MentionsPage<'a> {
     site: &'a SiteConfig,
     csrf: &'a str,
     owner_name: &'a str,
+    waiting: i64,
     mentions: Vec<(CommentView, &'static str)>,
 }
 
@@ -59,6 +60,7 @@ pub async fn show(
         site: &state.config.site,
         csrf: csrf.token(),
         owner_name: &owner.0.display_name,
+        waiting: owner.1.0,
         mentions,
     })
 }

@@ -1,5 +1,7 @@
 //! The owner's pages under /admin: one-time setup, login and logout, and the post list (posts.rs has the editor).
 
+pub mod blocks;
+pub mod comments;
 pub mod deliveries;
 pub mod mentions;
 pub mod posts;
@@ -45,6 +47,8 @@ struct LoginPage<'a> {
 }
 
 struct AdminPostRow {
+    id: String,
+    comments_open: bool,
     title: String,
     status: &'static str,
     published: bool,
@@ -61,6 +65,7 @@ struct PostListPage<'a> {
     site: &'a SiteConfig,
     csrf: &'a str,
     owner_name: &'a str,
+    waiting: i64,
     notice: Option<&'static str>,
     posts: Vec<AdminPostRow>,
 }
@@ -80,6 +85,17 @@ impl NoticeQuery {
             "welcome" => "Your blog is ready. Write your first post.",
             "settings" => "Settings saved.",
             "retried" => "The failed deliveries will be sent again now.",
+            "comments-closed" => "Comments are closed on that post.",
+            "policy" => "The policy for new comments is saved.",
+            "approved" => "The comment is approved and shown.",
+            "rejected" => "The comment is rejected; it will not be shown.",
+            "deleted-comment" => "The comment is deleted.",
+            "blocked" => "Blocked. Their comments, likes, boosts and follows are removed.",
+            "replied" => "Your reply is published and on its way.",
+            "reply-edited" => "Your reply is changed; the change is on its way.",
+            "unblocked" => "The block is lifted.",
+            "imported" => "The blocklist is imported.",
+            "comments-opened" => "Comments are open on that post.",
             "resumed" => "The host is resumed; its deliveries are sent now.",
             _ => return None,
         })
@@ -100,6 +116,7 @@ pub async fn index(
                 site: &state.config.site,
                 csrf: csrf.token(),
                 owner_name: &owner.display_name,
+                waiting: db::comments::count_waiting(&state.db).await?,
                 notice: notice.message(),
                 posts: posts
                     .into_iter()
@@ -107,6 +124,8 @@ pub async fn index(
                         let (updated_human, updated_iso) = dates(p.updated_at);
                         let published = p.status() == crate::domain::posts::PostStatus::Published;
                         AdminPostRow {
+                            id: p.id.clone(),
+                            comments_open: p.comments_open == 1,
                             edit_url: format!("/admin/posts/{}/edit", p.id),
                             delete_url: format!("/admin/posts/{}/delete", p.id),
                             view_url: super::views::post_path(&p.slug),

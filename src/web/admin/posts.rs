@@ -33,6 +33,7 @@ struct EditPage<'a> {
     site: &'a SiteConfig,
     csrf: &'a str,
     owner_name: &'a str,
+    waiting: i64,
     base_url: &'a str,
     heading: &'static str,
     action_url: String,
@@ -52,6 +53,7 @@ struct DeletePage<'a> {
     site: &'a SiteConfig,
     csrf: &'a str,
     owner_name: &'a str,
+    waiting: i64,
     title: String,
     action_url: String,
     edit_url: String,
@@ -130,6 +132,7 @@ impl<'a> Editor<'a> {
             site: &self.state.config.site,
             csrf: self.csrf.token(),
             owner_name: &self.owner.0.display_name,
+            waiting: self.owner.1.0,
             base_url: self.state.config.base_url(),
             heading: if self.post_id.is_some() {
                 "Edit post"
@@ -295,6 +298,7 @@ pub async fn confirm_delete(
         site: &state.config.site,
         csrf: csrf.token(),
         owner_name: &owner.0.display_name,
+        waiting: owner.1.0,
         title: post.title,
         action_url: format!("/admin/posts/{id}/delete"),
         edit_url: format!("/admin/posts/{id}/edit"),
