@@ -483,3 +483,355 @@ async fn xss_corpus_never_reaches_the_page() {
     alice.stop().await;
     app.finish().await;
 }
+
+/// The default policy holds a first-time commenter until approved; after that, their replies show at once. "Hold
+/// all" holds everyone; a rejected reply stays hidden when delivered again; a post with comments closed takes none.
+#[tokio::test]
+async fn moderation_holds_approves_rejects_and_closes() {
+    let app = TestApp::spawn().await;
+    let (path, article) = post_with_article(&app).await;
+    set_policy(&app, "hold_first").await;
+    let alice = Remote::spawn("alice").await;
+    let first = activity(
+        &alice,
+        "Create",
+        "c1",
+        note(&alice, "1", &article, "<p>Hello there.</p>"),
+    );
+    send(&app, &alice, &first).await;
+    assert!(!shown(&app, &path).await.contains("Hello there."), "held");
+    let (_, page) = app.page("/admin/comments").await;
+    assert_eq!(texts(&page, "#waiting"), ["Waiting for approval (1)"]);
+    assert!(texts(&page, ".admin-nav .waiting").contains(&"(1)".to_string()));
+    let r = app
+        .submit(
+            "/admin/comments",
+            "/admin/comments/action",
+            &[("id", &alice.note_id("1")), ("action", "approve")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(shown(&app, &path).await.contains("Hello there."));
+    // Known now: her next reply shows at once.
+    let second = activity(
+        &alice,
+        "Create",
+        "c2",
+        note(&alice, "2", &article, "<p>Me again.</p>"),
+    );
+    send(&app, &alice, &second).await;
+    assert!(shown(&app, &path).await.contains("Me again."));
+
+    // Hold all: even Alice waits. Rejected, and sent again, it stays hidden.
+    set_policy(&app, "hold_all").await;
+    let third = activity(
+        &alice,
+        "Create",
+        "c3",
+        note(&alice, "3", &article, "<p>Third.</p>"),
+    );
+    send(&app, &alice, &third).await;
+    assert!(!shown(&app, &path).await.contains("Third."));
+    app.submit(
+        "/admin/comments",
+        "/admin/comments/action",
+        &[("id", &alice.note_id("3")), ("action", "reject")],
+    )
+    .await;
+    send(&app, &alice, &third).await;
+    assert!(!shown(&app, &path).await.contains("Third."));
+    let (_, page) = app.page("/admin/comments").await;
+    assert_eq!(texts(&page, "#waiting"), ["Waiting for approval (0)"]);
+
+    // Comments closed on the post: new replies are dropped, and the page says so.
+    set_policy(&app, "publish_all").await;
+    let (_, admin) = app.page("/admin").await;
+    let close = attrs(&admin, "form[action$=\"/comments\"]", "action")[0].clone();
+    let r = app.submit("/admin", &close, &[("open", "0")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let fourth = activity(
+        &alice,
+        "Create",
+        "c4",
+        note(&alice, "4", &article, "<p>Fourth.</p>"),
+    );
+    send(&app, &alice, &fourth).await;
+    let html = shown(&app, &path).await;
+    assert!(!html.contains("Fourth."));
+    assert_eq!(texts(&html, ".comments-closed"), ["Comments are closed."]);
+    assert!(attrs(&html, "form.interact", "action").is_empty());
+    alice.stop().await;
+    app.finish().await;
+}
+
+/// Blocking a domain removes its comments and follows and drops what it sends next; its Follow gets a Reject.
+/// A blocklist can be imported in Mastodon's CSV format; a block can be lifted.
+#[tokio::test]
+async fn blocks_remove_drop_and_reject() {
+    let app = TestApp::spawn().await;
+    let (path, article) = post_with_article(&app).await;
+    let alice = Remote::spawn("alice").await;
+    send(
+        &app,
+        &alice,
+        &activity(
+            &alice,
+            "Create",
+            "c1",
+            note(&alice, "1", &article, "<p>Before the block.</p>"),
+        ),
+    )
+    .await;
+    assert!(shown(&app, &path).await.contains("Before the block."));
+    let r = app
+        .submit(
+            "/admin/comments",
+            "/admin/comments/action",
+            &[("id", &alice.note_id("1")), ("action", "block_domain")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(!shown(&app, &path).await.contains("Before the block."));
+    send(
+        &app,
+        &alice,
+        &activity(
+            &alice,
+            "Create",
+            "c2",
+            note(&alice, "2", &article, "<p>After the block.</p>"),
+        ),
+    )
+    .await;
+    assert!(!shown(&app, &path).await.contains("After the block."));
+    // Her Follow is answered with a Reject, and she is not a follower.
+    let follow = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/follows/1", alice.base),
+        "type": "Follow",
+        "actor": alice.actor_id(),
+        "object": app.url("/users/blog"),
+    });
+    assert_eq!(send(&app, &alice, &follow).await, StatusCode::ACCEPTED);
+    let reject = alice.wait_for("Reject").await;
+    assert_eq!(reject.activity["object"]["id"], follow["id"]);
+    assert!(reject.verified.is_ok());
+    let followers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM followers")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(followers, 0);
+
+    // Import: Mastodon's CSV export.
+    let csv = "#domain,#severity,#reject_media,#reject_reports,#public_comment,#obfuscate\n\
+               spam.example,suspend,false,false,,false\nworse.example,suspend,true,true,,false\n";
+    let r = app
+        .submit(
+            "/admin/blocks",
+            "/admin/blocks",
+            &[("value", ""), ("list", csv)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, page) = app.page("/admin/blocks").await;
+    let listed = texts(&page, "tr.block code");
+    for domain in ["spam.example", "worse.example"] {
+        assert!(listed.contains(&domain.to_string()), "{listed:?}");
+    }
+    let host = alice.base.trim_start_matches("http://").to_string();
+    assert!(listed.contains(&host), "{listed:?}");
+    // Lifting the block lets her comment again.
+    app.submit(
+        "/admin/blocks",
+        "/admin/blocks/remove",
+        &[("kind", "domain"), ("value", &host)],
+    )
+    .await;
+    send(
+        &app,
+        &alice,
+        &activity(
+            &alice,
+            "Create",
+            "c3",
+            note(&alice, "3", &article, "<p>Unblocked.</p>"),
+        ),
+    )
+    .await;
+    assert!(shown(&app, &path).await.contains("Unblocked."));
+    alice.stop().await;
+    app.finish().await;
+}
+
+/// The owner answers a comment from the admin pages: the commenter's server receives a signed Create{Note} in
+/// reply to their note, mentioning them; it shows threaded under their comment; editing sends an Update and
+/// deleting a Delete. The Note can be fetched at its id.
+#[tokio::test]
+async fn the_owner_replies_edits_and_deletes() {
+    let app = TestApp::spawn().await;
+    let (path, article) = post_with_article(&app).await;
+    let alice = Remote::spawn("alice").await;
+    send(
+        &app,
+        &alice,
+        &activity(
+            &alice,
+            "Create",
+            "c1",
+            note(&alice, "1", &article, "<p>A question?</p>"),
+        ),
+    )
+    .await;
+    let r = app
+        .submit(
+            "/admin/comments",
+            "/admin/comments/reply",
+            &[("id", &alice.note_id("1")), ("text", "A *good* question.")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let create = alice.wait_for("Create").await;
+    assert!(create.verified.is_ok(), "{:?}", create.verified);
+    let reply = &create.activity["object"];
+    assert_eq!(reply["type"], "Note");
+    assert_eq!(reply["inReplyTo"], alice.note_id("1"));
+    assert_eq!(reply["attributedTo"], app.url("/users/blog"));
+    assert_eq!(reply["tag"][0]["type"], "Mention");
+    assert_eq!(reply["tag"][0]["href"], alice.actor_id());
+    assert!(
+        reply["cc"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(alice.actor_id()))
+    );
+    assert_eq!(reply["to"], json!([PUBLIC]));
+    let content = reply["content"].as_str().unwrap();
+    assert!(content.contains("class=\"u-url mention\""), "{content}");
+    assert!(content.contains("<em>good</em>"), "{content}");
+    // Threaded under Alice's comment on the page.
+    let html = shown(&app, &path).await;
+    assert_eq!(
+        attrs(&html, "li.comment", "class"),
+        ["comment depth-0", "comment depth-1"]
+    );
+    assert!(texts(&html, ".comment-content")[1].contains("good question"));
+    // Its id answers with the Note.
+    let id = reply["id"].as_str().unwrap().to_string();
+    let doc: Value = app
+        .client
+        .get(&id)
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["id"], id.as_str());
+    assert_eq!(doc["inReplyTo"], alice.note_id("1"));
+
+    // Edit, then delete.
+    let r = app
+        .submit(
+            "/admin/comments",
+            "/admin/comments/edit",
+            &[("id", &id), ("text", "A very good question.")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let update = alice.wait_for("Update").await;
+    assert_eq!(update.activity["object"]["id"], id.as_str());
+    assert!(
+        update.activity["object"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("very good")
+    );
+    assert!(update.activity["object"]["updated"].is_string());
+    assert!(shown(&app, &path).await.contains("A very good question."));
+    let r = app
+        .submit(
+            "/admin/comments",
+            "/admin/comments/action",
+            &[("id", &id), ("action", "delete")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let delete = alice.wait_for("Delete").await;
+    assert_eq!(delete.activity["object"]["id"], id.as_str());
+    assert!(!shown(&app, &path).await.contains("very good question"));
+    alice.stop().await;
+    app.finish().await;
+}
+
+async fn interact(app: &TestApp, uri: &str, handle: &str) -> reqwest::Response {
+    let mut url = url::Url::parse(&app.url("/interact")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("uri", uri)
+        .append_pair("handle", handle);
+    app.client.get(url.as_str()).send().await.unwrap()
+}
+
+/// "Leave a comment": the reader's address is looked up by WebFinger and they are sent to their server's
+/// interaction page for this post; bad addresses and foreign URIs get a clear error.
+#[tokio::test]
+async fn leave_a_comment_sends_readers_to_their_server() {
+    let app = TestApp::spawn().await;
+    let (path, article) = post_with_article(&app).await;
+    let alice = Remote::spawn("alice").await;
+    let html = shown(&app, &path).await;
+    assert_eq!(attrs(&html, "form.interact", "action"), ["/interact"]);
+    assert_eq!(
+        attrs(&html, "form.interact input[name=uri]", "value"),
+        std::slice::from_ref(&article)
+    );
+    let handle = format!("@alice@{}", alice.base.trim_start_matches("http://"));
+    let r = interact(&app, &article, &handle).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let encoded: String = url::form_urlencoded::byte_serialize(article.as_bytes()).collect();
+    assert_eq!(
+        location,
+        format!("{}/authorize_interaction?uri={encoded}", alice.base)
+    );
+    for (uri, handle) in [
+        (article.as_str(), "not an address"),
+        (article.as_str(), ""),
+        ("https://elsewhere.example/notes/1", handle.as_str()),
+    ] {
+        let r = interact(&app, uri, handle).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{uri} {handle}");
+    }
+    alice.stop().await;
+    app.finish().await;
+}
+
+/// A flood of replies from one account is slowed down with 429 (its server sends them again later).
+#[tokio::test]
+async fn floods_are_throttled() {
+    let app = TestApp::spawn_with("[limits]\ncomments_per_actor_per_hour = 2\n").await;
+    let (_, article) = post_with_article(&app).await;
+    let alice = Remote::spawn("alice").await;
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let n = note(&alice, &i.to_string(), &article, "<p>Again.</p>");
+        statuses.push(
+            send(
+                &app,
+                &alice,
+                &activity(&alice, "Create", &format!("c{i}"), n),
+            )
+            .await,
+        );
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::ACCEPTED,
+            StatusCode::ACCEPTED,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    alice.stop().await;
+    app.finish().await;
+}

@@ -74,6 +74,7 @@ impl Remote {
             .route(&format!("/users/{username}/inbox"), post(inbox))
             .route("/inbox", post(inbox))
             .route("/notes/{id}", get(note))
+            .route("/.well-known/webfinger", get(webfinger))
             .with_state(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
@@ -375,6 +376,18 @@ impl Verifier {
         keys.insert(key_id.to_string(), found.clone());
         Ok(found)
     }
+}
+
+/// A WebFinger answer with the remote-interaction template Mastodon publishes.
+async fn webfinger(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let jrd = json!({
+        "subject": format!("acct:{}@{}", shared.username, shared.base.trim_start_matches("http://")),
+        "links": [
+            {"rel": "self", "type": "application/activity+json", "href": format!("{}/users/{}", shared.base, shared.username)},
+            {"rel": "http://ostatus.org/schema/1.0/subscribe", "template": format!("{}/authorize_interaction?uri={{uri}}", shared.base)}
+        ]
+    });
+    ([("content-type", "application/jrd+json")], jrd.to_string())
 }
 
 async fn note(
