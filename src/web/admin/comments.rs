@@ -39,6 +39,8 @@ struct Row {
     summary: Option<String>,
     /// The owner's own reply (edit and delete instead of moderation).
     own: bool,
+    /// Shown on the blog (only those can be answered).
+    shown: bool,
     source_text: String,
 }
 
@@ -64,6 +66,7 @@ fn rows(state: &AppState, list: Vec<comments::ModerationRow>) -> Vec<Row> {
                 post_url: format!("{}#comment-{}", post_path(&m.post_slug), c.anchor),
                 post_title: m.post_title,
                 own: c.author_id == actor,
+                shown: c.status == "shown",
                 author_domain: crate::federation::comments::host(&c.author_id).unwrap_or_default(),
                 id: c.id,
                 author_name: c.author_name,
