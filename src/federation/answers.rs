@@ -74,10 +74,9 @@ fn mention_html(parent: &CommentRow) -> String {
 
 /// The Note of a stored reply by the owner; `parent` is the comment it answers (if still there).
 pub fn note(state: &AppState, reply: &CommentRow, parent: Option<&CommentRow>) -> Value {
-    let mut cc = vec![state.urls.followers()];
+    let cc = cc(state, parent);
     let mut tag = Vec::new();
     if let Some(p) = parent {
-        cc.insert(0, p.author_id.clone());
         tag.push(json!({"type": "Mention", "href": p.author_id, "name": p.author_handle}));
     }
     let mut note = json!({
@@ -98,7 +97,16 @@ pub fn note(state: &AppState, reply: &CommentRow, parent: Option<&CommentRow>) -
     note
 }
 
-fn envelope(state: &AppState, kind: &str, object: Value) -> (String, String) {
+/// Who hears about a reply besides everyone: the answered author (if still known) and the blog's followers.
+fn cc(state: &AppState, parent: Option<&CommentRow>) -> Vec<String> {
+    let mut cc = vec![state.urls.followers()];
+    if let Some(p) = parent {
+        cc.insert(0, p.author_id.clone());
+    }
+    cc
+}
+
+fn envelope(state: &AppState, kind: &str, cc: Vec<String>, object: Value) -> (String, String) {
     let id = super::activities::new_id(state);
     let body = json!({
         "@context": protocol::context(),
@@ -106,7 +114,7 @@ fn envelope(state: &AppState, kind: &str, object: Value) -> (String, String) {
         "type": kind,
         "actor": state.urls.actor(),
         "to": [protocol::PUBLIC],
-        "cc": object["cc"].clone(),
+        "cc": cc,
         "object": object,
     });
     (id, body.to_string())
@@ -187,7 +195,12 @@ pub async fn reply(state: &AppState, parent_id: &str, text: &str) -> Result<Stri
         state.urls.permalink(&post.slug),
         stored.anchor
     ));
-    let activity = envelope(state, "Create", note(state, &stored, Some(&parent)));
+    let activity = envelope(
+        state,
+        "Create",
+        cc(state, Some(&parent)),
+        note(state, &stored, Some(&parent)),
+    );
     queue(state, "reply", &post.title, Some(&parent), activity).await?;
     tracing::info!(reply = %id, comment = %parent.id, "owner replied to a comment");
     Ok(id)
@@ -258,7 +271,12 @@ pub async fn edit(state: &AppState, id: &str, text: &str) -> Result<(), AnswerEr
     let (updated, _) = own(state, id).await?;
     let updated = with_url(state, updated).await?;
     let title = post_title(state, &updated.post_id).await?;
-    let activity = envelope(state, "Update", note(state, &updated, parent.as_ref()));
+    let activity = envelope(
+        state,
+        "Update",
+        cc(state, parent.as_ref()),
+        note(state, &updated, parent.as_ref()),
+    );
     queue(state, "reply-edit", &title, parent.as_ref(), activity).await?;
     Ok(())
 }
@@ -267,14 +285,9 @@ pub async fn edit(state: &AppState, id: &str, text: &str) -> Result<(), AnswerEr
 pub async fn delete(state: &AppState, id: &str) -> Result<(), AnswerError> {
     let (reply, parent) = own(state, id).await?;
     comments::delete(&state.db, id).await?;
-    let tombstone = json!({
-        "id": reply.id,
-        "type": "Tombstone",
-        "cc": parent.as_ref().map(|p| vec![p.author_id.clone(), state.urls.followers()])
-            .unwrap_or_else(|| vec![state.urls.followers()]),
-    });
+    let tombstone = json!({ "id": reply.id, "type": "Tombstone" });
     let title = post_title(state, &reply.post_id).await?;
-    let activity = envelope(state, "Delete", tombstone);
+    let activity = envelope(state, "Delete", cc(state, parent.as_ref()), tombstone);
     queue(state, "reply-delete", &title, parent.as_ref(), activity).await?;
     Ok(())
 }
