@@ -121,8 +121,13 @@ fn main() -> Result<(), BoxError> {
         );
     });
     let verify_path = rate(seconds, || {
-        let prepared =
-            prepare(&request, Duration::from_secs(3600), now).map(|p| p.verify(&public).is_ok());
+        let prepared = prepare(
+            &request,
+            "https://example.com",
+            Duration::from_secs(3600),
+            now,
+        )
+        .map(|p| p.verify(&public).is_ok());
         assert!(matches!(prepared, Ok(true)));
     });
     println!(

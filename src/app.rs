@@ -156,6 +156,9 @@ async fn federation_parts(
         urls.key_id(),
         config.federation.allow_private_addresses,
         &user_agent,
+        config
+            .signature_schemes()
+            .unwrap_or(crate::federation::client::SchemeChoice::Auto),
     )
     .map_err(|e| StartError::Client(e.to_string()))?;
     Ok((blog_key, urls, client))

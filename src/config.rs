@@ -103,6 +103,9 @@ pub struct FederationConfig {
     pub authorized_fetch: bool,
     /// Let the federation client reach private and loopback addresses, over plain http. For tests only.
     pub allow_private_addresses: bool,
+    /// How outgoing requests are signed: "auto" (draft-cavage, RFC 9421 for hosts that want it), "draft-cavage"
+    /// or "rfc9421".
+    pub signature_scheme: String,
 }
 
 impl Default for FederationConfig {
@@ -113,6 +116,7 @@ impl Default for FederationConfig {
             signature_window_seconds: 3600,
             authorized_fetch: false,
             allow_private_addresses: false,
+            signature_scheme: "auto".into(),
         }
     }
 }
@@ -387,7 +391,24 @@ impl Config {
         self.validate_delivery()
     }
 
+    /// `federation.signature_scheme` as the client takes it.
+    pub fn signature_schemes(&self) -> Option<crate::federation::client::SchemeChoice> {
+        use crate::federation::{client::SchemeChoice, signatures::Scheme};
+        match self.federation.signature_scheme.as_str() {
+            "auto" => Some(SchemeChoice::Auto),
+            "draft-cavage" => Some(SchemeChoice::Always(Scheme::DraftCavage)),
+            "rfc9421" => Some(SchemeChoice::Always(Scheme::Rfc9421)),
+            _ => None,
+        }
+    }
+
     fn validate_delivery(&self) -> Result<(), ConfigError> {
+        if self.signature_schemes().is_none() {
+            return Err(key_error(
+                "federation.signature_scheme",
+                "must be \"auto\", \"draft-cavage\" or \"rfc9421\"",
+            ));
+        }
         let d = &self.delivery;
         if d.per_host == 0 {
             return Err(key_error("delivery.per_host", "must be at least 1"));

@@ -79,7 +79,15 @@ async fn inbox(
     if mode == Mode::Hang {
         std::future::pending::<()>().await;
     }
-    let verified = state.shared.verifier.verify(&uri, &headers, &body).await;
+    let verified = if headers.contains_key("signature-input") {
+        state
+            .shared
+            .verifier
+            .verify_rfc9421(&state.base, &uri, &headers, &body)
+            .await
+    } else {
+        state.shared.verifier.verify(&uri, &headers, &body).await
+    };
     let activity: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let mut got = Got {
         host: state.index,

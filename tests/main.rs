@@ -17,3 +17,4 @@ mod posts;
 mod publishing;
 mod reading;
 mod settings;
+mod signatures;

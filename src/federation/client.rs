@@ -1,5 +1,6 @@
 //! The one HTTP client for talking to other servers: every GET signed with the blog's key, every POST signed with
-//! a digest; only https (http too where private addresses are allowed); no private, loopback or link-local addresses (after DNS resolution, and on every
+//! a digest (draft-cavage by default; RFC 9421 for hosts that refused draft-cavage with a 400 or 401 and accepted
+//! RFC 9421, remembered per host; or one scheme always, `federation.signature_scheme`); only https (http too where private addresses are allowed); no private, loopback or link-local addresses (after DNS resolution, and on every
 //! redirect) unless `federation.allow_private_addresses`; responses capped at 1 MiB; 10 s timeout (deliveries: `delivery.timeout_seconds`); 3 redirects; idle connections
 //! kept per host and reused.
 
@@ -13,7 +14,11 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::Url;
 
-use super::{http::ACTIVITY_JSON, keys::BlogKey, signatures::cavage};
+use super::{
+    http::ACTIVITY_JSON,
+    keys::BlogKey,
+    signatures::{Scheme, cavage, rfc9421},
+};
 
 /// Largest response body read from another server.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
@@ -122,6 +127,18 @@ pub struct FederationClient {
     key: Arc<BlogKey>,
     key_id: String,
     allow_private: bool,
+    /// The scheme every request uses (`federation.signature_scheme`), or `None` to choose per host.
+    forced: Option<Scheme>,
+    /// Per host, the scheme that last worked where the default (draft-cavage) did not.
+    schemes: Arc<quick_cache::sync::Cache<String, Scheme>>,
+}
+
+/// How requests are signed: one scheme always, or per host (draft-cavage first, RFC 9421 after a 400 or 401,
+/// remembered when it works).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemeChoice {
+    Auto,
+    Always(Scheme),
 }
 
 impl FederationClient {
@@ -130,6 +147,7 @@ impl FederationClient {
         key_id: String,
         allow_private: bool,
         user_agent: &str,
+        schemes: SchemeChoice,
     ) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .user_agent(user_agent)
@@ -143,6 +161,11 @@ impl FederationClient {
             key,
             key_id,
             allow_private,
+            forced: match schemes {
+                SchemeChoice::Auto => None,
+                SchemeChoice::Always(s) => Some(s),
+            },
+            schemes: Arc::new(quick_cache::sync::Cache::new(10_000)),
         })
     }
 
@@ -175,40 +198,87 @@ impl FederationClient {
         Ok(())
     }
 
+    /// The scheme to sign a request to `url` with first.
+    fn scheme_for(&self, url: &Url) -> Scheme {
+        self.forced.unwrap_or_else(|| {
+            self.schemes
+                .get(&host_key(url))
+                .unwrap_or(Scheme::DraftCavage)
+        })
+    }
+
+    /// After a request signed with `first` was refused (400, 401): the scheme to try instead, once, if any.
+    fn fallback(&self, first: Scheme, status: StatusCode) -> Option<Scheme> {
+        let refused = status == StatusCode::UNAUTHORIZED || status == StatusCode::BAD_REQUEST;
+        (self.forced.is_none() && refused).then(|| first.other())
+    }
+
+    /// Remembers the scheme that worked for a host (only what differs from the default is kept).
+    fn remember(&self, url: &Url, scheme: Scheme) {
+        let host = host_key(url);
+        if scheme == Scheme::DraftCavage {
+            self.schemes.remove(&host);
+        } else {
+            self.schemes.insert(host, scheme);
+        }
+    }
+
     fn signed(
         &self,
         method: Method,
         url: &Url,
         body: Option<&[u8]>,
+        scheme: Scheme,
     ) -> Result<reqwest::RequestBuilder, FetchError> {
-        let host = match url.port() {
-            Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_string(),
-        };
-        let path_and_query = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_string(),
-        };
-        let signed = cavage::sign(
-            &self.key.private,
-            &self.key_id,
-            method.as_str(),
-            &host,
-            &path_and_query,
-            body,
-            SystemTime::now(),
-        )
-        .map_err(|_| FetchError::Sign)?;
-        let mut request = self
+        let host = host_key(url);
+        let request = self
             .http
-            .request(method, url.clone())
-            .header(header::HOST, host)
-            .header(header::DATE, signed.date)
-            .header("signature", signed.signature);
-        if let Some(digest) = signed.digest {
-            request = request.header("digest", digest);
+            .request(method.clone(), url.clone())
+            .header(header::HOST, host.clone());
+        match scheme {
+            Scheme::DraftCavage => {
+                let path_and_query = match url.query() {
+                    Some(q) => format!("{}?{q}", url.path()),
+                    None => url.path().to_string(),
+                };
+                let signed = cavage::sign(
+                    &self.key.private,
+                    &self.key_id,
+                    method.as_str(),
+                    &host,
+                    &path_and_query,
+                    body,
+                    SystemTime::now(),
+                )
+                .map_err(|_| FetchError::Sign)?;
+                let mut request = request
+                    .header(header::DATE, signed.date)
+                    .header("signature", signed.signature);
+                if let Some(digest) = signed.digest {
+                    request = request.header("digest", digest);
+                }
+                Ok(request)
+            }
+            Scheme::Rfc9421 => {
+                let signed = rfc9421::sign(
+                    &self.key.private,
+                    &self.key_id,
+                    method.as_str(),
+                    url.as_str(),
+                    body.map(|b| (b, ACTIVITY_JSON)),
+                    SystemTime::now(),
+                )
+                .map_err(|_| FetchError::Sign)?;
+                let mut request = request
+                    .header(header::DATE, httpdate::fmt_http_date(SystemTime::now()))
+                    .header("signature-input", signed.signature_input)
+                    .header("signature", signed.signature);
+                if let Some(digest) = signed.content_digest {
+                    request = request.header("content-digest", digest);
+                }
+                Ok(request)
+            }
         }
-        Ok(request)
     }
 
     /// Reads a body up to [`MAX_RESPONSE_BYTES`].
@@ -250,11 +320,23 @@ impl FederationClient {
         let mut url = Url::parse(url).map_err(|_| FetchError::Scheme(url.to_string()))?;
         for _ in 0..=MAX_REDIRECTS {
             self.check_url(&url)?;
-            let response = self
-                .signed(Method::GET, &url, None)?
+            let first = self.scheme_for(&url);
+            let mut response = self
+                .signed(Method::GET, &url, None, first)?
                 .header(header::ACCEPT, accept)
                 .send()
                 .await?;
+            if let Some(other) = self.fallback(first, response.status()) {
+                let retried = self
+                    .signed(Method::GET, &url, None, other)?
+                    .header(header::ACCEPT, accept)
+                    .send()
+                    .await?;
+                if retried.status().is_success() {
+                    self.remember(&url, other);
+                }
+                response = retried;
+            }
             let status = response.status();
             if status.is_redirection() {
                 let location = response
@@ -288,16 +370,26 @@ impl FederationClient {
     ) -> Result<Answer, FetchError> {
         let url = Url::parse(inbox).map_err(|_| FetchError::Scheme(inbox.to_string()))?;
         self.check_url(&url)?;
-        let response = self
-            .signed(Method::POST, &url, Some(&body))?
-            .header(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(ACTIVITY_JSON),
-            )
-            .timeout(timeout)
-            .body(body)
-            .send()
-            .await?;
+        let post = |scheme: Scheme| -> Result<reqwest::RequestBuilder, FetchError> {
+            Ok(self
+                .signed(Method::POST, &url, Some(&body), scheme)?
+                .header(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(ACTIVITY_JSON),
+                )
+                .timeout(timeout)
+                .body(body.clone()))
+        };
+        let first = self.scheme_for(&url);
+        let mut response = post(first)?.send().await?;
+        if let Some(other) = self.fallback(first, response.status()) {
+            let _ = Self::read_capped(response).await;
+            let retried = post(other)?.send().await?;
+            if retried.status().is_success() {
+                self.remember(&url, other);
+            }
+            response = retried;
+        }
         let status = response.status();
         let retry_after = response
             .headers()
@@ -309,6 +401,14 @@ impl FederationClient {
             status,
             retry_after,
         })
+    }
+}
+
+/// `host[:port]` of a URL: the Host header, and the key of the per-host scheme memory.
+fn host_key(url: &Url) -> String {
+    match url.port() {
+        Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_string(),
     }
 }
 

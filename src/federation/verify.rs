@@ -52,7 +52,7 @@ pub fn prepare(
         body,
     };
     let window = Duration::from_secs(state.config.federation.signature_window_seconds);
-    signatures::prepare(&request, window, SystemTime::now())
+    signatures::prepare(&request, state.urls.base(), window, SystemTime::now())
 }
 
 /// Under `federation.authorized_fetch`, a GET must be signed (by any actor whose key we can get): 401 otherwise.

@@ -170,6 +170,7 @@ pub fn prepare(
         key_id: unverified.key_id().to_string(),
         signing_string: unverified.signing_string().to_string(),
         signature,
+        algorithm: super::rfc9421::Algorithm::RsaV15Sha256,
     })
 }
 
@@ -179,7 +180,15 @@ pub(crate) mod tests {
     use axum::http::{HeaderMap, HeaderValue};
 
     use super::*;
-    use crate::federation::signatures::{PublicKey, prepare as prepare_any};
+    use crate::federation::signatures::PublicKey;
+
+    fn prepare_any(
+        request: &IncomingRequest<'_>,
+        window: Duration,
+        now: SystemTime,
+    ) -> Result<Prepared, SignatureError> {
+        crate::federation::signatures::prepare(request, "https://example.com", window, now)
+    }
 
     /// The 1024-bit test key of draft-cavage-http-signatures-12, Appendix C.
     pub(crate) const TEST_PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----
@@ -361,7 +370,7 @@ oYi+1hqp1fIekaxsyQIDAQAB
             .err(),
             Some(SignatureError::Missing)
         );
-        // RFC 9421 is recognised but not spoken yet.
+        // A Signature-Input header means RFC 9421, whose Signature is a dictionary: a cavage Signature is not one.
         let mut rfc = headers.clone();
         rfc.insert("signature-input", HeaderValue::from_static("sig1=()"));
         assert_eq!(
@@ -374,7 +383,9 @@ oYi+1hqp1fIekaxsyQIDAQAB
                 now
             )
             .err(),
-            Some(SignatureError::UnsupportedScheme(Scheme::Rfc9421))
+            Some(SignatureError::Malformed(
+                "Signature is not a dictionary".into()
+            ))
         );
     }
 

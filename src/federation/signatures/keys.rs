@@ -87,6 +87,8 @@ impl PrivateKey {
 #[derive(Clone)]
 pub struct PublicKey {
     key: ParsedPublicKey,
+    /// The SubjectPublicKeyInfo, for algorithms other than PKCS#1 v1.5 (RFC 9421 allows RSA-PSS).
+    der: Vec<u8>,
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -114,14 +116,21 @@ impl PublicKey {
         if bits < params.min_modulus_len() as usize {
             return Err(KeyError::PublicKey("shorter than 2048 bits"));
         }
-        let key = ParsedPublicKey::new(params, der)
+        let key = ParsedPublicKey::new(params, der.clone())
             .map_err(|_| KeyError::PublicKey("not an RSA key of an accepted size"))?;
-        Ok(Self { key })
+        Ok(Self { key, der })
     }
 
     /// Checks an RSASSA-PKCS1-v1_5 SHA-256 signature.
     pub fn verify_sha256(&self, message: &[u8], signature: &[u8]) -> bool {
         self.key.verify_sig(message, signature).is_ok()
+    }
+
+    /// Checks an RSASSA-PSS SHA-512 signature (RFC 9421's rsa-pss-sha512).
+    pub fn verify_pss_sha512(&self, message: &[u8], signature: &[u8]) -> bool {
+        signature::UnparsedPublicKey::new(&signature::RSA_PSS_2048_8192_SHA512, &self.der)
+            .verify(message, signature)
+            .is_ok()
     }
 }
 

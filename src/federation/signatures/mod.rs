@@ -1,13 +1,14 @@
 //! HTTP signatures for federation: keys parsed once, signatures computed with aws-lc-rs.
 //!
-//! One layer for every scheme: today draft-cavage (`Signature` header, what Mastodon sends and expects by default);
-//! RFC 9421 (`Signature-Input` + `Signature`) joins as a second [`Scheme`] on the same keys and the same
+//! One layer for both schemes: draft-cavage (`Signature` header, what Mastodon sends and expects by default) and
+//! RFC 9421 (`Signature-Input` + `Signature`, Mastodon ≥ 4.5 and Fedify), on the same keys and the same
 //! [`Verified`] result. Incoming requests are verified in two steps, because the key usually has to be fetched in
 //! between: [`prepare`] checks everything that needs no key and names the key; [`Prepared::verify`] checks the
 //! signature with it.
 
 pub mod cavage;
 pub mod keys;
+pub mod rfc9421;
 
 use std::time::{Duration, SystemTime};
 
@@ -19,8 +20,18 @@ pub use keys::{KeyError, PrivateKey, PublicKey};
 pub enum Scheme {
     /// draft-cavage-http-signatures-12 as the fediverse uses it.
     DraftCavage,
-    /// RFC 9421 HTTP Message Signatures (Mastodon ≥ 4.5, Fedify); not implemented yet.
+    /// RFC 9421 HTTP Message Signatures (Mastodon ≥ 4.5, Fedify).
     Rfc9421,
+}
+
+impl Scheme {
+    /// The other scheme (what a sender tries after a 401).
+    pub fn other(self) -> Self {
+        match self {
+            Self::DraftCavage => Self::Rfc9421,
+            Self::Rfc9421 => Self::DraftCavage,
+        }
+    }
 }
 
 /// Why a request's signature was not accepted. Every variant means "answer 401" at the inbox.
@@ -30,8 +41,6 @@ pub enum SignatureError {
     Missing,
     #[error("the signature header is malformed: {0}")]
     Malformed(String),
-    #[error("the signature scheme {0:?} is not supported yet")]
-    UnsupportedScheme(Scheme),
     #[error("the signature algorithm {0} is not accepted")]
     UnsupportedAlgorithm(String),
     #[error("the header {0} must be signed")]
@@ -60,6 +69,7 @@ pub struct Prepared {
     key_id: String,
     signing_string: String,
     signature: Vec<u8>,
+    algorithm: rfc9421::Algorithm,
 }
 
 impl Prepared {
@@ -74,7 +84,12 @@ impl Prepared {
 
     /// Checks the signature with `key` (the key named by [`Prepared::key_id`]).
     pub fn verify(&self, key: &PublicKey) -> Result<Verified, SignatureError> {
-        if key.verify_sha256(self.signing_string.as_bytes(), &self.signature) {
+        let message = self.signing_string.as_bytes();
+        let ok = match self.algorithm {
+            rfc9421::Algorithm::RsaV15Sha256 => key.verify_sha256(message, &self.signature),
+            rfc9421::Algorithm::RsaPssSha512 => key.verify_pss_sha512(message, &self.signature),
+        };
+        if ok {
             Ok(Verified {
                 key_id: self.key_id.clone(),
                 scheme: self.scheme,
@@ -94,15 +109,18 @@ pub struct IncomingRequest<'a> {
     pub body: Option<&'a [u8]>,
 }
 
-/// Checks an incoming request's signature header, Date (within `window` of `now`, either way) and Digest, and
-/// names the key to verify with. The scheme is chosen by the headers present.
+/// Checks an incoming request's signature headers, its time (draft-cavage's Date, RFC 9421's `created`: within
+/// `window` of `now`, either way) and its body digest, and names the key to verify with. The scheme is chosen by
+/// the headers present. `origin` (`https://host[:port]`, where the request was sent) makes RFC 9421's
+/// `@target-uri` and `@authority`.
 pub fn prepare(
     request: &IncomingRequest<'_>,
+    origin: &str,
     window: Duration,
     now: SystemTime,
 ) -> Result<Prepared, SignatureError> {
     if request.headers.contains_key("signature-input") {
-        return Err(SignatureError::UnsupportedScheme(Scheme::Rfc9421));
+        return rfc9421::prepare(request, origin, window, now);
     }
     cavage::prepare(request, window, now)
 }
