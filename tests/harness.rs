@@ -97,6 +97,16 @@ impl TestApp {
         Self::spawn_inner(dir, &db_url, db_cleanup, extra, false).await
     }
 
+    /// Starts an instance known as `http://localhost:PORT` (Fedify wants a host name, not an address).
+    pub async fn spawn_localhost(extra: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (db_url, db_cleanup) = fresh_database(&dir).await;
+        let mut app = Self::spawn_inner(dir, &db_url, db_cleanup, extra, false).await;
+        app.config.site.public_url = "http://localhost:0".into();
+        app.restart().await;
+        app
+    }
+
     /// Starts an instance whose `site.public_url` is https, as behind a TLS proxy (the test still talks plain HTTP).
     pub async fn spawn_https() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -154,13 +164,19 @@ impl TestApp {
     async fn start(&mut self, listener: TcpListener) {
         let port = listener.local_addr().expect("addr").port();
         let mut config = self.config.clone();
-        // The public URL follows the port; its scheme is what the test configured (https for a site behind a proxy).
+        // The public URL follows the port; its scheme and host are what the test configured (https for a site
+        // behind a proxy; localhost for peers that want a name).
         let scheme = if self.config.is_https() {
             "https"
         } else {
             "http"
         };
-        config.site.public_url = format!("{scheme}://127.0.0.1:{port}");
+        let host = if self.config.site.public_url.contains("://localhost") {
+            "localhost"
+        } else {
+            "127.0.0.1"
+        };
+        config.site.public_url = format!("{scheme}://{host}:{port}");
         let app = App::build_with_listener(config.clone(), listener)
             .await
             .expect("build app");

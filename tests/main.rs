@@ -13,6 +13,7 @@ mod delivery;
 mod errors;
 mod federation;
 mod inbox;
+mod interop;
 mod posts;
 mod publishing;
 mod reading;

@@ -120,8 +120,9 @@ pub async fn insert(db: &Db, c: &NewComment) -> Result<bool, sqlx::Error> {
     Ok(done.rows_affected() > 0)
 }
 
-/// The author's edit: new text, content warning, attachments and visibility, applied only if `edited_at` is newer
-/// than the comment's last edit (or its publication). Returns whether it applied.
+/// The author's edit: new text, content warning, attachments and visibility, applied unless `edited_at` is older
+/// than the comment's last edit (or its publication; times are whole seconds, so an edit in the same second as the
+/// last version applies). Returns whether it applied.
 pub async fn edit(
     db: &Db,
     id: &str,
@@ -132,7 +133,7 @@ pub async fn edit(
     let mut tx = db.begin_write().await?;
     let done = sqlx::query(
         "UPDATE comments SET content_html = $3, summary = $4, attachments_html = $5, visibility = $6, \
-         edited_at = $7, source_text = $8 WHERE id = $1 AND author_id = $2 AND COALESCE(edited_at, published_at) < $7",
+         edited_at = $7, source_text = $8 WHERE id = $1 AND author_id = $2 AND COALESCE(edited_at, published_at) <= $7",
     )
     .bind(id)
     .bind(author_id)

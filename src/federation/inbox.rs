@@ -53,6 +53,7 @@ async fn receive(
         .map_err(|e| AppError::BadRequest(format!("The body is not JSON: {e}")))?;
     let envelope = Envelope::deserialize(&activity)
         .map_err(|e| AppError::BadRequest(format!("The body is not an activity: {e}")))?;
+    let scheme = prepared.scheme();
     let signer = verify::with_key(state, &prepared).await?;
     let actor = envelope.actor.0.as_str();
     if actor != signer.owner {
@@ -61,6 +62,7 @@ async fn receive(
             signer.owner
         )));
     }
+    tracing::debug!(actor = %signer.owner, kind = %envelope.kind, ?scheme, "signed activity received");
     activities::handle(state, &signer.owner, &envelope.kind, activity).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }

@@ -44,6 +44,16 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
     })
 }
 
+/// `tag` and `attachment` come as a list or, when there is one (JSON-LD compaction, as Fedify writes it), as the
+/// object itself.
+fn values<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Value>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(list)) => list,
+        Some(one) => vec![one],
+    })
+}
+
 /// What every incoming activity must have; its `object` is read by the handler of its type.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -126,9 +136,9 @@ pub struct Note {
     pub to: Vec<String>,
     #[serde(default, deserialize_with = "one_or_many")]
     pub cc: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "values")]
     pub tag: Vec<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "values")]
     pub attachment: Vec<Value>,
 }
 

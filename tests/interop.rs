@@ -1,0 +1,337 @@
+//! Interoperability with an independent implementation: a Fedify peer (`tests/interop/peer.mjs`, Node.js) follows
+//! the blog, receives and verifies what Steppe sends with Fedify's own signature and ActivityStreams code, and
+//! sends replies, edits, deletes, likes and boosts signed the way Fedify signs (RFC 9421 first). Each step checks
+//! what the other side recorded. Needs Node.js; the npm packages are installed from the committed lock file.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, attrs, texts};
+
+/// The Fedify peer process, stopped when dropped.
+struct Peer {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn interop_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
+}
+
+/// Installs the peer's npm packages from the lock file, once.
+fn install() {
+    let dir = interop_dir();
+    if dir.join("node_modules/@fedify/fedify").exists() {
+        return;
+    }
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&dir)
+        .status()
+        .expect("npm (Node.js) is needed for the interoperability tests");
+    assert!(status.success(), "npm ci failed in tests/interop");
+}
+
+impl Peer {
+    fn spawn() -> Self {
+        install();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new("node")
+            .arg("peer.mjs")
+            .arg(port.to_string())
+            .current_dir(interop_dir())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the peer did not start");
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn control(&self, command: &str, args: Value) -> Value {
+        let r = self
+            .http
+            .post(format!("{}/control/{command}", self.base))
+            .body(args.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "peer {command}: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    async fn received(&self) -> Vec<Value> {
+        self.http
+            .get(format!("{}/control/received", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Waits until the peer has verified and recorded an activity for which `pick` holds; returns it.
+    async fn wait_for(&self, what: &str, pick: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..300 {
+            if let Some(found) = self.received().await.into_iter().find(|a| pick(a)) {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the peer never got {what}: {:?}", self.received().await);
+    }
+}
+
+async fn page(app: &TestApp, path: &str) -> String {
+    app.page(path).await.1
+}
+
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never: {what}");
+}
+
+#[tokio::test]
+async fn the_whole_story_with_a_fedify_peer() {
+    let app = TestApp::spawn_localhost("").await;
+    let peer = Peer::spawn();
+    let handle = format!(
+        "@blog@{}",
+        app.config.site.public_url.trim_start_matches("http://")
+    );
+
+    // Follow by handle; Fedify verifies our Accept.
+    let followed = peer.control("follow", json!({ "handle": handle })).await;
+    assert_eq!(
+        followed["blog"],
+        app.url("/users/blog").replace("127.0.0.1", "localhost")
+    );
+    let accept = peer.wait_for("Accept", |a| a["type"] == "Accept").await;
+    assert_eq!(accept["actor"], followed["blog"]);
+
+    // The owner publishes through the admin form; Fedify verifies and parses the Article.
+    app.setup_owner().await;
+    app.submit(
+        "/admin/comments",
+        "/admin/comments/policy",
+        &[("policy", "publish_all")],
+    )
+    .await;
+    let editor = app
+        .save_post(
+            "/admin/posts/new",
+            &[
+                ("title", "Interop with Fedify"),
+                ("summary", "A post for a peer."),
+                ("tags", "NGOs"),
+                ("body", "Hello from *Steppe*."),
+            ],
+            "publish",
+        )
+        .await;
+    let create = peer
+        .wait_for("Create{Article}", |a| {
+            a["type"] == "Create" && a["object"]["type"] == "Article"
+        })
+        .await;
+    let article = &create["object"];
+    assert_eq!(article["name"], "Interop with Fedify");
+    assert!(
+        article["content"]
+            .as_str()
+            .unwrap()
+            .contains("<em>Steppe</em>")
+    );
+    assert_eq!(article["summary"], "<p>A post for a peer.</p>");
+    let path = "/posts/interop-with-fedify";
+    assert!(article["url"].as_str().unwrap().ends_with(path));
+    assert!(
+        article["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["type"] == "Hashtag" && t["name"] == "#ngos"),
+        "{article}"
+    );
+    let article_id = article["id"].as_str().unwrap().to_string();
+
+    // The peer replies (signed RFC 9421 first, as Fedify does): a comment on the page and in `replies`.
+    let reply = peer
+        .control(
+            "reply",
+            json!({ "inReplyTo": article_id, "content": "<p>Hello from Fedify.</p>" }),
+        )
+        .await;
+    let reply_id = reply["id"].as_str().unwrap().to_string();
+    eventually("the reply on the page", async || {
+        page(&app, path).await.contains("Hello from Fedify.")
+    })
+    .await;
+    let replies: Value = app
+        .client
+        .get(format!("{}/replies?page=1", app.url(&article_id)))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(replies["orderedItems"], json!([reply_id]));
+
+    // Edited, then deleted.
+    peer.control(
+        "edit",
+        json!({ "id": reply_id, "content": "<p>Hello again from Fedify.</p>" }),
+    )
+    .await;
+    eventually("the edit on the page", async || {
+        let html = page(&app, path).await;
+        html.contains("Hello again from Fedify.") && !texts(&html, ".comment-edited").is_empty()
+    })
+    .await;
+    peer.control("delete", json!({ "id": reply_id })).await;
+    eventually("the reply gone", async || {
+        !page(&app, path).await.contains("from Fedify")
+    })
+    .await;
+
+    // Likes and boosts are counted.
+    peer.control("like", json!({ "object": article_id })).await;
+    peer.control("announce", json!({ "object": article_id }))
+        .await;
+    eventually("the counts", async || {
+        texts(&page(&app, path).await, ".reactions") == ["1 like · 1 boost"]
+    })
+    .await;
+
+    // The owner answers a new reply; the peer verifies the Note and its inReplyTo.
+    let question = peer
+        .control(
+            "reply",
+            json!({ "inReplyTo": article_id, "content": "<p>A question from Fedify?</p>" }),
+        )
+        .await;
+    let question_id = question["id"].as_str().unwrap().to_string();
+    eventually("the question on the page", async || {
+        page(&app, path).await.contains("A question from Fedify?")
+    })
+    .await;
+    let r = app
+        .submit(
+            "/admin/comments",
+            "/admin/comments/reply",
+            &[("id", &question_id), ("text", "An answer from Steppe.")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let answer = peer
+        .wait_for("Create{Note}", |a| {
+            a["type"] == "Create" && a["object"]["type"] == "Note"
+        })
+        .await;
+    assert_eq!(answer["object"]["inReplyTo"], question_id.as_str());
+    assert!(
+        answer["object"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("An answer from Steppe.")
+    );
+    assert!(
+        answer["object"]["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["type"] == "Mention")
+    );
+
+    // The owner edits the post, then deletes it: Update, then Delete, and the Article answers 410.
+    app.save_post(
+        &editor,
+        &[
+            ("title", "Interop with Fedify"),
+            ("summary", "A post for a peer."),
+            ("tags", "NGOs"),
+            ("body", "Hello again from *Steppe*."),
+        ],
+        "publish",
+    )
+    .await;
+    let update = peer
+        .wait_for("Update{Article}", |a| {
+            a["type"] == "Update" && a["object"]["type"] == "Article"
+        })
+        .await;
+    assert!(
+        update["object"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("again")
+    );
+    let (_, confirm) = app.page(&editor.replace("/edit", "/delete")).await;
+    let action = attrs(&confirm, "form[method=post]", "action")
+        .into_iter()
+        .find(|a| a.ends_with("/delete"))
+        .unwrap();
+    let r = app
+        .submit(&editor.replace("/edit", "/delete"), &action, &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let delete = peer.wait_for("Delete", |a| a["type"] == "Delete").await;
+    assert_eq!(delete["objectId"], article_id.as_str());
+    let gone = app
+        .client
+        .get(app.url(&article_id))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::GONE);
+
+    // Unfollow: the follower is gone.
+    peer.control("unfollow", json!({})).await;
+    eventually("the follower gone", async || {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM followers")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        n == 0
+    })
+    .await;
+    app.finish().await;
+}
