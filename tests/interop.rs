@@ -112,6 +112,73 @@ impl Peer {
     }
 }
 
+/// The checks and their results, written to `docs/interop.md` when the test ends (also when it fails).
+struct Report {
+    rows: Vec<(String, bool, String)>,
+    /// The blog's base URL in this run, written as `http://localhost:PORT` so that the file only changes with
+    /// the results.
+    base: String,
+}
+
+/// A detail without what changes between runs: the port, and ids (`/articles/{id}`, `/notes/{id}`, …).
+fn stable(detail: &str, base: &str) -> String {
+    let mut out = detail.replace(base, "http://localhost:PORT");
+    for prefix in ["/articles/", "/notes/", "/activities/"] {
+        if let Some(at) = out.find(prefix) {
+            let start = at + prefix.len();
+            let end = out[start..]
+                .find(['/', '?', '#'])
+                .map_or(out.len(), |e| start + e);
+            out.replace_range(start..end, "{id}");
+        }
+    }
+    out
+}
+
+impl Report {
+    fn pass(&mut self, check: &str, detail: impl Into<String>) {
+        self.rows.push((check.to_string(), true, detail.into()));
+    }
+}
+
+impl Drop for Report {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.rows.push((
+                "the next step".into(),
+                false,
+                "failed: see the test's output".into(),
+            ));
+        }
+        let mut text = [
+            "# Interoperability with Fedify",
+            "",
+            "Written by `tests/interop.rs` (`cargo test --test main interop`), which runs a Fedify 2.3.6 peer",
+            "(`tests/interop/peer.mjs`) against a real Steppe over loopback. Fedify verifies every signature and",
+            "parses every document with its own code; JSON-LD documents are expanded offline by jsonld.js in safe",
+            "mode (anything an unknown term would silently drop is an error), with Fedify's preloaded contexts.",
+            "",
+            "| check | result | details |",
+            "| --- | --- | --- |",
+            "",
+        ]
+        .join("\n");
+        for (check, ok, detail) in &self.rows {
+            let detail = stable(detail, &self.base)
+                .replace('|', "\\|")
+                .replace('\n', " ");
+            text.push_str(&format!(
+                "| {check} | {} | {detail} |\n",
+                if *ok { "pass" } else { "FAIL" }
+            ));
+        }
+        let _ = std::fs::write(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/interop.md"),
+            text,
+        );
+    }
+}
+
 async fn page(app: &TestApp, path: &str) -> String {
     app.page(path).await.1
 }
@@ -134,6 +201,27 @@ async fn the_whole_story_with_a_fedify_peer() {
         "@blog@{}",
         app.config.site.public_url.trim_start_matches("http://")
     );
+    let mut report = Report {
+        rows: Vec::new(),
+        base: app.config.base_url().to_string(),
+    };
+
+    // Discovery first: WebFinger as webfinger.js and Fedify read it, NodeInfo through Fedify's strict parser.
+    let webfinger = peer.control("webfinger", json!({ "handle": handle })).await;
+    assert_eq!(webfinger["errors"], json!([]), "{webfinger}");
+    report.pass(
+        "WebFinger (webfinger.js, private addresses allowed; subject, JRD type, self link resolved by Fedify)",
+        "@blog@localhost:PORT",
+    );
+    let nodeinfo = peer
+        .control("nodeinfo", json!({ "base": app.config.base_url() }))
+        .await;
+    assert_eq!(nodeinfo["fedify"], true, "{nodeinfo}");
+    assert_eq!(nodeinfo["schemaErrors"], json!([]), "{nodeinfo}");
+    report.pass(
+        "NodeInfo 2.1 (Fedify parseNodeInfo, strict; the 2.1 schema's rules)",
+        nodeinfo["href"].as_str().unwrap_or_default(),
+    );
 
     // Follow by handle; Fedify verifies our Accept.
     let followed = peer.control("follow", json!({ "handle": handle })).await;
@@ -143,6 +231,7 @@ async fn the_whole_story_with_a_fedify_peer() {
     );
     let accept = peer.wait_for("Accept", |a| a["type"] == "Accept").await;
     assert_eq!(accept["actor"], followed["blog"]);
+    report.pass("Follow by handle; Fedify verifies the Accept", "");
 
     // The owner publishes through the admin form; Fedify verifies and parses the Article.
     app.setup_owner().await;
@@ -189,6 +278,10 @@ async fn the_whole_story_with_a_fedify_peer() {
         "{article}"
     );
     let article_id = article["id"].as_str().unwrap().to_string();
+    report.pass(
+        "Publish from the admin form; Fedify verifies Create{Article} and reads name, summary, content, url, tags",
+        article_id.clone(),
+    );
 
     // The peer replies (signed RFC 9421 first, as Fedify does): a comment on the page and in `replies`.
     let reply = peer
@@ -213,6 +306,10 @@ async fn the_whole_story_with_a_fedify_peer() {
         .await
         .unwrap();
     assert_eq!(replies["orderedItems"], json!([reply_id]));
+    report.pass(
+        "Fedify's reply (signed RFC 9421) becomes a comment on the page and in replies",
+        "",
+    );
 
     // Edited, then deleted.
     peer.control(
@@ -225,11 +322,13 @@ async fn the_whole_story_with_a_fedify_peer() {
         html.contains("Hello again from Fedify.") && !texts(&html, ".comment-edited").is_empty()
     })
     .await;
+    report.pass("Fedify's Update{Note} edits the comment (edited mark)", "");
     peer.control("delete", json!({ "id": reply_id })).await;
     eventually("the reply gone", async || {
         !page(&app, path).await.contains("from Fedify")
     })
     .await;
+    report.pass("Fedify's Delete removes the comment", "");
 
     // Likes and boosts are counted.
     peer.control("like", json!({ "object": article_id })).await;
@@ -239,6 +338,7 @@ async fn the_whole_story_with_a_fedify_peer() {
         texts(&page(&app, path).await, ".reactions") == ["1 like · 1 boost"]
     })
     .await;
+    report.pass("Fedify's Like and Announce are counted", "1 like · 1 boost");
 
     // The owner answers a new reply; the peer verifies the Note and its inReplyTo.
     let question = peer
@@ -279,6 +379,52 @@ async fn the_whole_story_with_a_fedify_peer() {
             .iter()
             .any(|t| t["type"] == "Mention")
     );
+    let note_id = answer["object"]["id"].as_str().unwrap().to_string();
+    report.pass(
+        "The owner's reply: Fedify verifies Create{Note} with inReplyTo and a Mention",
+        note_id.clone(),
+    );
+
+    // Every document Steppe serves, and every activity it sent, expands offline without losing a term.
+    let base = app.config.base_url().to_string();
+    let documents = [
+        ("actor", format!("{base}/users/blog")),
+        ("outbox", format!("{base}/users/blog/outbox")),
+        ("outbox page", format!("{base}/users/blog/outbox?page=1")),
+        ("followers", format!("{base}/users/blog/followers")),
+        (
+            "followers page",
+            format!("{base}/users/blog/followers?page=1"),
+        ),
+        ("following", format!("{base}/users/blog/following")),
+        ("Article", article_id.clone()),
+        ("replies", format!("{article_id}/replies")),
+        ("replies page", format!("{article_id}/replies?page=1")),
+        ("likes page", format!("{article_id}/likes?page=1")),
+        ("shares page", format!("{article_id}/shares?page=1")),
+        ("the owner's Note", note_id.clone()),
+    ];
+    let documents: Vec<Value> = documents
+        .into_iter()
+        .map(|(name, url)| json!({ "name": name, "url": url }))
+        .collect();
+    let results = peer
+        .control("validate", json!({ "documents": documents }))
+        .await;
+    for r in results.as_array().unwrap() {
+        let name = format!(
+            "JSON-LD expansion (safe mode): {}",
+            r["name"].as_str().unwrap()
+        );
+        let ok = r["ok"] == true;
+        let detail = r["error"]
+            .as_str()
+            .or(r["url"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        report.rows.push((name.clone(), ok, detail));
+        assert!(ok, "{name}: {r}");
+    }
 
     // The owner edits the post, then deletes it: Update, then Delete, and the Article answers 410.
     app.save_post(
@@ -303,6 +449,7 @@ async fn the_whole_story_with_a_fedify_peer() {
             .unwrap()
             .contains("again")
     );
+    report.pass("Editing the post: Fedify verifies Update{Article}", "");
     let (_, confirm) = app.page(&editor.replace("/edit", "/delete")).await;
     let action = attrs(&confirm, "form[method=post]", "action")
         .into_iter()
@@ -322,6 +469,29 @@ async fn the_whole_story_with_a_fedify_peer() {
         .await
         .unwrap();
     assert_eq!(gone.status(), StatusCode::GONE);
+    report.pass(
+        "Deleting the post: Fedify verifies Delete; the Article answers 410",
+        "",
+    );
+    // The activities sent since (Update, Delete) expand as well.
+    let later = peer.control("validate", json!({ "documents": [] })).await;
+    for r in later.as_array().unwrap() {
+        let name = format!(
+            "JSON-LD expansion (safe mode): {}",
+            r["name"].as_str().unwrap()
+        );
+        if report.rows.iter().any(|(n, _, _)| *n == name) {
+            continue;
+        }
+        let ok = r["ok"] == true;
+        let detail = r["error"]
+            .as_str()
+            .or(r["url"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        report.rows.push((name.clone(), ok, detail));
+        assert!(ok, "{name}: {r}");
+    }
 
     // Unfollow: the follower is gone.
     peer.control("unfollow", json!({})).await;
@@ -333,5 +503,6 @@ async fn the_whole_story_with_a_fedify_peer() {
         n == 0
     })
     .await;
+    report.pass("Fedify's Undo{Follow}: the follower is gone", "");
     app.finish().await;
 }

@@ -6,7 +6,10 @@
 
 import http from "node:http";
 import { Temporal } from "@js-temporal/polyfill";
-import { createFederation, generateCryptoKeyPair, MemoryKvStore } from "@fedify/fedify";
+import { createFederation, generateCryptoKeyPair, MemoryKvStore, parseNodeInfo } from "@fedify/fedify";
+import { preloadedContexts } from "@fedify/vocab-runtime";
+import jsonld from "jsonld";
+import WebFinger from "webfinger.js";
 import {
   Accept, Announce, Article, Create, Delete, Endpoints, Follow, Like, Mention, Note, Person, PUBLIC_COLLECTION,
   Reject, Tombstone, Undo, Update,
@@ -87,6 +90,69 @@ function context() {
 const me = () => new URL(`${origin}/users/peer`);
 const newId = (kind) => new URL(`${origin}/${kind}/${crypto.randomUUID()}`);
 const notes = new Map();
+// The raw bodies of the activities that arrived at the inboxes, for JSON-LD validation.
+const rawInbox = [];
+
+// An offline JSON-LD document loader: Fedify's preloaded contexts, nothing fetched.
+async function offlineLoader(url) {
+  const document = preloadedContexts[url];
+  if (document == null) throw new Error(`context not available offline: ${url}`);
+  return { contextUrl: null, documentUrl: url, document };
+}
+
+// Property names that expanded to blank-node IRIs: the ActivityStreams context maps every term it does not define
+// to `_:term` (its @vocab), so these are the terms no context defines.
+function undefinedTerms(value, found = new Set()) {
+  if (Array.isArray(value)) {
+    for (const v of value) undefinedTerms(v, found);
+  } else if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      if (k.startsWith("_:")) found.add(k.slice(2));
+      undefinedTerms(v, found);
+    }
+  }
+  return found;
+}
+
+// Expands a document in jsonld.js's safe mode, which fails on anything that would be silently dropped (relative
+// IRIs, invalid values, terms without a mapping), and refuses terms that only the ActivityStreams @vocab catches.
+// Returns null when it passes, else the error.
+async function expandSafely(document) {
+  try {
+    const expanded = await jsonld.expand(document, { documentLoader: offlineLoader, safe: true });
+    if (!Array.isArray(expanded) || expanded.length === 0) return "expands to nothing";
+    const unknown = [...undefinedTerms(expanded)];
+    if (unknown.length > 0) return `terms no context defines: ${unknown.join(", ")}`;
+    return null;
+  } catch (e) {
+    return String(e?.details?.event?.message ?? e?.message ?? e);
+  }
+}
+
+// NodeInfo 2.1 as its schema (nodeinfo.diaspora.software/ns/schema/2.1) requires it.
+function nodeInfoSchemaErrors(n) {
+  const errors = [];
+  const protocols = ["activitypub", "buddycloud", "dfrn", "diaspora", "libertree", "ostatus", "pumpio", "tent", "xmpp", "zot"];
+  if (n.version !== "2.1") errors.push("version is not 2.1");
+  if (!/^[a-z0-9-]+$/.test(n.software?.name ?? "")) errors.push("software.name must match ^[a-z0-9-]+$");
+  if (typeof n.software?.version !== "string") errors.push("software.version must be a string");
+  if (!Array.isArray(n.protocols) || n.protocols.length < 1 || !n.protocols.every((p) => protocols.includes(p))) errors.push("protocols");
+  if (!Array.isArray(n.services?.inbound) || !Array.isArray(n.services?.outbound)) errors.push("services.inbound/outbound");
+  if (typeof n.openRegistrations !== "boolean") errors.push("openRegistrations must be a boolean");
+  if (typeof n.usage?.users !== "object") errors.push("usage.users must be an object");
+  for (const k of ["total", "activeHalfyear", "activeMonth"]) {
+    const v = n.usage?.users?.[k];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0)) errors.push(`usage.users.${k}`);
+  }
+  for (const k of ["localPosts", "localComments"]) {
+    const v = n.usage?.[k];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0)) errors.push(`usage.${k}`);
+  }
+  if (typeof n.metadata !== "object" || n.metadata === null) errors.push("metadata must be an object");
+  const allowed = ["version", "software", "protocols", "services", "openRegistrations", "usage", "metadata"];
+  for (const k of Object.keys(n)) if (!allowed.includes(k)) errors.push(`unknown member ${k}`);
+  return errors;
+}
 
 // Fedify's lookupWebFinger forces https for acct: handles; over loopback the handle is resolved here, over http.
 async function resolve(handle) {
@@ -105,6 +171,63 @@ async function send(activity) {
 }
 
 const commands = {
+  // Fetches each document and expands it offline in safe mode; also every activity body received so far.
+  async validate({ documents }) {
+    const results = [];
+    for (const { name, url } of documents) {
+      const r = await fetch(url, { headers: { accept: "application/activity+json" } });
+      const error = r.ok ? await expandSafely(await r.json()) : `HTTP ${r.status}`;
+      results.push({ name, url, ok: error == null, error });
+    }
+    const seen = new Set();
+    for (const body of rawInbox) {
+      const doc = JSON.parse(body);
+      const name = `received ${doc.type}${doc.object?.type ? `{${doc.object.type}}` : ""}`;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const error = await expandSafely(doc);
+      results.push({ name, url: doc.id, ok: error == null, error });
+    }
+    return results;
+  },
+  // NodeInfo through Fedify's strict parser and the 2.1 schema's rules.
+  async nodeinfo({ base }) {
+    const links = await (await fetch(`${base}/.well-known/nodeinfo`)).json();
+    const href = links.links.find((l) => l.rel === "http://nodeinfo.diaspora.software/ns/schema/2.1")?.href;
+    const json = await (await fetch(href)).json();
+    const parsed = parseNodeInfo(json, { tryBestEffort: false });
+    return {
+      href,
+      fedify: parsed != null,
+      schemaErrors: nodeInfoSchemaErrors(json),
+      software: parsed?.software?.name ?? null,
+    };
+  },
+  // WebFinger as webfinger.js reads it (private addresses allowed), then the JRD's subject, content type and
+  // self link, which Fedify must resolve to an actor.
+  async webfinger({ handle }) {
+    const [, user, host] = handle.match(/^@?([^@]+)@(.+)$/) ?? [];
+    const errors = [];
+    try {
+      const result = await new WebFinger({ tls_only: false, allow_private_addresses: true }).lookup(`${user}@${host}`);
+      if (result?.object?.subject == null) errors.push("webfinger.js found no subject");
+    } catch (e) {
+      errors.push(`webfinger.js: ${e?.message ?? e}`);
+    }
+    const r = await fetch(`http://${host}/.well-known/webfinger?resource=acct:${user}@${host}`);
+    const jrd = await r.json();
+    if (!(r.headers.get("content-type") ?? "").startsWith("application/jrd+json")) errors.push("content-type is not application/jrd+json");
+    if (jrd.subject !== `acct:${user}@${host}`) errors.push(`subject is ${jrd.subject}`);
+    const self = (jrd.links ?? []).find((l) => l.rel === "self" && l.type === "application/activity+json");
+    if (self == null) errors.push("no self link of type application/activity+json");
+    for (const l of jrd.links ?? []) {
+      if (typeof l.rel !== "string") errors.push("a link without rel");
+      for (const [k, v] of Object.entries(l)) if (v === null) errors.push(`link ${l.rel} has a null ${k}`);
+    }
+    const actor = self ? await context().lookupObject(self.href) : null;
+    if (self && actor == null) errors.push("the self link does not resolve to an actor");
+    return { errors, actor: actor?.id?.href ?? null };
+  },
   async follow({ handle }) {
     state.blog = await resolve(handle);
     state.follow = new Follow({ id: newId("follows"), actor: me(), object: state.blog.id });
@@ -167,6 +290,7 @@ const server = http.createServer(async (req, res) => {
       res.end(JSON.stringify(result));
       return;
     }
+    if (req.method === "POST" && url.pathname.endsWith("/inbox")) rawInbox.push(body.toString("utf8"));
     const request = new Request(url, {
       method: req.method,
       headers: Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : v]),
