@@ -239,6 +239,34 @@ impl Remote {
     }
 
     /// A GET signed by this account (as Mastodon signs every GET), asking for ActivityStreams JSON.
+    /// A GET signed with RFC 9421 (`@method`, `@target-uri`), as Fedify signs them.
+    pub async fn get_rfc9421(&self, url: &str) -> reqwest::Response {
+        self.get_rfc9421_signed_for(url, url).await
+    }
+
+    /// A GET of `url` carrying an RFC 9421 signature made for `signed_for`.
+    pub async fn get_rfc9421_signed_for(&self, signed_for: &str, url: &str) -> reqwest::Response {
+        let key = self.shared.key.lock().unwrap().clone();
+        let signed = steppe::federation::signatures::rfc9421::sign(
+            &key,
+            &self.key_id(),
+            "GET",
+            signed_for,
+            None,
+            SystemTime::now(),
+        )
+        .unwrap();
+        self.shared
+            .http
+            .get(url)
+            .header("accept", "application/activity+json")
+            .header("signature-input", signed.signature_input)
+            .header("signature", signed.signature)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn get_signed(&self, url: &str) -> reqwest::Response {
         let parsed = url::Url::parse(url).unwrap();
         let host = format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap());

@@ -138,3 +138,27 @@ async fn signature_scheme_can_be_forced() {
     remote.stop().await;
     app.finish().await;
 }
+
+/// Under authorized fetch, a GET signed with RFC 9421 is as good as a draft-cavage one; unsigned, it gets 401.
+#[tokio::test]
+async fn signed_gets_may_use_rfc9421() {
+    let app = TestApp::spawn_with("[federation]\nauthorized_fetch = true\n").await;
+    let remote = Remote::spawn("reader").await;
+    let outbox = app.url("/users/blog/outbox");
+    let unsigned = app
+        .client
+        .get(&outbox)
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(remote.get_rfc9421(&outbox).await.status(), StatusCode::OK);
+    assert_eq!(remote.get_signed(&outbox).await.status(), StatusCode::OK);
+    // A signature made for one document does not open another.
+    let followers = app.url("/users/blog/followers");
+    let r = remote.get_rfc9421_signed_for(&outbox, &followers).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    remote.stop().await;
+    app.finish().await;
+}
