@@ -1,9 +1,18 @@
 //! SQL for comments (replies from other servers to posts and to other comments) and for likes and boosts.
 //! Every write commits through `Db::commit_content`: the post page shows them.
 
-use sqlx::FromRow;
+use sqlx::{Any, FromRow, any::AnyArguments, query::Query};
 
 use super::{Db, now};
+
+/// Runs one statement that changes what readers see, committed through `Db::commit_content` (so cached pages go
+/// stale); returns whether it changed a row.
+async fn change<'q>(db: &Db, query: Query<'q, Any, AnyArguments<'q>>) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let done = query.execute(&mut *tx).await?;
+    db.commit_content(tx).await?;
+    Ok(done.rows_affected() > 0)
+}
 
 /// A comment as stored.
 #[derive(Debug, Clone, FromRow)]
@@ -87,8 +96,7 @@ pub struct NewComment {
 
 /// Stores a comment once: the same object again changes nothing. Returns whether it was new.
 pub async fn insert(db: &Db, c: &NewComment) -> Result<bool, sqlx::Error> {
-    let mut tx = db.begin_write().await?;
-    let done = sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO comments (id, anchor, post_id, parent_id, author_id, author_host, author_name, author_handle, \
          author_url, author_avatar, content_html, source_text, summary, attachments_html, url, visibility, status, \
          published_at, received_at) \
@@ -113,11 +121,8 @@ pub async fn insert(db: &Db, c: &NewComment) -> Result<bool, sqlx::Error> {
     .bind(&c.visibility)
     .bind(&c.status)
     .bind(c.published_at)
-    .bind(now())
-    .execute(&mut *tx)
-    .await?;
-    db.commit_content(tx).await?;
-    Ok(done.rows_affected() > 0)
+    .bind(now());
+    change(db, query).await
 }
 
 /// The author's edit: new text, content warning, attachments and visibility, applied unless `edited_at` is older
@@ -130,8 +135,7 @@ pub async fn edit(
     c: &NewComment,
     edited_at: i64,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = db.begin_write().await?;
-    let done = sqlx::query(
+    let query = sqlx::query(
         "UPDATE comments SET content_html = $3, summary = $4, attachments_html = $5, visibility = $6, \
          edited_at = $7, source_text = $8 WHERE id = $1 AND author_id = $2 AND COALESCE(edited_at, published_at) <= $7",
     )
@@ -142,23 +146,16 @@ pub async fn edit(
     .bind(&c.attachments_html)
     .bind(&c.visibility)
     .bind(edited_at)
-    .bind(&c.source_text)
-    .execute(&mut *tx)
-    .await?;
-    db.commit_content(tx).await?;
-    Ok(done.rows_affected() > 0)
+    .bind(&c.source_text);
+    change(db, query).await
 }
 
 /// Removes a comment if `author_id` wrote it. Replies to it stay (shown under the post).
 pub async fn delete_by_author(db: &Db, id: &str, author_id: &str) -> Result<bool, sqlx::Error> {
-    let mut tx = db.begin_write().await?;
-    let done = sqlx::query("DELETE FROM comments WHERE id = $1 AND author_id = $2")
+    let query = sqlx::query("DELETE FROM comments WHERE id = $1 AND author_id = $2")
         .bind(id)
-        .bind(author_id)
-        .execute(&mut *tx)
-        .await?;
-    db.commit_content(tx).await?;
-    Ok(done.rows_affected() > 0)
+        .bind(author_id);
+    change(db, query).await
 }
 
 /// Removes everything an actor left: comments, likes and boosts (their account was deleted).
@@ -219,8 +216,7 @@ pub async fn react(
     actor_id: &str,
     post_id: &str,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = db.begin_write().await?;
-    let done = sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO reactions (activity_id, kind, actor_id, post_id, created_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT DO NOTHING",
     )
@@ -228,11 +224,8 @@ pub async fn react(
     .bind(kind)
     .bind(actor_id)
     .bind(post_id)
-    .bind(now())
-    .execute(&mut *tx)
-    .await?;
-    db.commit_content(tx).await?;
-    Ok(done.rows_affected() > 0)
+    .bind(now());
+    change(db, query).await
 }
 
 /// Undoes a like or boost: by its activity id, or (when the Undo names only the post) by kind, actor and post.
@@ -343,25 +336,19 @@ pub async fn count_waiting(db: &Db) -> Result<i64, sqlx::Error> {
 
 /// Approves (`shown`) or rejects (`rejected`: kept, so that the same reply delivered again stays hidden).
 pub async fn set_status(db: &Db, id: &str, status: &str) -> Result<bool, sqlx::Error> {
-    let mut tx = db.begin_write().await?;
-    let done = sqlx::query("UPDATE comments SET status = $2 WHERE id = $1")
+    let query = sqlx::query("UPDATE comments SET status = $2 WHERE id = $1")
         .bind(id)
-        .bind(status)
-        .execute(&mut *tx)
-        .await?;
-    db.commit_content(tx).await?;
-    Ok(done.rows_affected() > 0)
+        .bind(status);
+    change(db, query).await
 }
 
 /// Deletes a comment (the owner's decision, or their own reply).
 pub async fn delete(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
-    let mut tx = db.begin_write().await?;
-    let done = sqlx::query("DELETE FROM comments WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    db.commit_content(tx).await?;
-    Ok(done.rows_affected() > 0)
+    change(
+        db,
+        sqlx::query("DELETE FROM comments WHERE id = $1").bind(id),
+    )
+    .await
 }
 
 /// Whether the owner has let a comment by `author_id` be shown before (the "hold first-time commenters" policy).
@@ -396,14 +383,10 @@ pub async fn received_since(
 
 /// A post with the comments open or closed.
 pub async fn set_open(db: &Db, post_id: &str, open: bool) -> Result<bool, sqlx::Error> {
-    let mut tx = db.begin_write().await?;
-    let done = sqlx::query("UPDATE posts SET comments_open = $2 WHERE id = $1")
+    let query = sqlx::query("UPDATE posts SET comments_open = $2 WHERE id = $1")
         .bind(post_id)
-        .bind(i64::from(open))
-        .execute(&mut *tx)
-        .await?;
-    db.commit_content(tx).await?;
-    Ok(done.rows_affected() > 0)
+        .bind(i64::from(open));
+    change(db, query).await
 }
 
 pub async fn is_open(db: &Db, post_id: &str) -> Result<bool, sqlx::Error> {
