@@ -223,15 +223,24 @@ async fn outage_gone_and_failed_are_handled_and_shown() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     fleet.wait_until(30, |g| updates(g, 3) == 1).await;
     settled(&app.db, 30).await;
-    // Only the 410 row stays failed.
+    // Nothing failed for good but the 410 row, which is "gone", and which "Retry now" did not send again.
     assert_eq!(
         scalar(
             &app.db,
             "SELECT COUNT(*) FROM deliveries WHERE status = 'failed'"
         )
         .await,
+        0
+    );
+    assert_eq!(
+        scalar(
+            &app.db,
+            "SELECT COUNT(*) FROM deliveries WHERE status = 'gone'"
+        )
+        .await,
         1
     );
+    assert_eq!(creates_with(&fleet.received(), 1, 410), 1);
 
     let metrics = reqwest::get(app.metrics_url.clone().expect("metrics listener"))
         .await

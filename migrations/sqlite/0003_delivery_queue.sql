@@ -34,7 +34,8 @@ CREATE TABLE deliveries (
     inbox TEXT NOT NULL,
     -- The inbox's host[:port]: limits, pauses and the Deliveries page are per host.
     host TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed')),
+    -- 'gone': the inbox answered 410 and its followers were removed; never retried.
+    status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed', 'gone')),
     attempts INTEGER NOT NULL,
     next_attempt_at INTEGER NOT NULL,
     -- A worker that claimed the row holds it until then; a worker that died lets it go when this passes.

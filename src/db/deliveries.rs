@@ -357,9 +357,14 @@ pub enum Settle {
     Failed {
         error: String,
     },
+    /// The inbox answered 410 Gone (its followers are removed): never try again, not even on "retry now".
+    Gone,
     /// Not attempted (the host was paused meanwhile, or the worker is stopping): claimable again at once.
     Release,
 }
+
+/// The reason kept for a row whose inbox answered 410.
+pub const GONE_REASON: &str = "the inbox answered 410 Gone: its followers were removed";
 
 /// What happened to the host of a settled row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -436,6 +441,17 @@ pub async fn settle(
                 )
                 .bind(r.id)
                 .bind(error.clone())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Settle::Gone => {
+                sqlx::query(
+                    "UPDATE deliveries SET status = 'gone', attempts = attempts + 1, last_error = $2, \
+                     locked_until = 0, updated_at = $3 WHERE id = $1",
+                )
+                .bind(r.id)
+                .bind(GONE_REASON)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
@@ -563,7 +579,7 @@ pub async fn recent_activities(db: &Db, limit: i64) -> Result<Vec<ActivityState>
          COALESCE(SUM(CASE WHEN d.status = 'done' THEN 1 ELSE 0 END), 0) AS delivered, \
          COALESCE(SUM(CASE WHEN d.status = 'pending' AND d.attempts = 0 THEN 1 ELSE 0 END), 0) AS waiting, \
          COALESCE(SUM(CASE WHEN d.status = 'pending' AND d.attempts > 0 THEN 1 ELSE 0 END), 0) AS retrying, \
-         COALESCE(SUM(CASE WHEN d.status = 'failed' THEN 1 ELSE 0 END), 0) AS failed, \
+         COALESCE(SUM(CASE WHEN d.status IN ('failed', 'gone') THEN 1 ELSE 0 END), 0) AS failed, \
          MIN(CASE WHEN d.status = 'pending' AND d.attempts > 0 THEN d.next_attempt_at END) AS next_attempt_at \
          FROM (SELECT * FROM outbox ORDER BY created_at DESC, id DESC LIMIT $1) o \
          LEFT JOIN deliveries d ON d.outbox_id = o.id \
@@ -589,7 +605,7 @@ pub struct Problem {
 pub async fn problems(db: &Db, limit: i64) -> Result<Vec<Problem>, sqlx::Error> {
     sqlx::query_as(
         "SELECT outbox_id, inbox, status, attempts, next_attempt_at, last_error FROM deliveries \
-         WHERE status = 'failed' OR (status = 'pending' AND attempts > 0) \
+         WHERE status IN ('failed', 'gone') OR (status = 'pending' AND attempts > 0) \
          ORDER BY updated_at DESC, id DESC LIMIT $1",
     )
     .bind(limit)
@@ -622,7 +638,8 @@ pub async fn troubled_hosts(db: &Db, limit: i64) -> Result<Vec<HostState>, sqlx:
     .await
 }
 
-/// Sends an activity's failed rows again now, with a fresh time to give up. Returns how many.
+/// Sends an activity's failed rows again now, with a fresh time to give up (not those whose inbox is gone).
+/// Returns how many.
 pub async fn retry_failed(db: &Db, outbox_id: i64, give_up_after: i64) -> Result<u64, sqlx::Error> {
     let now = now();
     let done = sqlx::query(
@@ -690,7 +707,7 @@ pub async fn depth(db: &Db) -> Result<Depth, sqlx::Error> {
          COALESCE(SUM(CASE WHEN status = 'pending' AND next_attempt_at <= $1 AND locked_until <= $1 THEN 1 ELSE 0 END), 0) AS due, \
          COALESCE(SUM(CASE WHEN status = 'pending' AND next_attempt_at > $1 AND locked_until <= $1 THEN 1 ELSE 0 END), 0) AS scheduled, \
          COALESCE(SUM(CASE WHEN status = 'pending' AND locked_until > $1 THEN 1 ELSE 0 END), 0) AS leased, \
-         COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS failed, \
+         COALESCE(SUM(CASE WHEN status IN ('failed', 'gone') THEN 1 ELSE 0 END), 0) AS failed, \
          (SELECT COUNT(*) FROM delivery_hosts WHERE paused_until > $1) AS paused_hosts, \
          (SELECT COUNT(*) FROM outbox WHERE expanded = 0) AS to_expand \
          FROM deliveries",

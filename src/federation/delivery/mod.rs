@@ -370,12 +370,10 @@ async fn send_one(
             tracing::debug!(inbox = %row.inbox, %error, "delivery will be retried");
         }
         Settle::Failed { error } => {
-            if !decision.gone {
-                shared.metrics.count(Outcome::Failed);
-            }
+            shared.metrics.count(Outcome::Failed);
             tracing::warn!(inbox = %row.inbox, %error, "delivery failed");
         }
-        Settle::Release => {}
+        Settle::Gone | Settle::Release => {}
     }
     let _ = settled.send(Settled {
         id: row.id,

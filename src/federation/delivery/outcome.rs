@@ -57,9 +57,7 @@ pub fn decide(
         }
         Ok(a) if a.status == StatusCode::GONE => {
             return Decision {
-                settle: Settle::Failed {
-                    error: "the inbox answered 410 Gone: its followers were removed".into(),
-                },
+                settle: Settle::Gone,
                 host: HostResult::Answered,
                 gone: true,
             };
@@ -169,7 +167,7 @@ mod tests {
         let d = decide(&c, &answer(202, None), 0, 1000, 0, 0.0);
         assert!(matches!(d.settle, Settle::Done));
         let d = decide(&c, &answer(410, None), 0, 1000, 0, 0.0);
-        assert!(d.gone && matches!(d.settle, Settle::Failed { .. }));
+        assert!(d.gone && matches!(d.settle, Settle::Gone));
         let d = decide(&c, &answer(400, None), 0, 1000, 0, 0.0);
         assert!(matches!(d.settle, Settle::Failed { ref error } if error.contains("400")));
         assert_eq!(d.host, HostResult::Answered);

@@ -129,7 +129,9 @@ pub async fn show(
                     .get(&p.outbox_id)
                     .cloned()
                     .unwrap_or_else(|| "An older activity".into()),
-                state: if p.status == "failed" {
+                state: if p.status == "gone" {
+                    "gone".to_string()
+                } else if p.status == "failed" {
                     format!("failed after {} attempts", p.attempts)
                 } else {
                     format!(
