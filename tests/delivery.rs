@@ -371,6 +371,18 @@ fn config_file(
     (path, config)
 }
 
+/// Runs `steppe migrate` with a config file, so that the test can seed the database before serving.
+fn migrate(config: &std::path::Path) {
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .arg("migrate")
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
 fn spawn_steppe(config: &std::path::Path, args: &[&str], env: &[(&str, String)]) -> Proc {
     let child = Command::new(BIN)
         .arg("--config")
@@ -411,14 +423,7 @@ async fn killed_mid_delivery_loses_nothing() {
     let workers = 8;
     let (config_path, config) =
         config_file(dir.path(), port, &db_url, &fast_retries(workers, 1, 2));
-    let migrate = Command::new(BIN)
-        .arg("--config")
-        .arg(&config_path)
-        .arg("migrate")
-        .env_clear()
-        .output()
-        .unwrap();
-    assert!(migrate.status.success(), "{migrate:?}");
+    migrate(&config_path);
     let fleet = Fleet::spawn(20).await;
     for h in 0..20 {
         fleet.set_mode(h, Mode::Slow(Duration::from_millis(150)));
@@ -489,14 +494,7 @@ async fn workers_share_the_queue_on_postgres() {
     }
     let port = free_port();
     let (config_path, config) = config_file(dir.path(), port, &db_url, &fast_retries(16, 2, 5));
-    let migrate = Command::new(BIN)
-        .arg("--config")
-        .arg(&config_path)
-        .arg("migrate")
-        .env_clear()
-        .output()
-        .unwrap();
-    assert!(migrate.status.success(), "{migrate:?}");
+    migrate(&config_path);
     let fleet = Fleet::spawn(20).await;
     for h in 0..20 {
         fleet.set_mode(h, Mode::Slow(Duration::from_millis(100)));

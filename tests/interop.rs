@@ -139,6 +139,27 @@ impl Report {
     fn pass(&mut self, check: &str, detail: impl Into<String>) {
         self.rows.push((check.to_string(), true, detail.into()));
     }
+
+    /// Records the peer's JSON-LD expansion results (each check once) and asserts that they passed.
+    fn expansions(&mut self, results: &Value) {
+        for r in results.as_array().unwrap() {
+            let name = format!(
+                "JSON-LD expansion (safe mode): {}",
+                r["name"].as_str().unwrap()
+            );
+            if self.rows.iter().any(|(n, _, _)| *n == name) {
+                continue;
+            }
+            let ok = r["ok"] == true;
+            let detail = r["error"]
+                .as_str()
+                .or(r["url"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            self.rows.push((name.clone(), ok, detail));
+            assert!(ok, "{name}: {r}");
+        }
+    }
 }
 
 impl Drop for Report {
@@ -411,20 +432,7 @@ async fn the_whole_story_with_a_fedify_peer() {
     let results = peer
         .control("validate", json!({ "documents": documents }))
         .await;
-    for r in results.as_array().unwrap() {
-        let name = format!(
-            "JSON-LD expansion (safe mode): {}",
-            r["name"].as_str().unwrap()
-        );
-        let ok = r["ok"] == true;
-        let detail = r["error"]
-            .as_str()
-            .or(r["url"].as_str())
-            .unwrap_or_default()
-            .to_string();
-        report.rows.push((name.clone(), ok, detail));
-        assert!(ok, "{name}: {r}");
-    }
+    report.expansions(&results);
 
     // The owner edits the post, then deletes it: Update, then Delete, and the Article answers 410.
     app.save_post(
@@ -475,23 +483,7 @@ async fn the_whole_story_with_a_fedify_peer() {
     );
     // The activities sent since (Update, Delete) expand as well.
     let later = peer.control("validate", json!({ "documents": [] })).await;
-    for r in later.as_array().unwrap() {
-        let name = format!(
-            "JSON-LD expansion (safe mode): {}",
-            r["name"].as_str().unwrap()
-        );
-        if report.rows.iter().any(|(n, _, _)| *n == name) {
-            continue;
-        }
-        let ok = r["ok"] == true;
-        let detail = r["error"]
-            .as_str()
-            .or(r["url"].as_str())
-            .unwrap_or_default()
-            .to_string();
-        report.rows.push((name.clone(), ok, detail));
-        assert!(ok, "{name}: {r}");
-    }
+    report.expansions(&later);
 
     // Unfollow: the follower is gone.
     peer.control("unfollow", json!({})).await;
