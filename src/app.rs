@@ -1,6 +1,6 @@
 //! The application: shared state, building the router on a bound listener, and serving until told to stop.
 
-use std::{future::Future, net::SocketAddr, ops::Deref, sync::Arc, time::Duration};
+use std::{future::Future, ops::Deref, sync::Arc, time::Duration};
 
 use axum::Router;
 
@@ -48,6 +48,10 @@ pub struct Inner {
     /// An argon2 hash of a random password, verified against when a login names an unknown user so that the answer
     /// takes as long as for a wrong password.
     pub decoy_hash: String,
+    /// Password hashing under a bound on concurrent argon2 computations (and so on memory).
+    pub hashing: Arc<users::Hashing>,
+    /// Signs CSRF tokens and device cookies.
+    pub cookie_key: web::auth::CookieKey,
 }
 
 impl Deref for AppState {
@@ -98,19 +102,24 @@ impl AppState {
     pub async fn new(config: Config) -> Result<Self, StartError> {
         let db = Db::connect(&config.database.url, config.database.max_connections).await?;
         db.migrate().await?;
-        let decoy_hash = tokio::task::spawn_blocking(|| {
-            let random: [u8; 16] = rand::random();
-            users::hash_password(&format!("{random:?}"))
-        })
-        .await
-        .map_err(|e| StartError::Hash(e.to_string()))?
-        .map_err(|e| StartError::Hash(e.to_string()))?;
+        let hashing = Arc::new(users::Hashing::for_this_machine());
+        let random: [u8; 16] = rand::random();
+        let decoy_hash = hashing
+            .hash(&format!("{random:?}"))
+            .await
+            .map_err(StartError::Hash)?;
         let pages = PageCache::new(
             config.cache.max_bytes,
             Duration::from_secs(config.cache.max_age_seconds),
         );
         let change_listener = db.follow_changes().map(AbortOnDrop);
         let (blog_key, urls, client) = federation_parts(&config, &db).await?;
+        let cookie_key = web::auth::CookieKey::derive(
+            &blog_key
+                .private
+                .to_pkcs8_der()
+                .map_err(|e| StartError::Hash(e.to_string()))?,
+        );
         let wakeup = Arc::new(Wakeup::default());
         let delivery_metrics = Arc::new(Metrics::default());
         let delivery_worker = (config.delivery.workers > 0).then(|| {
@@ -135,6 +144,8 @@ impl AppState {
             pages,
             _change_listener: change_listener,
             decoy_hash,
+            hashing,
+            cookie_key,
         })))
     }
 }
@@ -305,13 +316,8 @@ impl App {
                 stopped(),
             ))
         });
-        let served = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(stopped())
-        .await;
+        let limits = web::serve::Limits::from_config(&self.state.config.server);
+        let served = web::serve::serve(self.listener, self.router, limits, stopped()).await;
         let worker = self
             .state
             .delivery_worker

@@ -116,7 +116,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
             let db = Db::connect(&config.database.url, config.database.max_connections).await?;
             db.migrate().await?;
-            match create_owner(&db, owner).await {
+            match create_owner(&db, &crate::domain::users::Hashing::new(1), owner).await {
                 Ok(user) => println!("owner {} created", user.username),
                 Err(CreateOwnerError::AlreadyExists) => {
                     return Err(CliError::Invalid("an owner account already exists".into()));

@@ -159,6 +159,15 @@ pub struct ServerConfig {
     pub bind: String,
     /// Take the client address from `X-Forwarded-For` (only behind a reverse proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// Seconds a connection may take to send a request's headers, counted from when it opens or from the end of
+    /// the previous response (so it is also the first-byte and keep-alive idle timeout).
+    pub header_timeout_seconds: u64,
+    /// Seconds a request may take once its headers are in (reading the body, handling, answering).
+    pub request_timeout_seconds: u64,
+    /// Connections served at once; more wait in the kernel's queue. Kept below the open-files limit.
+    pub max_connections: usize,
+    /// Connections served at once from one client address; more are closed at once.
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for ServerConfig {
@@ -166,6 +175,10 @@ impl Default for ServerConfig {
         Self {
             bind: "127.0.0.1:8080".into(),
             trust_forwarded_for: false,
+            header_timeout_seconds: 10,
+            request_timeout_seconds: 60,
+            max_connections: 768,
+            max_connections_per_ip: 64,
         }
     }
 }
@@ -310,6 +323,28 @@ impl Config {
             return Err(key_error(
                 "site.public_url",
                 "must be the root of a host (no path, query or fragment): Steppe serves from /",
+            ));
+        }
+        let server = &self.server;
+        if !(1..=300).contains(&server.header_timeout_seconds) {
+            return Err(key_error(
+                "server.header_timeout_seconds",
+                "must be from 1 to 300",
+            ));
+        }
+        if !(1..=3600).contains(&server.request_timeout_seconds) {
+            return Err(key_error(
+                "server.request_timeout_seconds",
+                "must be from 1 to 3600",
+            ));
+        }
+        if server.max_connections < 16 {
+            return Err(key_error("server.max_connections", "must be at least 16"));
+        }
+        if !(1..=server.max_connections).contains(&server.max_connections_per_ip) {
+            return Err(key_error(
+                "server.max_connections_per_ip",
+                "must be from 1 to server.max_connections",
             ));
         }
         if self.site.title.trim().is_empty() {

@@ -6,7 +6,7 @@ use crate::db::{
     users::{CreateOwnerError, User},
 };
 use argon2::{
-    Argon2,
+    Algorithm, Argon2, Block, Params, Version,
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng},
 };
 
@@ -81,14 +81,129 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
         .is_ok()
 }
 
-/// Hashes the password off the async threads and stores the owner (shared by the setup form and the CLI).
-pub async fn create_owner(db: &Db, owner: NewOwner) -> Result<User, CreateOwnerError> {
-    let password = owner.password;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+/// Password hashing with a bound on memory: at most `slots` argon2 computations at once (each needs its memory
+/// block, 19 MiB with the default parameters), and the blocks reused from a pool rather than allocated per attempt,
+/// so that no number of login attempts grows the process by more than `slots` blocks. One per instance.
+pub struct Hashing {
+    slots: tokio::sync::Semaphore,
+    /// Memory blocks of finished computations, for the next ones (at most one per slot).
+    blocks: std::sync::Mutex<Vec<Vec<Block>>>,
+}
+
+/// Every hashing slot stayed taken for [`HASH_WAIT`]: the caller should answer 503.
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing is busy")]
+pub struct Busy;
+
+/// How long an attempt waits for a hashing slot before it is told to come back later.
+const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Largest argon2 memory accepted from a stored hash, in KiB (a hash Steppe made uses 19,456).
+const MAX_MEMORY_KIB: u32 = 262_144;
+
+impl Hashing {
+    /// `slots` computations at once (at least one).
+    pub fn new(slots: usize) -> Self {
+        Self {
+            slots: tokio::sync::Semaphore::new(slots.max(1)),
+            blocks: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// As many slots as the machine has cores, at most four.
+    pub fn for_this_machine() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get().min(4)))
+    }
+
+    async fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, Busy> {
+        match tokio::time::timeout(HASH_WAIT, self.slots.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(Busy),
+        }
+    }
+
+    /// Checks `password` against a stored PHC hash off the async threads, under the bound.
+    pub async fn verify(self: &std::sync::Arc<Self>, password: &str, stored: &str) -> Result<bool, Busy> {
+        let _slot = self.slot().await?;
+        let this = self.clone();
+        let (password, stored) = (password.to_string(), stored.to_string());
+        tokio::task::spawn_blocking(move || {
+            let mut blocks = this
+                .blocks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .pop()
+                .unwrap_or_default();
+            let matches = verify_with_memory(&password, &stored, &mut blocks);
+            let mut pool = this
+                .blocks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            pool.push(blocks);
+            matches
+        })
         .await
-        .map_err(|e| {
-            CreateOwnerError::Db(sqlx::Error::Protocol(format!("hashing task failed: {e}")))
-        })?
+        .map_err(|_| Busy)
+    }
+
+    /// Hashes `password` off the async threads, under the bound.
+    pub async fn hash(&self, password: &str) -> Result<String, String> {
+        let _slot = self.slot().await.map_err(|e| e.to_string())?;
+        let password = password.to_string();
+        tokio::task::spawn_blocking(move || hash_password(&password).map_err(|e| e.to_string()))
+            .await
+            .map_err(|e| e.to_string())?
+    }
+}
+
+/// [`verify_password`] with the argon2 memory given by the caller (grown when the hash needs more).
+fn verify_with_memory(password: &str, stored: &str, blocks: &mut Vec<Block>) -> bool {
+    let Ok(hash) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Ok(params), Some(salt), Some(expected)) =
+        (Params::try_from(&hash), hash.salt, hash.hash)
+    else {
+        return false;
+    };
+    if params.m_cost() > MAX_MEMORY_KIB {
+        return false;
+    }
+    let Ok(algorithm) = Algorithm::try_from(hash.algorithm) else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let needed = params.block_count();
+    if blocks.len() < needed {
+        blocks.resize(needed, Block::default());
+    }
+    let mut out = vec![0u8; expected.len()];
+    let argon = Argon2::new(algorithm, version, params);
+    if argon
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut blocks[..needed])
+        .is_err()
+    {
+        return false;
+    }
+    bool::from(subtle::ConstantTimeEq::ct_eq(out.as_slice(), expected.as_bytes()))
+}
+
+/// Hashes the password (under `hashing`'s bound) and stores the owner (shared by the setup form and the CLI).
+pub async fn create_owner(
+    db: &Db,
+    hashing: &Hashing,
+    owner: NewOwner,
+) -> Result<User, CreateOwnerError> {
+    let hash = hashing
+        .hash(&owner.password)
+        .await
         .map_err(|e| CreateOwnerError::Db(sqlx::Error::Protocol(format!("hashing failed: {e}"))))?;
     db::users::create_owner(db, &owner.username, &owner.display_name, &hash).await
 }
@@ -104,6 +219,23 @@ mod tests {
         assert!(verify_password("correct horse battery", &hash));
         assert!(!verify_password("wrong password!", &hash));
         assert!(!verify_password("correct horse battery", "not a hash"));
+    }
+
+    #[test]
+    fn verifies_with_reused_memory() {
+        let hash = hash_password("correct horse battery").expect("hash");
+        let mut blocks = Vec::new();
+        assert!(verify_with_memory("correct horse battery", &hash, &mut blocks));
+        let size = blocks.len();
+        assert!(size > 0);
+        assert!(!verify_with_memory("wrong password!", &hash, &mut blocks));
+        assert_eq!(blocks.len(), size, "the same memory is used again");
+        assert!(!verify_with_memory("x", "not a hash", &mut blocks));
+        assert!(!verify_with_memory(
+            "x",
+            "$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+            &mut blocks
+        ));
     }
 
     #[test]

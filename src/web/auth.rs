@@ -8,6 +8,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, header, request::Parts},
     response::{IntoResponse, IntoResponseParts, Redirect, Response, ResponseParts},
 };
+use aws_lc_rs::hmac;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
@@ -17,14 +18,37 @@ use subtle::ConstantTimeEq;
 use crate::{
     app::AppState,
     db::{self, sessions, users::User},
-    domain::users,
     error::AppError,
 };
 
-const SESSION_COOKIE: &str = "steppe_session";
-const CSRF_COOKIE: &str = "steppe_csrf";
 /// The hidden form field that carries the CSRF token.
 pub const CSRF_FIELD: &str = "csrf";
+
+/// The cookies Steppe sets. Under https their names carry the `__Host-` prefix, which browsers accept only from
+/// this very host, over https, for the whole path and without a Domain: a sibling subdomain or a plain-http
+/// injection cannot plant them.
+#[derive(Debug, Clone, Copy)]
+enum CookieName {
+    /// The owner's session (a random token; its hash is stored).
+    Session,
+    /// A random id before login, to which the login and setup forms' CSRF tokens are bound.
+    PreSession,
+    /// Set on a browser that logged in, so that it gets past a username locked by strangers' guesses.
+    Device,
+}
+
+impl CookieName {
+    fn name(self, https: bool) -> &'static str {
+        match (self, https) {
+            (Self::Session, false) => "steppe_session",
+            (Self::Session, true) => "__Host-steppe_session",
+            (Self::PreSession, false) => "steppe_csrf",
+            (Self::PreSession, true) => "__Host-steppe_csrf",
+            (Self::Device, false) => "steppe_device",
+            (Self::Device, true) => "__Host-steppe_device",
+        }
+    }
+}
 
 /// The value of cookie `name`, if the request carries it.
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -38,20 +62,27 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, and Secure when the blog is served over https.
-fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> Option<HeaderValue> {
-    let secure = if state.config.is_https() {
-        "; Secure"
-    } else {
-        ""
-    };
+fn our_cookie<'a>(state: &AppState, headers: &'a HeaderMap, which: CookieName) -> Option<&'a str> {
+    cookie(headers, which.name(state.config.is_https()))
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Path=/, and Secure when the blog is served over https.
+fn set_cookie(
+    state: &AppState,
+    which: CookieName,
+    value: &str,
+    max_age_secs: i64,
+) -> Option<HeaderValue> {
+    let https = state.config.is_https();
+    let secure = if https { "; Secure" } else { "" };
+    let name = which.name(https);
     HeaderValue::from_str(&format!(
         "{name}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}"
     ))
     .ok()
 }
 
-/// 32 random bytes, URL-safe base64: session tokens and CSRF tokens.
+/// 32 random bytes, URL-safe base64: session tokens, pre-session ids and device ids.
 fn random_token() -> String {
     let bytes: [u8; 32] = rand::random();
     URL_SAFE_NO_PAD.encode(bytes)
@@ -68,11 +99,51 @@ fn hash_token(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The CSRF token for forms on this page: the one in the visitor's cookie, or a new one that the response sets.
+/// The key that signs what the server hands out in cookies and forms (CSRF tokens, device cookies). It is derived
+/// from the blog's private key, so every process sharing the database has the same one and nothing new is stored.
+pub struct CookieKey(hmac::Key);
+
+impl CookieKey {
+    pub fn derive(private_key_der: &[u8]) -> Self {
+        let mut material = b"steppe cookie key v1\0".to_vec();
+        material.extend_from_slice(private_key_der);
+        let seed = Sha256::digest(&material);
+        Self(hmac::Key::new(hmac::HMAC_SHA256, &seed))
+    }
+
+    /// A MAC over `purpose` and `value`, URL-safe base64 (43 characters).
+    fn sign(&self, purpose: &str, value: &str) -> String {
+        let mut ctx = hmac::Context::with_key(&self.0);
+        ctx.update(purpose.as_bytes());
+        ctx.update(b"\0");
+        ctx.update(value.as_bytes());
+        URL_SAFE_NO_PAD.encode(ctx.sign().as_ref())
+    }
+
+    fn verify(&self, purpose: &str, value: &str, mac: &str) -> bool {
+        bool::from(self.sign(purpose, value).as_bytes().ct_eq(mac.as_bytes()))
+    }
+}
+
+/// The CSRF token a request's forms must carry: bound to its session when it has one, else to its pre-session
+/// cookie. `None` when the request has neither (a new pre-session id is then needed).
+fn expected_csrf(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    if let Some(session) =
+        our_cookie(state, headers, CookieName::Session).filter(|t| looks_like_token(t))
+    {
+        return Some(state.cookie_key.sign("csrf-session", session));
+    }
+    our_cookie(state, headers, CookieName::PreSession)
+        .filter(|t| looks_like_token(t))
+        .map(|pre| state.cookie_key.sign("csrf-pre", pre))
+}
+
+/// The CSRF token for forms on this page, bound to the visitor's session (or, before login, to a pre-session
+/// cookie that the response sets when the visitor has none).
 ///
-/// Double-submit: a POST must carry the cookie and the same value in its `csrf` field. Another site can make the
-/// browser send the cookie (SameSite=Lax stops that for cross-site POSTs in current browsers anyway) but cannot
-/// read it to fill the field.
+/// A POST must carry the token that the server derives from the cookies it comes with. Another site can make the
+/// browser send the cookies but cannot read the page to learn the token; and whoever can plant a cookie for this
+/// host cannot make a token that matches the owner's session, because tokens are MACs under a server key.
 #[derive(Debug, Clone)]
 pub struct CsrfToken {
     token: String,
@@ -89,15 +160,18 @@ impl FromRequestParts<AppState> for CsrfToken {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        if let Some(token) = cookie(&parts.headers, CSRF_COOKIE).filter(|t| looks_like_token(t)) {
+        if let Some(token) = expected_csrf(state, &parts.headers) {
             return Ok(Self {
-                token: token.to_string(),
+                token,
                 set_cookie: None,
             });
         }
-        let token = random_token();
-        let set_cookie = set_cookie(state, CSRF_COOKIE, &token, 60 * 60 * 24 * 365);
-        Ok(Self { token, set_cookie })
+        let pre = random_token();
+        let set_cookie = set_cookie(state, CookieName::PreSession, &pre, 60 * 60 * 24 * 365);
+        Ok(Self {
+            token: state.cookie_key.sign("csrf-pre", &pre),
+            set_cookie,
+        })
     }
 }
 
@@ -113,36 +187,35 @@ impl IntoResponseParts for CsrfToken {
 }
 
 /// A form POST whose CSRF token has been checked: 400 for a body that is not a well-formed form, 413 for one over
-/// `limits.max_body_bytes`, 403 when the token is missing or differs from the cookie.
+/// `limits.max_body_bytes`, 403 when the token is missing or is not the one bound to the request's cookies.
 pub struct CsrfForm<T>(pub T);
 
-impl<S, T> FromRequest<S> for CsrfForm<T>
+impl<T> FromRequest<AppState> for CsrfForm<T>
 where
-    S: Send + Sync,
     T: DeserializeOwned,
 {
     type Rejection = AppError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
         let is_form = req
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+            .is_some_and(|v| {
+                v.to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
         if !is_form {
             return Err(AppError::BadRequest(
                 "This address takes a form (application/x-www-form-urlencoded).".into(),
             ));
         }
-        let cookie_token = cookie(req.headers(), CSRF_COOKIE).map(str::to_string);
+        let expected = expected_csrf(state, req.headers());
         let body = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 AppError::PayloadTooLarge
             } else {
-                AppError::BadRequest(format!(
-                    "The form could not be read: {}",
-                    rejection.body_text()
-                ))
+                AppError::BadRequest("The form could not be read.".into())
             }
         })?;
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
@@ -151,22 +224,26 @@ where
             .iter()
             .find(|(k, _)| k == CSRF_FIELD)
             .map(|(_, v)| v.as_str());
-        check_csrf(cookie_token.as_deref(), form_token)?;
+        compare_csrf(expected.as_deref(), form_token)?;
         let value = serde_urlencoded::from_bytes(&body)
             .map_err(|e| AppError::BadRequest(format!("The form is malformed: {e}")))?;
         Ok(Self(value))
     }
 }
 
-/// The CSRF cookie of a request, for forms that are not url-encoded (file uploads).
-pub fn csrf_cookie(headers: &HeaderMap) -> Option<String> {
-    cookie(headers, CSRF_COOKIE).map(str::to_string)
+/// 403 unless `form_token` is the CSRF token bound to this request's cookies (for forms that are not url-encoded,
+/// such as file uploads).
+pub fn check_csrf(
+    state: &AppState,
+    headers: &HeaderMap,
+    form_token: Option<&str>,
+) -> Result<(), AppError> {
+    compare_csrf(expected_csrf(state, headers).as_deref(), form_token)
 }
 
-/// 403 unless the form's token equals the visitor's CSRF cookie.
-pub fn check_csrf(cookie_token: Option<&str>, form_token: Option<&str>) -> Result<(), AppError> {
-    let valid = match (cookie_token, form_token) {
-        (Some(c), Some(f)) if looks_like_token(c) => bool::from(c.as_bytes().ct_eq(f.as_bytes())),
+fn compare_csrf(expected: Option<&str>, form_token: Option<&str>) -> Result<(), AppError> {
+    let valid = match (expected, form_token) {
+        (Some(e), Some(f)) => bool::from(e.as_bytes().ct_eq(f.as_bytes())),
         _ => false,
     };
     if valid {
@@ -194,7 +271,8 @@ impl FromRequestParts<AppState> for MaybeOwner {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE).filter(|t| looks_like_token(t))
+        let Some(token) = our_cookie(state, &parts.headers, CookieName::Session)
+            .filter(|t| looks_like_token(t))
         else {
             return Ok(Self(None));
         };
@@ -285,7 +363,7 @@ pub async fn start_session(state: &AppState, user: &User) -> Result<HeaderValue,
         db::now() + max_age,
     )
     .await?;
-    set_cookie(state, SESSION_COOKIE, &token, max_age)
+    set_cookie(state, CookieName::Session, &token, max_age)
         .ok_or_else(|| AppError::internal("session cookie is not a valid header"))
 }
 
@@ -294,26 +372,44 @@ pub async fn end_session(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<HeaderValue>, AppError> {
-    if let Some(token) = cookie(headers, SESSION_COOKIE) {
+    if let Some(token) = our_cookie(state, headers, CookieName::Session) {
         sessions::delete(&state.db, &hash_token(token)).await?;
     }
-    Ok(set_cookie(state, SESSION_COOKIE, "", 0))
+    Ok(set_cookie(state, CookieName::Session, "", 0))
 }
 
 /// How a login attempt ended.
 pub enum LoginOutcome {
-    LoggedIn(User),
+    /// The cookie, when set, marks this browser as one the owner logged in with.
+    LoggedIn {
+        user: User,
+        device_cookie: Option<HeaderValue>,
+    },
     /// Unknown user or wrong password: one answer for both.
     Refused,
     /// Too many failures for this username or address; try again after this many minutes.
-    Throttled {
-        minutes: i64,
-    },
+    Throttled { minutes: i64 },
+    /// Every password-hashing slot is taken; try again in a moment (503).
+    Busy,
 }
 
-/// Checks a username and password, counting failures per username and per client address.
+/// How long a device cookie lasts, in seconds.
+const DEVICE_COOKIE_SECONDS: i64 = 60 * 60 * 24 * 365;
+
+/// The device id of a valid device cookie issued to `username` on this browser.
+fn device_of(state: &AppState, headers: &HeaderMap, username: &str) -> Option<String> {
+    let value = our_cookie(state, headers, CookieName::Device)?;
+    let (id, mac) = value.split_once('.')?;
+    (looks_like_token(id) && state.cookie_key.verify("device", &format!("{username}\0{id}"), mac))
+        .then(|| id.to_string())
+}
+
+/// Checks a username and password. Failures are counted per client address, and per username, except on a
+/// browser that has logged in as that user before (it carries a signed device cookie, as OWASP suggests): there
+/// they are counted per device instead, so that strangers guessing the owner's password cannot lock the owner out.
 pub async fn log_in(
     state: &AppState,
+    headers: &HeaderMap,
     username: &str,
     password: &str,
     ip: &str,
@@ -322,35 +418,59 @@ pub async fn log_in(
     let window = limits.login_throttle_minutes * 60;
     let now = db::now();
     let username = username.trim().to_ascii_lowercase();
-    let user_key = format!("user:{username}");
-    let ip_key = format!("ip:{ip}");
-    for (key, limit) in [
-        (&user_key, limits.login_failures_per_username),
-        (&ip_key, limits.login_failures_per_ip),
-    ] {
-        let (count, oldest) = sessions::failures_since(&state.db, key, now - window).await?;
-        if count >= limit {
+    let device = device_of(state, headers, &username);
+    let own_key = match &device {
+        Some(id) => format!("device:{id}"),
+        None => format!("user:{username}"),
+    };
+    let keys = [
+        (format!("ip:{ip}"), limits.login_failures_per_ip),
+        (own_key.clone(), limits.login_failures_per_username),
+    ];
+    let reserved = match sessions::reserve_attempt(&state.db, &keys, now - window).await? {
+        sessions::Reservation::Reserved(ids) => ids,
+        sessions::Reservation::Throttled { oldest } => {
             let wait = oldest.map_or(window, |t| t + window - now).max(60);
             return Ok(LoginOutcome::Throttled {
                 minutes: (wait + 59) / 60,
             });
         }
-    }
+    };
     let user = db::users::find_by_username(&state.db, &username).await?;
     let stored = user
         .as_ref()
-        .map_or_else(|| state.decoy_hash.clone(), |u| u.password_hash.clone());
-    let password = password.to_string();
-    let matches =
-        tokio::task::spawn_blocking(move || users::verify_password(&password, &stored)).await?;
+        .map_or(state.decoy_hash.as_str(), |u| u.password_hash.as_str());
+    let Ok(matches) = state.hashing.verify(password, stored).await else {
+        // Not checked, so not a failure.
+        sessions::forget_attempt(&state.db, &reserved).await?;
+        return Ok(LoginOutcome::Busy);
+    };
     match user {
         Some(user) if matches => {
-            sessions::clear_failures(&state.db, &user_key, now - window).await?;
-            Ok(LoginOutcome::LoggedIn(user))
+            sessions::forget_attempt(&state.db, &reserved).await?;
+            sessions::clear_failures(&state.db, &own_key, now - window).await?;
+            let device_cookie = match device {
+                Some(_) => None,
+                None => {
+                    let id = random_token();
+                    let mac = state
+                        .cookie_key
+                        .sign("device", &format!("{}\0{id}", user.username));
+                    set_cookie(
+                        state,
+                        CookieName::Device,
+                        &format!("{id}.{mac}"),
+                        DEVICE_COOKIE_SECONDS,
+                    )
+                }
+            };
+            Ok(LoginOutcome::LoggedIn {
+                user,
+                device_cookie,
+            })
         }
         _ => {
             tracing::info!(%username, %ip, "failed login");
-            sessions::record_failure(&state.db, &[user_key, ip_key]).await?;
             Ok(LoginOutcome::Refused)
         }
     }

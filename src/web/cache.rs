@@ -90,7 +90,7 @@ fn cache_key(request: &Request) -> Option<String> {
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("json"));
+        .any(|v| v.to_ascii_lowercase().contains("json"));
     if accepts_json {
         return None;
     }
@@ -198,6 +198,11 @@ mod tests {
         assert_eq!(
             cache_key(&req(Method::GET, "/posts/a", "application/activity+json")),
             None
+        );
+        assert_eq!(
+            cache_key(&req(Method::GET, "/posts/a", "Application/Activity+JSON")),
+            None,
+            "media types are case-insensitive"
         );
     }
 }

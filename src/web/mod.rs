@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cache;
 pub mod metrics;
 pub mod pages;
+pub mod serve;
 pub mod views;
 
 use axum::{
@@ -16,7 +17,9 @@ use axum::{
     response::{Html, IntoResponse, Response},
     routing::get,
 };
-use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+use std::{sync::Arc, time::Duration};
+
+use tower_http::{catch_panic::CatchPanicLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
 use crate::{
     app::AppState,
@@ -25,7 +28,6 @@ use crate::{
 
 /// Every route of the site.
 pub fn router(state: AppState) -> Router {
-    let max_body = state.config.limits.max_body_bytes;
     // The reader's pages, served from the page cache while their content is unchanged.
     let public = Router::new()
         .route("/", get(pages::home))
@@ -33,7 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tags/{slug}", get(pages::tag))
         .route("/feed.xml", get(pages::feed))
         .layer(middleware::map_response(cache::mark_cacheable));
-    Router::new()
+    let routes = Router::new()
         .merge(public)
         .merge(crate::federation::router())
         .route("/healthz", get(pages::healthz))
@@ -63,10 +65,18 @@ pub fn router(state: AppState) -> Router {
             "/admin/posts/{id}/delete",
             get(admin::posts::confirm_delete).post(admin::posts::delete),
         )
-        .fallback(pages::not_found)
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(middleware::from_fn_with_state(state.clone(), render_error_pages))
-        .layer(middleware::from_fn(security_headers))
+        .fallback(pages::not_found);
+    with_layers(routes, state)
+}
+
+/// The layers around every route, innermost first: panics become a 500 with a request id, the body limit, the
+/// request deadline (408), themed error pages, security headers, tracing, and (outermost) the page cache. Public so
+/// that tests can put a route of their own (one that panics) inside the very same stack.
+pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
+    let max_body = state.config.limits.max_body_bytes;
+    let request_timeout = Duration::from_secs(state.config.server.request_timeout_seconds);
+    let headers = Arc::new(SecurityHeaders::new(&state.config));
+    routes
         .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
             let request_id = uuid::Uuid::now_v7().simple().to_string();
             tracing::error!(%request_id, "handler panicked");
@@ -75,6 +85,15 @@ pub fn router(state: AppState) -> Router {
                 "Something went wrong on our side. The owner can find the details in the log under this request id.",
                 Some(request_id),
             )
+        }))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), render_error_pages))
+        .layer(middleware::from_fn(move |request, next| {
+            security_headers(headers.clone(), request, next)
         }))
         .layer(TraceLayer::new_for_http())
         // Outermost, so that a cached page is answered before anything else runs.
@@ -144,8 +163,39 @@ fn is_plain_text(response: &Response) -> bool {
         .is_none_or(|v| v.starts_with("text/plain"))
 }
 
-/// Headers every page carries: no MIME sniffing, no framing, no referrer leaks beyond the origin.
-async fn security_headers(request: Request, next: Next) -> Response {
+/// Headers every response carries, computed once from the configuration.
+struct SecurityHeaders {
+    csp: HeaderValue,
+    /// `Strict-Transport-Security`, when the blog is served over https.
+    hsts: Option<HeaderValue>,
+}
+
+impl SecurityHeaders {
+    fn new(config: &crate::config::Config) -> Self {
+        // No inline script or style anywhere; images also from other servers over https, because comments show
+        // their authors' avatars from their own servers (and posts may show pictures from elsewhere).
+        let images = if config.is_https() {
+            "'self' https: data:"
+        } else {
+            "'self' https: http: data:"
+        };
+        let csp = format!(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src {images}; media-src 'self' https:; \
+             object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+        );
+        Self {
+            csp: HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static("default-src 'self'")),
+            hsts: config
+                .is_https()
+                .then(|| HeaderValue::from_static("max-age=31536000")),
+        }
+    }
+}
+
+/// No MIME sniffing, no framing, no referrer leaks beyond the origin, a Content-Security-Policy, HSTS under https,
+/// and `Cache-Control: no-store` on the owner's pages (so that a shared computer's cache keeps none of them).
+async fn security_headers(config: Arc<SecurityHeaders>, request: Request, next: Next) -> Response {
+    let admin = request.uri().path().starts_with("/admin");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(
@@ -157,5 +207,12 @@ async fn security_headers(request: Request, next: Next) -> Response {
         "referrer-policy",
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
+    headers.insert("content-security-policy", config.csp.clone());
+    if let Some(hsts) = &config.hsts {
+        headers.insert("strict-transport-security", hsts.clone());
+    }
+    if admin {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     response
 }

@@ -60,10 +60,17 @@ pub fn sign(
         key.sign_sha256(signing_string.as_bytes())
             .map(|sig| STANDARD.encode(sig))
     })?;
+    // The library always writes hs2019; Mastodon sends rsa-sha256, and some verifiers (Python's httpsig) refuse
+    // hs2019, so the header names the algorithm it really is.
+    let signature = signed.signature_header().replacen(
+        ",algorithm=\"hs2019\",",
+        ",algorithm=\"rsa-sha256\",",
+        1,
+    );
     Ok(SignedHeaders {
         date,
         digest,
-        signature: signed.signature_header(),
+        signature,
     })
 }
 
@@ -82,13 +89,50 @@ fn header_map(request: &IncomingRequest<'_>) -> BTreeMap<String, String> {
     map
 }
 
+/// Latest `created` or `expires` taken seriously: the end of year 9999, the last second an HTTP date can name.
+const LATEST_TIMESTAMP: u64 = 253_402_300_799;
+
+/// The `created` and `expires` parameters of a `Signature` header, read before the header reaches
+/// `http-signature-normalization`: that crate adds them to the Unix epoch unchecked, which panics for values such
+/// as `18446744073709551615`. Anything that is not a plain number of seconds up to [`LATEST_TIMESTAMP`] is refused.
+fn timestamps(header: &str) -> Result<(Option<u64>, Option<u64>), SignatureError> {
+    let mut found = (None, None);
+    for part in header.split(',') {
+        let Some((name, value)) = part.split_once('=') else {
+            continue;
+        };
+        let name = name.trim().to_ascii_lowercase();
+        let slot = match name.as_str() {
+            "created" => &mut found.0,
+            "expires" => &mut found.1,
+            _ => continue,
+        };
+        let value = value.trim().trim_matches('"');
+        let seconds = value
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s <= LATEST_TIMESTAMP && !value.starts_with('+'))
+            .ok_or_else(|| SignatureError::Malformed(format!("{name} is not a time")))?;
+        *slot = Some(seconds);
+    }
+    Ok(found)
+}
+
 /// Checks everything but the signature itself; see [`super::prepare`].
 pub fn prepare(
     request: &IncomingRequest<'_>,
+    origin: &str,
     window: Duration,
     now: SystemTime,
 ) -> Result<Prepared, SignatureError> {
     let mut headers = header_map(request);
+    // The signed Host must be ours: a request signed for another server is not a request to us.
+    let host_is_ours = headers
+        .get("host")
+        .is_some_and(|host| super::same_authority(host, origin));
+    if !host_is_ours {
+        return Err(SignatureError::WrongHost);
+    }
     let header = headers
         .remove("signature")
         .or_else(|| {
@@ -97,6 +141,7 @@ pub fn prepare(
                 .filter(|a| a.starts_with("Signature "))
         })
         .ok_or(SignatureError::Missing)?;
+    let (created, expires) = timestamps(&header)?;
     let parsed: ParsedHeader = header.parse().map_err(
         |e: http_signature_normalization::verify::ParseSignatureError| {
             SignatureError::Malformed(e.to_string())
@@ -142,11 +187,13 @@ pub fn prepare(
     let date = date
         .and_then(|d| httpdate::parse_http_date(&d).ok())
         .ok_or(SignatureError::BadDate)?;
-    let skew = match now.duration_since(date) {
-        Ok(age) => age,
-        Err(ahead) => ahead.duration(),
-    };
-    if skew > window {
+    let now_s = super::unix_seconds(now);
+    let unix = |t: SystemTime| super::unix_seconds(t);
+    let window_s = window.as_secs();
+    if now_s.abs_diff(unix(date)) > window_s
+        || created.is_some_and(|c| now_s.abs_diff(c) > window_s)
+        || expires.is_some_and(|e| e < now_s)
+    {
         return Err(SignatureError::Stale);
     }
     if let Some(body) = request.body {
@@ -187,7 +234,74 @@ pub(crate) mod tests {
         window: Duration,
         now: SystemTime,
     ) -> Result<Prepared, SignatureError> {
-        crate::federation::signatures::prepare(request, "https://example.com", window, now)
+        // As if sent to whichever host the request names (the host check has its own test).
+        let host = request
+            .headers
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("example.com");
+        crate::federation::signatures::prepare(request, &format!("https://{host}"), window, now)
+    }
+
+    #[test]
+    fn huge_timestamps_and_foreign_hosts_are_refused_without_panicking() {
+        let key = PrivateKey::generate().expect("key");
+        let now = SystemTime::now();
+        let mut headers = signed_request(&key, None, now);
+        let original = headers["signature"].to_str().expect("str").to_string();
+        let request = |headers: &HeaderMap| {
+            let request = IncomingRequest {
+                method: "POST",
+                path_and_query: "/inbox",
+                headers,
+                body: None,
+            };
+            crate::federation::signatures::prepare(
+                &request,
+                "https://b.example",
+                Duration::from_secs(3600),
+                now,
+            )
+        };
+        assert!(request(&headers).is_ok());
+        for value in [
+            "created=18446744073709551615",
+            "created=9223372036854775807",
+            "expires=18446744073709551615",
+            "created=\"99999999999999999999999\"",
+            "created=-1",
+            "created=+5",
+        ] {
+            headers.insert(
+                "signature",
+                HeaderValue::from_str(&format!("{original},{value}")).expect("header"),
+            );
+            assert!(
+                matches!(request(&headers), Err(SignatureError::Malformed(_))),
+                "{value}"
+            );
+        }
+        // A far but representable time is just stale.
+        headers.insert(
+            "signature",
+            HeaderValue::from_str(&format!("{original},created=253402300799")).expect("header"),
+        );
+        assert!(matches!(
+            request(&headers),
+            Err(SignatureError::Malformed(_) | SignatureError::Stale)
+        ));
+        headers.insert(
+            "signature",
+            HeaderValue::from_str(&original).expect("header"),
+        );
+        for host in ["mastodon.example", "b.example.evil", ""] {
+            headers.insert("host", HeaderValue::from_str(host).expect("host"));
+            assert_eq!(request(&headers).err(), Some(SignatureError::WrongHost), "{host}");
+        }
+        for host in ["B.Example", "b.example:443"] {
+            headers.insert("host", HeaderValue::from_str(host).expect("host"));
+            assert_ne!(request(&headers).err(), Some(SignatureError::WrongHost), "{host}");
+        }
     }
 
     /// The 1024-bit test key of draft-cavage-http-signatures-12, Appendix C.
@@ -298,6 +412,10 @@ oYi+1hqp1fIekaxsyQIDAQAB
         let signature = headers["signature"].to_str().expect("str").to_string();
         assert!(
             signature.contains(r#"headers="(request-target) date digest host""#),
+            "{signature}"
+        );
+        assert!(
+            signature.contains(r#",algorithm="rsa-sha256","#),
             "{signature}"
         );
         let request = IncomingRequest {

@@ -15,6 +15,12 @@ use std::time::{Duration, SystemTime};
 use axum::http::HeaderMap;
 pub use keys::{KeyError, PrivateKey, PublicKey};
 
+/// Seconds since the Unix epoch (0 for times before it).
+pub(crate) fn unix_seconds(t: SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// The HTTP signature schemes Steppe knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
@@ -45,6 +51,8 @@ pub enum SignatureError {
     UnsupportedAlgorithm(String),
     #[error("the header {0} must be signed")]
     UnsignedHeader(&'static str),
+    #[error("the request was signed for another host")]
+    WrongHost,
     #[error("the Date header is missing or not an HTTP date")]
     BadDate,
     #[error("the Date header is outside the accepted window")]
@@ -122,5 +130,26 @@ pub fn prepare(
     if request.headers.contains_key("signature-input") {
         return rfc9421::prepare(request, origin, window, now);
     }
-    cavage::prepare(request, window, now)
+    cavage::prepare(request, origin, window, now)
+}
+
+/// Whether `authority` (a Host header: `host[:port]`) names the server at `origin` (`scheme://host[:port]`), the
+/// scheme's default port written or not, case-insensitively.
+pub fn same_authority(authority: &str, origin: &str) -> bool {
+    let Some((scheme, ours)) = origin.trim_end_matches('/').split_once("://") else {
+        return false;
+    };
+    let default_port = if scheme.eq_ignore_ascii_case("https") {
+        ":443"
+    } else {
+        ":80"
+    };
+    let normalise = |a: &str| {
+        let a = a.trim().to_ascii_lowercase();
+        match a.strip_suffix(default_port) {
+            Some(bare) => bare.to_string(),
+            None => a,
+        }
+    };
+    normalise(authority) == normalise(ours)
 }

@@ -191,7 +191,7 @@ pub async fn setup(
         })?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, csrf, page).into_response());
     }
-    let user = match users::create_owner(&state.db, owner).await {
+    let user = match users::create_owner(&state.db, &state.hashing, owner).await {
         Ok(user) => user,
         Err(CreateOwnerError::AlreadyExists) => return Err(AppError::NotFound),
         Err(CreateOwnerError::Db(e)) => return Err(e.into()),
@@ -215,14 +215,27 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     csrf: CsrfToken,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<Response, AppError> {
-    let (status, message) = match auth::log_in(&state, &form.username, &form.password, &ip).await? {
-        LoginOutcome::LoggedIn(user) => {
+    let outcome = auth::log_in(&state, &headers, &form.username, &form.password, &ip).await?;
+    let (status, message) = match outcome {
+        LoginOutcome::LoggedIn {
+            user,
+            device_cookie,
+        } => {
             let cookie = auth::start_session(&state, &user).await?;
-            return Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/admin")).into_response());
+            let mut response = ([(header::SET_COOKIE, cookie)], Redirect::to("/admin")).into_response();
+            if let Some(device) = device_cookie {
+                response.headers_mut().append(header::SET_COOKIE, device);
+            }
+            return Ok(response);
         }
+        LoginOutcome::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The blog is busy checking other logins. Try again in a moment.".to_string(),
+        ),
         LoginOutcome::Refused => (
             StatusCode::UNAUTHORIZED,
             "Wrong username or password.".to_string(),

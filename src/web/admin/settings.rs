@@ -159,10 +159,7 @@ pub async fn save(
     multipart: Multipart,
 ) -> Result<Response, AppError> {
     let form = read_form(multipart).await?;
-    auth::check_csrf(
-        auth::csrf_cookie(&headers).as_deref(),
-        form.text.get("csrf").map(String::as_str),
-    )?;
+    auth::check_csrf(&state, &headers, form.text.get("csrf").map(String::as_str))?;
     let mut errors = Vec::new();
     let mut changes: Vec<(String, Option<String>)> = Vec::new();
     for (key, label) in IMAGES {
