@@ -52,6 +52,8 @@ pub struct Inner {
     pub hashing: Arc<users::Hashing>,
     /// Signs CSRF tokens and device cookies.
     pub cookie_key: web::auth::CookieKey,
+    /// Readers' WebFinger look-ups for "Leave a comment": cached and budgeted per client.
+    pub lookups: crate::federation::discovery::Lookups,
 }
 
 impl Deref for AppState {
@@ -146,6 +148,7 @@ impl AppState {
             decoy_hash,
             hashing,
             cookie_key,
+            lookups: Default::default(),
         })))
     }
 }

@@ -8,6 +8,7 @@ pub mod blocks;
 pub mod comments;
 pub mod deliveries;
 pub mod followers;
+pub mod inbox_seen;
 pub mod posts;
 pub mod remote_actors;
 pub mod sessions;

@@ -8,6 +8,7 @@
 //! - [`db`]: the SQLite-or-PostgreSQL pool, migrations, and SQL per table group.
 //! - [`domain`]: validated values (slugs, tags, posts, owner), Markdown rendering, password hashing.
 //! - [`federation`]: ActivityPub: signatures, documents, inboxes, publishing, and the durable delivery queue.
+//! - [`ratelimit`]: bounded in-memory budgets (key fetches per host, lookups per client).
 //! - [`web`]: routes, reader pages, admin pages (with the Deliveries page), sessions and CSRF, `/metrics`.
 //!
 //! No global state: every handler reaches configuration and database through `AppState`, so two instances can
@@ -20,4 +21,5 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod federation;
+pub mod ratelimit;
 pub mod web;

@@ -10,7 +10,12 @@ use super::{Db, now};
 async fn change<'q>(db: &Db, query: Query<'q, Any, AnyArguments<'q>>) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     let done = query.execute(&mut *tx).await?;
-    db.commit_content(tx).await?;
+    // A statement that changed nothing (a repeated Like) leaves the cached pages valid.
+    if done.rows_affected() > 0 {
+        db.commit_content(tx).await?;
+    } else {
+        tx.commit().await?;
+    }
     Ok(done.rows_affected() > 0)
 }
 

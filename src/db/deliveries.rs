@@ -70,6 +70,21 @@ pub async fn queue_for_followers_and(
     Ok(id)
 }
 
+/// Accepts and Rejects queued for the account labelled `handle` since `since`, inside the caller's transaction.
+pub async fn answers_since(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    handle: &str,
+    since: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE created_at >= $1 AND label = $2 AND kind IN ('accept', 'reject')",
+    )
+    .bind(since)
+    .bind(handle)
+    .fetch_one(&mut **tx)
+    .await
+}
+
 /// Stores an activity and its deliveries to `inboxes`, inside the caller's transaction.
 pub async fn queue_direct(
     tx: &mut Transaction<'static, Any>,

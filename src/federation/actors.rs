@@ -1,10 +1,11 @@
 //! Remote actors: fetched with a signed GET, checked, stored, and their keys kept parsed in memory.
 
 use std::{
-    collections::HashMap,
-    sync::RwLock,
+    sync::Arc,
     time::{Duration, Instant},
 };
+
+use quick_cache::sync::Cache;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -32,11 +33,13 @@ pub enum ActorError {
     Db(#[from] sqlx::Error),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct KeyDoc {
     id: String,
-    owner: String,
+    /// Absent on some standalone keys whose owner the containing document names.
+    #[serde(default)]
+    owner: Option<String>,
     public_key_pem: String,
 }
 
@@ -55,8 +58,22 @@ struct ActorDoc {
     name: Option<String>,
     inbox: String,
     endpoints: Option<EndpointsDoc>,
-    public_key: Option<KeyDoc>,
+    /// One key, or several (some servers publish a list); a key that is not well-formed is skipped.
+    #[serde(default, deserialize_with = "keys")]
+    public_key: Vec<KeyDoc>,
     icon: Option<Value>,
+}
+
+/// `publicKey` as one object or a list of them; entries that are not keys are dropped.
+fn keys<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<KeyDoc>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|v| serde_json::from_value(v).ok())
+            .collect(),
+        Some(one) => serde_json::from_value(one).ok().into_iter().collect(),
+        None => Vec::new(),
+    })
 }
 
 /// The `url` of an `icon`, which may be an Image, a link, a list of either, or a bare URL.
@@ -72,27 +89,58 @@ fn image_url(icon: &Value) -> Option<String> {
     }
 }
 
-fn same_host(a: &str, b: &str) -> bool {
+/// Whether two URLs are on the same host and port (the "same origin" rule for actors, keys and notes).
+pub fn same_host(a: &str, b: &str) -> bool {
     match (Url::parse(a), Url::parse(b)) {
         (Ok(a), Ok(b)) => {
-            a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
+            a.host_str().is_some()
+                && a.host_str() == b.host_str()
+                && a.port_or_known_default() == b.port_or_known_default()
         }
         _ => false,
     }
 }
 
-/// Checks an actor document and turns it into what we store.
-fn to_stored(doc: ActorDoc) -> Result<RemoteActor, ActorError> {
-    let key = doc
-        .public_key
-        .ok_or_else(|| ActorError::Invalid("no publicKey".into()))?;
-    if key.owner != doc.id {
+/// Whether an inbox at `inbox` may belong to the actor `actor`: on the actor's host (and port), or on a subdomain
+/// of it (`inbox.social.example` for `social.example`), which only the actor's domain can serve. Anything else
+/// would let a fake follower point deliveries at a third party.
+pub fn inbox_belongs_to(inbox: &str, actor: &str) -> bool {
+    let (Ok(inbox), Ok(actor)) = (Url::parse(inbox), Url::parse(actor)) else {
+        return false;
+    };
+    let (Some(i), Some(a)) = (inbox.host_str(), actor.host_str()) else {
+        return false;
+    };
+    let (i, a) = (i.to_ascii_lowercase(), a.to_ascii_lowercase());
+    if i == a {
+        return inbox.port_or_known_default() == actor.port_or_known_default();
+    }
+    matches!(inbox.host(), Some(url::Host::Domain(_)))
+        && i.strip_suffix(&a).is_some_and(|rest| rest.ends_with('.'))
+}
+
+/// Checks an actor document and turns it into what we store, with the key named `key_id` (or, without one, the
+/// first key it lists).
+fn to_stored(doc: ActorDoc, key_id: Option<&str>) -> Result<RemoteActor, ActorError> {
+    let key = match key_id {
+        Some(wanted) => doc.public_key.iter().find(|k| k.id == wanted),
+        None => doc.public_key.first(),
+    }
+    .cloned()
+    .ok_or_else(|| ActorError::Invalid("no publicKey".into()))?;
+    if key.owner.as_deref().is_some_and(|o| o != doc.id) {
         return Err(ActorError::Invalid(
             "publicKey.owner is not the actor".into(),
         ));
     }
-    for (what, url) in [("inbox", &doc.inbox), ("publicKey.id", &key.id)] {
-        if !same_host(url, &doc.id) {
+    if !same_host(&key.id, &doc.id) {
+        return Err(ActorError::Invalid("publicKey.id is on another host".into()));
+    }
+    let shared_inbox = doc.endpoints.and_then(|e| e.shared_inbox);
+    for (what, url) in [("inbox", Some(&doc.inbox)), ("sharedInbox", shared_inbox.as_ref())] {
+        if let Some(url) = url
+            && !inbox_belongs_to(url, &doc.id)
+        {
             return Err(ActorError::Invalid(format!("{what} is on another host")));
         }
     }
@@ -113,7 +161,7 @@ fn to_stored(doc: ActorDoc) -> Result<RemoteActor, ActorError> {
             .filter(|n| !n.trim().is_empty())
             .unwrap_or(username),
         inbox: doc.inbox,
-        shared_inbox: doc.endpoints.and_then(|e| e.shared_inbox),
+        shared_inbox,
         avatar_url: doc.icon.as_ref().and_then(image_url),
         key_id: key.id,
         public_key_pem: key.public_key_pem,
@@ -129,67 +177,144 @@ pub struct OwnedKey {
     pub key: PublicKey,
 }
 
-/// Parsed keys by key id, so that a busy inbox never parses PEM twice; and when each key was last fetched, so that
-/// requests with bad signatures cannot make us fetch a key again and again. One per instance.
-#[derive(Default)]
+/// Parsed keys by key id, so that a busy inbox never parses PEM twice; when each key was last fetched, so that
+/// requests with bad signatures cannot make us fetch a key again and again; keys whose fetch failed (a negative
+/// cache), so that forged requests naming an unknown key make one fetch, not one each; one lock per key being
+/// fetched, so that concurrent requests wait for one fetch; and per host, the fetches that unauthenticated requests
+/// caused lately. Every map is bounded. One per instance.
 pub struct KeyCache {
-    keys: RwLock<HashMap<String, OwnedKey>>,
-    fetched: RwLock<HashMap<String, Instant>>,
+    keys: Cache<String, OwnedKey>,
+    fetched: Cache<String, Instant>,
+    failed: Cache<String, Instant>,
+    in_flight: Cache<String, Arc<tokio::sync::Mutex<()>>>,
+    per_host: crate::ratelimit::Budget,
 }
 
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self {
+            keys: Cache::new(KEYS_KEPT),
+            fetched: Cache::new(KEYS_KEPT),
+            failed: Cache::new(KEYS_KEPT),
+            in_flight: Cache::new(1024),
+            per_host: crate::ratelimit::Budget::new(FETCHES_PER_HOST, HOST_WINDOW, KEYS_KEPT),
+        }
+    }
+}
+
+/// Keys kept parsed in memory (and entries in each of the other maps).
+const KEYS_KEPT: usize = 10_000;
 /// A known key that fails is fetched again at most this often (key rotation is rare; forged requests are not).
 const REFETCH_INTERVAL: Duration = Duration::from_secs(60);
+/// A key whose fetch failed is not fetched again for this long.
+const FAILED_FOR: Duration = Duration::from_secs(600);
+/// Key fetches one host may cause per [`HOST_WINDOW`] through requests we could not yet authenticate.
+const FETCHES_PER_HOST: u32 = 30;
+const HOST_WINDOW: Duration = Duration::from_secs(60);
+/// The longest a key fetch may take, redirects and the owner's actor included.
+pub const KEY_FETCH_TIMEOUT: Duration = Duration::from_secs(8);
 
 impl KeyCache {
     /// Whether a known key that failed may be fetched again now; if so, the refetch is counted from now.
     pub fn take_refetch(&self, key_id: &str) -> bool {
-        let Ok(mut fetched) = self.fetched.write() else {
-            return false;
-        };
-        let allowed = fetched
+        let allowed = self
+            .fetched
             .get(key_id)
             .is_none_or(|at| at.elapsed() >= REFETCH_INTERVAL);
         if allowed {
-            fetched.insert(key_id.to_string(), Instant::now());
+            self.fetched.insert(key_id.to_string(), Instant::now());
         }
         allowed
     }
 
-    fn get(&self, key_id: &str) -> Option<OwnedKey> {
-        self.keys.read().ok()?.get(key_id).cloned()
+    /// Whether a fetch of `key_id` failed lately (it is then not tried again).
+    pub fn failed_lately(&self, key_id: &str) -> bool {
+        self.failed
+            .get(key_id)
+            .is_some_and(|at| at.elapsed() < FAILED_FOR)
     }
 
-    fn put(&self, key_id: String, key: OwnedKey) {
-        if let Ok(mut keys) = self.keys.write() {
-            keys.insert(key_id, key);
+    /// Notes that fetching `key_id` failed, so that it is not tried again for a while.
+    pub fn remember_failure(&self, key_id: &str) {
+        self.failed.insert(key_id.to_string(), Instant::now());
+    }
+
+    /// Counts one fetch caused by an unauthenticated request for `host`; false when the host is over its budget.
+    pub fn take_host_fetch(&self, host: &str) -> bool {
+        self.per_host.take(host)
+    }
+
+    /// The lock that one fetch of `key_id` holds while it runs.
+    pub fn fetch_lock(&self, key_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        match self.in_flight.get_or_insert_with(key_id, || {
+            Ok::<_, std::convert::Infallible>(Arc::new(tokio::sync::Mutex::new(())))
+        }) {
+            Ok(lock) => lock,
+            Err(never) => match never {},
         }
     }
 
+    fn get(&self, key_id: &str) -> Option<OwnedKey> {
+        self.keys.get(key_id)
+    }
+
+    fn put(&self, key_id: String, key: OwnedKey) {
+        self.failed.remove(&key_id);
+        self.keys.insert(key_id, key);
+    }
+
     fn forget_owner(&self, owner: &str) {
-        if let Ok(mut keys) = self.keys.write() {
-            keys.retain(|_, k| k.owner != owner);
+        let stale: Vec<String> = self
+            .keys
+            .iter()
+            .filter(|(_, k)| k.owner == owner)
+            .map(|(id, _)| id)
+            .collect();
+        for id in stale {
+            self.keys.remove(&id);
         }
     }
 }
 
-/// Fetches an actor from its origin and stores it.
+/// Fetches an actor from its origin and stores it. The document counts only if it came from the host of its id
+/// (after redirects) and is the one asked for.
 pub async fn fetch_actor(
     db: &Db,
     client: &FederationClient,
     actor_id: &str,
 ) -> Result<RemoteActor, ActorError> {
+    fetch_actor_with_key(db, client, actor_id, None).await
+}
+
+async fn fetch_actor_with_key(
+    db: &Db,
+    client: &FederationClient,
+    actor_id: &str,
+    key_id: Option<&str>,
+) -> Result<RemoteActor, ActorError> {
     let (final_url, json) = client.fetch_json(actor_id).await?;
     let doc: ActorDoc =
         serde_json::from_value(json).map_err(|e| ActorError::Invalid(e.to_string()))?;
-    // The document must be the one asked for (after redirects, on the same host).
-    if doc.id != actor_id && !(doc.id == final_url.as_str() && same_host(&doc.id, actor_id)) {
+    check_origin(&doc.id, actor_id, &final_url)?;
+    let actor = to_stored(doc, key_id)?;
+    remote_actors::upsert(db, &actor).await?;
+    Ok(actor)
+}
+
+/// A fetched document's `id` must be the URL asked for (or, after a redirect on the same host, the final one), and
+/// the final URL must be on the id's host: a redirect through an open redirector elsewhere proves nothing.
+fn check_origin(id: &str, asked: &str, final_url: &Url) -> Result<(), ActorError> {
+    if !same_host(final_url.as_str(), id) {
+        return Err(ActorError::Invalid(
+            "the document was served from another host than its id".into(),
+        ));
+    }
+    if id != asked && !(id == final_url.as_str() && same_host(id, asked)) {
         return Err(ActorError::Invalid(
             "the document's id is not the URL fetched".into(),
         ));
     }
-    let actor = to_stored(doc)?;
-    remote_actors::upsert(db, &actor).await?;
-    Ok(actor)
+    Ok(())
 }
 
 /// The actor known by `actor_id`: stored, else fetched.
@@ -226,18 +351,53 @@ pub async fn known_key(
     Ok(Some(owned))
 }
 
-/// The key named `key_id` (`https://host/users/x#main-key`) fetched from its origin (a signed GET of its actor),
-/// stored, and kept in memory.
+/// The key named `key_id` fetched from its origin, found the ways the fediverse publishes keys, stored, and kept in
+/// memory:
+/// - Mastodon's `https://host/users/x#main-key`: the document (without the fragment) is the actor, which lists it;
+/// - GoToSocial's `https://host/users/x/main-key`: a stub naming the owner, with the key under `publicKey`;
+/// - a standalone `CryptographicKey` with an `owner`.
+///
+/// Unless the document is the owner's full actor, the owner's actor is fetched too, and the key counts only if that
+/// actor lists the same key id with the same PEM. Every document must come from the key's host.
 pub async fn fetch_key(
     db: &Db,
     client: &FederationClient,
     cache: &KeyCache,
     key_id: &str,
 ) -> Result<OwnedKey, ActorError> {
-    let mut actor_url =
+    let mut doc_url =
         Url::parse(key_id).map_err(|_| ActorError::Key("the key id is not a URL".into()))?;
-    actor_url.set_fragment(None);
-    let actor = fetch_actor(db, client, actor_url.as_str()).await?;
+    doc_url.set_fragment(None);
+    let (final_url, json) = client.fetch_json(doc_url.as_str()).await?;
+    if !same_host(final_url.as_str(), key_id) {
+        return Err(ActorError::Key(
+            "the key was served from another host".into(),
+        ));
+    }
+    let id = json.get("id").and_then(Value::as_str).unwrap_or_default();
+    let actor = if json.get("inbox").is_some() && (id == doc_url.as_str() || id == final_url.as_str())
+    {
+        // The document is the actor itself.
+        let doc: ActorDoc =
+            serde_json::from_value(json).map_err(|e| ActorError::Invalid(e.to_string()))?;
+        check_origin(&doc.id, doc_url.as_str(), &final_url)?;
+        let actor = to_stored(doc, Some(key_id))?;
+        remote_actors::upsert(db, &actor).await?;
+        actor
+    } else {
+        let (owner, pem) = key_in(&json, key_id)
+            .ok_or_else(|| ActorError::Key("the document does not publish this key".into()))?;
+        if !same_host(&owner, key_id) {
+            return Err(ActorError::Key("the key's owner is on another host".into()));
+        }
+        let actor = fetch_actor_with_key(db, client, &owner, Some(key_id)).await?;
+        if actor.key_id != key_id || actor.public_key_pem.trim() != pem.trim() {
+            return Err(ActorError::Key(
+                "the owner's actor does not list this key".into(),
+            ));
+        }
+        actor
+    };
     if actor.key_id != key_id {
         return Err(ActorError::Key(
             "the actor does not publish this key".into(),
@@ -252,6 +412,29 @@ pub async fn fetch_key(
     };
     cache.put(key_id.to_string(), owned.clone());
     Ok(owned)
+}
+
+/// In a document that is not a full actor, the owner and PEM of the key `key_id`: the document itself (a
+/// `CryptographicKey`), or an entry of its `publicKey` (one or a list). The owner is the key's `owner`, else the
+/// document's `owner`, else (a stub actor) the document's `id`.
+fn key_in(json: &Value, key_id: &str) -> Option<(String, String)> {
+    let text = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).map(str::to_string);
+    let doc_owner = text(json, "owner").or_else(|| text(json, "id"));
+    if text(json, "id").as_deref() == Some(key_id)
+        && let Some(pem) = text(json, "publicKeyPem")
+    {
+        return Some((text(json, "owner")?, pem));
+    }
+    let entries: Vec<&Value> = match json.get("publicKey")? {
+        Value::Array(items) => items.iter().collect(),
+        one => vec![one],
+    };
+    entries.into_iter().find_map(|entry| {
+        (text(entry, "id").as_deref() == Some(key_id)).then(|| {
+            let owner = text(entry, "owner").or_else(|| doc_owner.clone())?;
+            Some((owner, text(entry, "publicKeyPem")?))
+        })?
+    })
 }
 
 /// Forgets everything about an actor deleted at its origin.
@@ -295,7 +478,8 @@ mod tests {
             "endpoints": {"sharedInbox": "https://social.example/inbox"},
             "publicKey": {"id": "https://social.example/users/reader#main-key", "owner": "https://social.example/users/reader", "publicKeyPem": "x"}
         });
-        let actor = to_stored(serde_json::from_value(good.clone()).expect("doc")).expect("valid");
+        let actor =
+            to_stored(serde_json::from_value(good.clone()).expect("doc"), None).expect("valid");
         assert_eq!(actor.handle, "@reader@social.example");
         assert_eq!(actor.name, "reader");
         assert_eq!(
@@ -305,9 +489,69 @@ mod tests {
 
         let mut foreign_key = good.clone();
         foreign_key["publicKey"]["owner"] = "https://evil.example/users/x".into();
-        assert!(to_stored(serde_json::from_value(foreign_key).expect("doc")).is_err());
-        let mut foreign_inbox = good;
+        assert!(to_stored(serde_json::from_value(foreign_key).expect("doc"), None).is_err());
+        let mut foreign_inbox = good.clone();
         foreign_inbox["inbox"] = "https://evil.example/inbox".into();
-        assert!(to_stored(serde_json::from_value(foreign_inbox).expect("doc")).is_err());
+        assert!(to_stored(serde_json::from_value(foreign_inbox).expect("doc"), None).is_err());
+        let mut foreign_shared = good.clone();
+        foreign_shared["endpoints"]["sharedInbox"] = "https://victim.example/inbox".into();
+        assert!(to_stored(serde_json::from_value(foreign_shared).expect("doc"), None).is_err());
+        let mut sub_shared = good.clone();
+        sub_shared["endpoints"]["sharedInbox"] = "https://relay.social.example/inbox".into();
+        assert!(to_stored(serde_json::from_value(sub_shared).expect("doc"), None).is_ok());
+        // Several keys: the one asked for is stored.
+        let mut two = good;
+        two["publicKey"] = serde_json::json!([
+            {"id": "https://social.example/users/reader#main-key", "owner": "https://social.example/users/reader", "publicKeyPem": "x"},
+            {"id": "https://social.example/users/reader#ed25519-key", "owner": "https://social.example/users/reader", "publicKeyMultibase": "z6Mk"},
+            {"id": "https://social.example/users/reader#second", "owner": "https://social.example/users/reader", "publicKeyPem": "y"}
+        ]);
+        let actor = to_stored(
+            serde_json::from_value(two).expect("doc"),
+            Some("https://social.example/users/reader#second"),
+        )
+        .expect("valid");
+        assert_eq!(actor.public_key_pem, "y");
+    }
+
+    #[test]
+    fn inboxes_belong_to_their_actor() {
+        let actor = "https://social.example/users/a";
+        assert!(inbox_belongs_to("https://social.example/inbox", actor));
+        assert!(inbox_belongs_to("https://in.social.example/inbox", actor));
+        assert!(!inbox_belongs_to("https://evilsocial.example/inbox", actor));
+        assert!(!inbox_belongs_to("https://example/inbox", actor));
+        assert!(!inbox_belongs_to("https://social.example:8443/inbox", actor));
+        assert!(!inbox_belongs_to("not a url", actor));
+    }
+
+    #[test]
+    fn keys_in_every_shape() {
+        let key = "https://gts.example/users/a/main-key";
+        let stub = serde_json::json!({
+            "id": "https://gts.example/users/a", "type": "Person",
+            "publicKey": {"id": key, "owner": "https://gts.example/users/a", "publicKeyPem": "PEM"}
+        });
+        assert_eq!(
+            key_in(&stub, key),
+            Some(("https://gts.example/users/a".into(), "PEM".into()))
+        );
+        let standalone = serde_json::json!({
+            "id": key, "type": "CryptographicKey", "owner": "https://gts.example/users/a", "publicKeyPem": "PEM"
+        });
+        assert_eq!(
+            key_in(&standalone, key),
+            Some(("https://gts.example/users/a".into(), "PEM".into()))
+        );
+        let listed = serde_json::json!({
+            "id": "https://gts.example/users/a",
+            "publicKey": [{"id": "other", "publicKeyPem": "X"}, {"id": key, "publicKeyPem": "PEM"}]
+        });
+        assert_eq!(
+            key_in(&listed, key),
+            Some(("https://gts.example/users/a".into(), "PEM".into()))
+        );
+        assert_eq!(key_in(&listed, "https://gts.example/users/a/other-key"), None);
+        assert_eq!(key_in(&serde_json::json!([1, 2]), key), None);
     }
 }

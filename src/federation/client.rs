@@ -39,6 +39,8 @@ pub enum FetchError {
     TooLarge,
     #[error("the server answered {0}")]
     Status(StatusCode),
+    #[error("the response is not a document of the expected type (Content-Type {0:?})")]
+    ContentType(String),
     #[error("the response is not valid JSON: {0}")]
     Json(String),
     #[error("cannot sign the request")]
@@ -64,7 +66,9 @@ impl FetchError {
     }
 }
 
-/// Addresses that must not be reached from here unless explicitly allowed (tests on loopback).
+/// Addresses that must not be reached from here unless explicitly allowed (tests on loopback): private, loopback,
+/// link-local, shared, benchmarking, documentation, multicast and reserved ranges, and IPv6 forms that carry an
+/// IPv4 address inside (mapped, compatible, NAT64, 6to4, Teredo), which could lead back to any of them.
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -73,12 +77,12 @@ pub fn is_private(ip: IpAddr) -> bool {
                 || v4.is_loopback()
                 || v4.is_link_local()
                 || v4.is_unspecified()
-                || v4.is_broadcast()
                 || v4.is_documentation()
                 || o[0] == 0
                 || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10, carrier-grade NAT
                 || (o[0] == 192 && o[1] == 0 && o[2] == 0) // 192.0.0.0/24
-                || o[0] >= 240
+                || (o[0] == 198 && (o[1] & 0xfe) == 18) // 198.18.0.0/15, benchmarking
+                || o[0] >= 224 // multicast, 240.0.0.0/4 reserved, broadcast
         }
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
@@ -87,9 +91,16 @@ pub fn is_private(ip: IpAddr) -> bool {
             let s = v6.segments();
             v6.is_loopback()
                 || v6.is_unspecified()
+                || s[..6].iter().all(|x| *x == 0) // ::a.b.c.d, IPv4-compatible (deprecated)
+                || (s[0] == 0x0064 && s[1] == 0xff9b) // 64:ff9b::/96 and 64:ff9b:1::/48, NAT64
+                || (s[0] == 0x0100 && s[1..4].iter().all(|x| *x == 0)) // 100::/64, discard
+                || s[0] == 0x2002 // 6to4
+                || (s[0] == 0x2001 && s[1] == 0) // Teredo
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
                 || (s[0] & 0xfe00) == 0xfc00 // unique local
                 || (s[0] & 0xffc0) == 0xfe80 // link-local
-                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+                || (s[0] & 0xff00) == 0xff00 // multicast
         }
     }
 }
@@ -302,20 +313,27 @@ impl FederationClient {
     /// A signed GET of an ActivityStreams document, following up to three redirects (each hop signed anew).
     /// Returns the final URL and the parsed JSON.
     pub async fn fetch_json(&self, url: &str) -> Result<(Url, serde_json::Value), FetchError> {
-        self.fetch_json_as(url, ACCEPT_AP).await
+        self.fetch_json_as(url, ACCEPT_AP, super::http::is_activity_content_type)
+            .await
     }
 
     /// A WebFinger document (JRD), fetched like [`FederationClient::fetch_json`].
     pub async fn fetch_jrd(&self, url: &str) -> Result<serde_json::Value, FetchError> {
-        self.fetch_json_as(url, "application/jrd+json, application/json")
-            .await
-            .map(|(_, json)| json)
+        self.fetch_json_as(url, "application/jrd+json, application/json", |ct| {
+            matches!(
+                super::http::media_type(ct).as_str(),
+                "application/jrd+json" | "application/json"
+            )
+        })
+        .await
+        .map(|(_, json)| json)
     }
 
     async fn fetch_json_as(
         &self,
         url: &str,
         accept: &'static str,
+        acceptable: fn(&str) -> bool,
     ) -> Result<(Url, serde_json::Value), FetchError> {
         let mut url = Url::parse(url).map_err(|_| FetchError::Scheme(url.to_string()))?;
         for _ in 0..=MAX_REDIRECTS {
@@ -351,6 +369,15 @@ impl FederationClient {
             }
             if !status.is_success() {
                 return Err(FetchError::Status(status));
+            }
+            let content_type = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            if !acceptable(&content_type) {
+                return Err(FetchError::ContentType(content_type));
             }
             let body = Self::read_capped(response).await?;
             let json =
@@ -467,10 +494,30 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "255.255.255.255",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b:1::a00:1",
+            "2002:7f00:1::1",
+            "2001:0:4136:e378::1",
+            "fec0::1",
+            "ff02::1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "224.0.0.1",
+            "239.255.255.250",
+            "240.0.0.1",
+            "100::1",
         ] {
             assert!(is_private(ip.parse().expect("ip")), "{ip}");
         }
-        for ip in ["1.1.1.1", "93.184.216.34", "2606:4700::1111"] {
+        for ip in [
+            "1.1.1.1",
+            "93.184.216.34",
+            "2606:4700::1111",
+            "198.20.0.1",
+            "2001:4860::8888",
+        ] {
             assert!(!is_private(ip.parse().expect("ip")), "{ip}");
         }
     }

@@ -175,13 +175,43 @@ pub enum InteractionError {
     NotAnAddress,
     #[error("Could not find {0} on its server.")]
     NotFound(String),
+    #[error("Too many look-ups from your address; try again in a minute.")]
+    TooMany,
+}
+
+/// WebFinger look-ups made for readers (`/interact`): the interaction template found per address, kept for ten
+/// minutes, and a budget of look-ups per client address, so that visitors cannot make Steppe fetch from any host
+/// they like as fast as they like. One per instance.
+pub struct Lookups {
+    templates: quick_cache::sync::Cache<String, (std::time::Instant, String)>,
+    per_client: crate::ratelimit::Budget,
+}
+
+/// How long a found template is used without looking again.
+const TEMPLATE_KEPT: std::time::Duration = std::time::Duration::from_secs(600);
+
+impl Default for Lookups {
+    fn default() -> Self {
+        Self {
+            templates: quick_cache::sync::Cache::new(10_000),
+            per_client: crate::ratelimit::Budget::new(
+                10,
+                std::time::Duration::from_secs(60),
+                10_000,
+            ),
+        }
+    }
 }
 
 /// The page on a reader's own server where they can reply to (or follow, like, boost) `uri`: the
 /// `http://ostatus.org/schema/1.0/subscribe` template from their WebFinger document, else Mastodon's
-/// `/authorize_interaction?uri=…`.
+/// `/authorize_interaction?uri=…`. The template must be on the named host or a subdomain of it (Mastodon's
+/// `WEB_DOMAIN` may be `social.example.com` for `@you@example.com`): a WebFinger answer cannot send the reader
+/// elsewhere. `client` is the reader's address, for the look-up budget.
 pub async fn interaction_url(
-    client: &super::client::FederationClient,
+    federation: &super::client::FederationClient,
+    lookups: &Lookups,
+    client: &str,
     handle: &str,
     uri: &str,
 ) -> Result<String, InteractionError> {
@@ -190,41 +220,74 @@ pub async fn interaction_url(
         .split_once('@')
         .ok_or(InteractionError::NotAnAddress)?;
     let host_ok = !host.is_empty()
+        && host.len() <= 253
         && host
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
     let user_ok = !user.is_empty()
+        && user.len() <= 64
         && user
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if !host_ok || !user_ok {
         return Err(InteractionError::NotAnAddress);
     }
-    let base = format!("{}://{host}", client.scheme());
+    let host = host.to_ascii_lowercase();
+    let base = format!("{}://{host}", federation.scheme());
+    let address = format!("{}@{host}", user.to_ascii_lowercase());
+    let template = match lookups.templates.get(&address) {
+        Some((at, template)) if at.elapsed() < TEMPLATE_KEPT => template,
+        _ => {
+            if !lookups.per_client.take(client) {
+                return Err(InteractionError::TooMany);
+            }
+            let template = find_template(federation, user, &host, &base).await?;
+            lookups
+                .templates
+                .insert(address, (std::time::Instant::now(), template.clone()));
+            template
+        }
+    };
+    let encoded: String = url::form_urlencoded::byte_serialize(uri.as_bytes()).collect();
+    Ok(template.replace("{uri}", &encoded))
+}
+
+/// The interaction template (with `{uri}`) that `user@host` publishes, checked, else Mastodon's.
+async fn find_template(
+    federation: &super::client::FederationClient,
+    user: &str,
+    host: &str,
+    base: &str,
+) -> Result<String, InteractionError> {
+    let not_found = || InteractionError::NotFound(format!("@{user}@{host}"));
     let mut webfinger = url::Url::parse(&format!("{base}/.well-known/webfinger"))
         .map_err(|_| InteractionError::NotAnAddress)?;
     webfinger
         .query_pairs_mut()
         .append_pair("resource", &format!("acct:{user}@{host}"));
-    let jrd = client
+    let jrd = federation
         .fetch_jrd(webfinger.as_str())
         .await
-        .map_err(|_| InteractionError::NotFound(format!("@{user}@{host}")))?;
-    let encoded: String = url::form_urlencoded::byte_serialize(uri.as_bytes()).collect();
-    let template = jrd["links"].as_array().and_then(|links| {
+        .map_err(|_| not_found())?;
+    let published = jrd["links"].as_array().and_then(|links| {
         links.iter().find_map(|l| {
             (l["rel"] == "http://ostatus.org/schema/1.0/subscribe")
                 .then(|| l["template"].as_str())
                 .flatten()
         })
     });
-    let target = match template {
-        Some(t) if t.contains("{uri}") => t.replace("{uri}", &encoded),
-        _ => format!("{base}/authorize_interaction?uri={encoded}"),
+    let template = match published {
+        Some(t) if t.contains("{uri}") => t.to_string(),
+        _ => format!("{base}/authorize_interaction?uri={{uri}}"),
     };
-    // Only ever send the reader to a web page.
-    match url::Url::parse(&target) {
-        Ok(u) if matches!(u.scheme(), "https" | "http") => Ok(target),
-        _ => Err(InteractionError::NotFound(format!("@{user}@{host}"))),
+    // Only ever send the reader to a web page on their own server.
+    match url::Url::parse(&template.replace("{uri}", "x")) {
+        Ok(u)
+            if matches!(u.scheme(), "https" | "http")
+                && super::actors::inbox_belongs_to(u.as_str(), base) =>
+        {
+            Ok(template)
+        }
+        _ => Err(not_found()),
     }
 }

@@ -25,6 +25,26 @@ pub fn wants_activity_json(headers: &HeaderMap) -> bool {
         })
 }
 
+/// The media type of a `Content-Type` value, lowercased, without parameters.
+pub fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Whether a `Content-Type` says ActivityStreams JSON: `application/activity+json`, `application/ld+json` (with
+/// any profile) or plain `application/json`, case-insensitively and whatever the parameters. What the inbox takes
+/// and what fetched actors, keys and notes must be served as.
+pub fn is_activity_content_type(content_type: &str) -> bool {
+    matches!(
+        media_type(content_type).as_str(),
+        "application/activity+json" | "application/ld+json" | "application/json"
+    )
+}
+
 /// A document served as `application/activity+json`, varying by `Accept`.
 pub struct ActivityJson<T>(pub T);
 
@@ -77,6 +97,22 @@ pub fn json_with_type<T: Serialize>(content_type: &'static str, value: &T) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn activity_content_types() {
+        for ok in [
+            "application/activity+json",
+            "Application/Activity+JSON; charset=utf-8",
+            "application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"",
+            "application/ld+json",
+            "application/json",
+        ] {
+            assert!(is_activity_content_type(ok), "{ok}");
+        }
+        for bad in ["text/html", "application/jsonx", "text/plain; x=application/json", ""] {
+            assert!(!is_activity_content_type(bad), "{bad}");
+        }
+    }
 
     fn accept(v: &str) -> HeaderMap {
         let mut h = HeaderMap::new();

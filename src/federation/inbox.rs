@@ -1,21 +1,27 @@
 //! The inboxes (the blog's own and the shared one): every POST must be signed by the actor it claims to come from.
 //!
-//! Order of checks: the signature header and Date and Digest (401), the JSON (400), the key, fetched with a signed
-//! GET and cached, fetched once more if the signature does not verify (key rotation) (401), the activity's actor
-//! is the key's owner (401). Then the activity is handled and stored, and the answer is 202.
+//! Order of checks: an ActivityStreams Content-Type (415), the signature header, its Host (ours), Date and Digest
+//! (401), the JSON (400), the key, fetched with a signed GET and cached, fetched once more if the signature does
+//! not verify (key rotation) (401; 429 when one server names too many unknown keys), the activity's actor is the
+//! key's owner (401). A replayed request (the same signature again) and an activity id already handled are answered
+//! 202 without effect. Then the activity is handled and stored, and the answer is 202.
 
 use axum::{
     body::Bytes,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode, Uri},
+    http::{HeaderMap, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
 use serde_json::Value;
 
 use serde::Deserialize;
 
-use super::{activities, protocol::activity::Envelope, verify};
-use crate::{app::AppState, error::AppError};
+use super::{activities, actors, http, protocol::activity::Envelope, verify};
+use crate::{
+    app::AppState,
+    db::inbox_seen,
+    error::{AppError, error_response},
+};
 
 /// `/users/{username}/inbox`.
 pub async fn personal(
@@ -41,12 +47,26 @@ pub async fn shared(
     receive(&state, &uri, &headers, &body).await
 }
 
+/// How long an activity id is remembered after it was handled.
+const ACTIVITY_ID_KEPT_SECONDS: i64 = 24 * 60 * 60;
+
 async fn receive(
     state: &AppState,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, AppError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !http::is_activity_content_type(content_type) {
+        return Ok(error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "An inbox takes application/activity+json (or application/ld+json, application/json).",
+            None,
+        ));
+    }
     let prepared = verify::prepare(state, "POST", uri, headers, Some(body))
         .map_err(|e| AppError::Unauthorized(e.to_string()))?;
     let activity: Value = serde_json::from_slice(body)
@@ -62,7 +82,33 @@ async fn receive(
             signer.owner
         )));
     }
+    // A request seen before within the signature window is a replay (an honest retry is signed anew).
+    let now = crate::db::now();
+    let window = i64::try_from(state.config.federation.signature_window_seconds).unwrap_or(86_400);
+    let signature_key = format!("sig:{}", prepared.fingerprint());
+    if !inbox_seen::first_time(&state.db, &signature_key, now.saturating_add(window.saturating_mul(2)))
+        .await?
+    {
+        tracing::info!(actor = %signer.owner, kind = %envelope.kind, "replayed request; accepted without effect");
+        return Ok(StatusCode::ACCEPTED.into_response());
+    }
+    // An activity handled before (a retry after a lost answer) is not handled again. Only ids on the signer's own
+    // server count, so that nobody can mark another server's activity as seen in advance.
+    let id_key = envelope
+        .id
+        .as_deref()
+        .filter(|id| actors::same_host(id, &signer.owner))
+        .map(|id| format!("id:{id}"));
+    if let Some(key) = &id_key
+        && inbox_seen::seen(&state.db, key).await?
+    {
+        tracing::debug!(actor = %signer.owner, kind = %envelope.kind, "activity already handled");
+        return Ok(StatusCode::ACCEPTED.into_response());
+    }
     tracing::debug!(actor = %signer.owner, kind = %envelope.kind, ?scheme, "signed activity received");
     activities::handle(state, &signer.owner, &envelope.kind, activity).await?;
+    if let Some(key) = &id_key {
+        inbox_seen::first_time(&state.db, key, now.saturating_add(ACTIVITY_ID_KEPT_SECONDS)).await?;
+    }
     Ok(StatusCode::ACCEPTED.into_response())
 }

@@ -139,9 +139,21 @@ pub async fn feed(State(state): State<AppState>) -> Result<Response, AppError> {
     };
     Ok((
         [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
-        askama::Template::render(&feed)?,
+        xml_text(askama::Template::render(&feed)?),
     )
         .into_response())
+}
+
+/// Drops what XML 1.0 cannot carry (control characters but tab and newlines, U+FFFE, U+FFFF) from a rendered
+/// feed, so that a stray `\x0c` in a title cannot make the whole feed unreadable for every reader.
+pub fn xml_text(rendered: String) -> String {
+    let allowed =
+        |c: char| !(c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r')) && c != '\u{fffe}' && c != '\u{ffff}';
+    if rendered.chars().all(allowed) {
+        rendered
+    } else {
+        rendered.chars().filter(|c| allowed(*c)).collect()
+    }
 }
 
 /// A 301 to `path`: old addresses of posts and tags stay valid for readers, feed readers and search engines.
@@ -217,6 +229,7 @@ pub struct InteractQuery {
 /// are sent to their own server's page for replying to the post there. Only this blog's Articles can be the `uri`.
 pub async fn interact(
     State(state): State<AppState>,
+    crate::web::auth::ClientIp(ip): crate::web::auth::ClientIp,
     Query(q): Query<InteractQuery>,
 ) -> Result<Response, AppError> {
     if state.urls.article_id_in(&q.uri).is_none() {
@@ -224,8 +237,10 @@ pub async fn interact(
             "That is not a post of this blog.".into(),
         ));
     }
-    match crate::federation::discovery::interaction_url(&state.client, &q.handle, &q.uri).await {
+    use crate::federation::discovery::{InteractionError, interaction_url};
+    match interaction_url(&state.client, &state.lookups, &ip, &q.handle, &q.uri).await {
         Ok(target) => Ok(axum::response::Redirect::to(&target).into_response()),
+        Err(e @ InteractionError::TooMany) => Err(AppError::TooManyRequests(e.to_string())),
         Err(e) => Err(AppError::BadRequest(e.to_string())),
     }
 }

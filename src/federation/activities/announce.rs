@@ -9,6 +9,12 @@ use crate::{
 };
 
 pub async fn receive(state: &AppState, signer: &str, announce: Announce) -> Result<(), AppError> {
+    // The id must be the signer's server's, or one actor could take another's id and have the real one ignored.
+    if !crate::federation::actors::same_host(&announce.id, signer) {
+        return Err(AppError::BadRequest(
+            "The Announce's id is not on its actor's server.".into(),
+        ));
+    }
     let Some(post_id) = replies::liked_post(state, &announce.object.0).await? else {
         tracing::info!(actor = %signer, object = %announce.object.0, "Announce of something not ours; ignored");
         return Ok(());

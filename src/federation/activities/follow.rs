@@ -39,6 +39,12 @@ pub async fn receive(state: &AppState, signer: &str, follow: Follow) -> Result<(
         },
     )
     .await?;
+    if !may_answer(&mut tx, &actor.handle).await? {
+        // Already a follower, and answered lately: repeated Follows change nothing and queue nothing more.
+        tx.commit().await?;
+        tracing::info!(follower = %actor.handle, "repeated Follow; not answered again this hour");
+        return Ok(());
+    }
     deliveries::queue_direct(
         &mut tx,
         &deliveries::NewActivity {
@@ -58,6 +64,19 @@ pub async fn receive(state: &AppState, signer: &str, follow: Follow) -> Result<(
     Ok(())
 }
 
+/// Accepts or Rejects queued for one account per hour, at most: a Follow repeated fifty times gets a few answers
+/// (in case one was lost), not fifty.
+const ANSWERS_PER_HOUR: i64 = 3;
+
+/// Whether another Accept or Reject may be queued for the account `handle` now.
+async fn may_answer(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    handle: &str,
+) -> Result<bool, sqlx::Error> {
+    let recent = deliveries::answers_since(tx, handle, db::now() - 3600).await?;
+    Ok(recent < ANSWERS_PER_HOUR)
+}
+
 /// A Follow from a blocked account or domain: answered with a `Reject`, nothing stored.
 pub async fn reject(state: &AppState, signer: &str, follow: Follow) -> Result<(), AppError> {
     let actor = actors::actor(&state.db, &state.client, signer)
@@ -67,6 +86,11 @@ pub async fn reject(state: &AppState, signer: &str, follow: Follow) -> Result<()
         json!({ "id": follow.id, "type": "Follow", "actor": signer, "object": follow.object.0 });
     let (reject_id, body) = rejection::build(state, follow);
     let mut tx = state.db.begin_write().await?;
+    if !may_answer(&mut tx, &actor.handle).await? {
+        tx.commit().await?;
+        tracing::info!(actor = %signer, "repeated Follow from a blocked account; not rejected again this hour");
+        return Ok(());
+    }
     deliveries::queue_direct(
         &mut tx,
         &deliveries::NewActivity {

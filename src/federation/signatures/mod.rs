@@ -90,6 +90,12 @@ impl Prepared {
         self.scheme
     }
 
+    /// A digest of the signature itself, by which a replayed request is recognised.
+    pub fn fingerprint(&self) -> String {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &self.signature);
+        digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Checks the signature with `key` (the key named by [`Prepared::key_id`]).
     pub fn verify(&self, key: &PublicKey) -> Result<Verified, SignatureError> {
         let message = self.signing_string.as_bytes();
