@@ -8,6 +8,7 @@
 //! - [`db`]: the SQLite-or-PostgreSQL pool, migrations, and SQL per table group.
 //! - [`domain`]: validated values (slugs, tags, posts, owner), Markdown rendering, password hashing.
 //! - [`federation`]: ActivityPub: signatures, documents, inboxes, publishing, and the durable delivery queue.
+//! - `fuzzing`: the bodies of the fuzz targets (`fuzz/`), replayed on the committed corpus by `cargo test`.
 //! - [`ratelimit`]: bounded in-memory budgets (key fetches per host, lookups per client).
 //! - [`web`]: routes, reader pages, admin pages (with the Deliveries page), sessions and CSRF, `/metrics`.
 //!
@@ -21,5 +22,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod federation;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ratelimit;
 pub mod web;

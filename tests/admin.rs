@@ -200,31 +200,55 @@ async fn cookies_are_secure_when_the_site_is_https() {
     let app = TestApp::spawn_https().await;
     let r = app.get("/admin").await;
     let csrf_cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    // The __Host- prefix: browsers take it only from this host, over https, for the whole path, without Domain.
     assert!(
-        csrf_cookie.starts_with("steppe_csrf=") && csrf_cookie.contains("; Secure"),
+        csrf_cookie.starts_with("__Host-steppe_csrf=")
+            && csrf_cookie.contains("; Secure")
+            && csrf_cookie.contains("; Path=/")
+            && !csrf_cookie.contains("Domain"),
         "{csrf_cookie}"
     );
+    let pre_session = csrf_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("__Host-steppe_csrf=")
+        .to_string();
     let token = csrf_token(&r.text().await.unwrap());
+    assert_ne!(
+        token, pre_session,
+        "the token is derived from the cookie, not a copy of it"
+    );
+    let setup_url = app.url("/admin/setup");
+    let setup = |cookie: String, token: String| {
+        let url = setup_url.clone();
+        async move {
+            TestApp::client_without_cookies()
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("cookie", cookie)
+                .body(
+                    serde_urlencoded::to_string([
+                        ("csrf", token.as_str()),
+                        ("username", OWNER),
+                        ("display_name", OWNER_NAME),
+                        ("password", PASSWORD),
+                    ])
+                    .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // A cookie without the prefix (as a sibling subdomain could plant) does not count.
+    let r = setup(format!("steppe_csrf={pre_session}"), token.clone()).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // The client does not send Secure cookies over plain http, so send it by hand as the proxy would pass it on.
-    let r = TestApp::client_without_cookies()
-        .post(app.url("/admin/setup"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("cookie", format!("steppe_csrf={token}"))
-        .body(
-            serde_urlencoded::to_string([
-                ("csrf", token.as_str()),
-                ("username", OWNER),
-                ("display_name", OWNER_NAME),
-                ("password", PASSWORD),
-            ])
-            .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let r = setup(format!("__Host-steppe_csrf={pre_session}"), token).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let session = r.headers()["set-cookie"].to_str().unwrap();
-    assert!(session.starts_with("steppe_session="), "{session}");
+    assert!(session.starts_with("__Host-steppe_session="), "{session}");
     for attr in ["; HttpOnly", "; SameSite=Lax", "; Secure", "; Path=/"] {
         assert!(session.contains(attr), "{attr} missing: {session}");
     }

@@ -12,6 +12,7 @@ mod comments;
 mod delivery;
 mod errors;
 mod federation;
+mod fuzz_corpus;
 mod inbox;
 mod interop;
 mod posts;

@@ -29,12 +29,13 @@ pub async fn first_time(db: &Db, key: &str, expires_at: i64) -> Result<bool, sql
 
 /// Whether `key` is recorded and unexpired.
 pub async fn seen(db: &Db, key: &str) -> Result<bool, sqlx::Error> {
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT expires_at FROM inbox_seen WHERE seen_key = $1 AND expires_at >= $2")
-            .bind(key)
-            .bind(now())
-            .fetch_optional(&db.pool)
-            .await?;
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT expires_at FROM inbox_seen WHERE seen_key = $1 AND expires_at >= $2",
+    )
+    .bind(key)
+    .bind(now())
+    .fetch_optional(&db.pool)
+    .await?;
     Ok(found.is_some())
 }
 

@@ -122,7 +122,11 @@ impl Hashing {
     }
 
     /// Checks `password` against a stored PHC hash off the async threads, under the bound.
-    pub async fn verify(self: &std::sync::Arc<Self>, password: &str, stored: &str) -> Result<bool, Busy> {
+    pub async fn verify(
+        self: &std::sync::Arc<Self>,
+        password: &str,
+        stored: &str,
+    ) -> Result<bool, Busy> {
         let _slot = self.slot().await?;
         let this = self.clone();
         let (password, stored) = (password.to_string(), stored.to_string());
@@ -160,8 +164,7 @@ fn verify_with_memory(password: &str, stored: &str, blocks: &mut Vec<Block>) -> 
     let Ok(hash) = PasswordHash::new(stored) else {
         return false;
     };
-    let (Ok(params), Some(salt), Some(expected)) =
-        (Params::try_from(&hash), hash.salt, hash.hash)
+    let (Ok(params), Some(salt), Some(expected)) = (Params::try_from(&hash), hash.salt, hash.hash)
     else {
         return false;
     };
@@ -192,7 +195,10 @@ fn verify_with_memory(password: &str, stored: &str, blocks: &mut Vec<Block>) -> 
     {
         return false;
     }
-    bool::from(subtle::ConstantTimeEq::ct_eq(out.as_slice(), expected.as_bytes()))
+    bool::from(subtle::ConstantTimeEq::ct_eq(
+        out.as_slice(),
+        expected.as_bytes(),
+    ))
 }
 
 /// Hashes the password (under `hashing`'s bound) and stores the owner (shared by the setup form and the CLI).
@@ -225,7 +231,11 @@ mod tests {
     fn verifies_with_reused_memory() {
         let hash = hash_password("correct horse battery").expect("hash");
         let mut blocks = Vec::new();
-        assert!(verify_with_memory("correct horse battery", &hash, &mut blocks));
+        assert!(verify_with_memory(
+            "correct horse battery",
+            &hash,
+            &mut blocks
+        ));
         let size = blocks.len();
         assert!(size > 0);
         assert!(!verify_with_memory("wrong password!", &hash, &mut blocks));

@@ -134,10 +134,15 @@ fn to_stored(doc: ActorDoc, key_id: Option<&str>) -> Result<RemoteActor, ActorEr
         ));
     }
     if !same_host(&key.id, &doc.id) {
-        return Err(ActorError::Invalid("publicKey.id is on another host".into()));
+        return Err(ActorError::Invalid(
+            "publicKey.id is on another host".into(),
+        ));
     }
     let shared_inbox = doc.endpoints.and_then(|e| e.shared_inbox);
-    for (what, url) in [("inbox", Some(&doc.inbox)), ("sharedInbox", shared_inbox.as_ref())] {
+    for (what, url) in [
+        ("inbox", Some(&doc.inbox)),
+        ("sharedInbox", shared_inbox.as_ref()),
+    ] {
         if let Some(url) = url
             && !inbox_belongs_to(url, &doc.id)
         {
@@ -375,29 +380,29 @@ pub async fn fetch_key(
         ));
     }
     let id = json.get("id").and_then(Value::as_str).unwrap_or_default();
-    let actor = if json.get("inbox").is_some() && (id == doc_url.as_str() || id == final_url.as_str())
-    {
-        // The document is the actor itself.
-        let doc: ActorDoc =
-            serde_json::from_value(json).map_err(|e| ActorError::Invalid(e.to_string()))?;
-        check_origin(&doc.id, doc_url.as_str(), &final_url)?;
-        let actor = to_stored(doc, Some(key_id))?;
-        remote_actors::upsert(db, &actor).await?;
-        actor
-    } else {
-        let (owner, pem) = key_in(&json, key_id)
-            .ok_or_else(|| ActorError::Key("the document does not publish this key".into()))?;
-        if !same_host(&owner, key_id) {
-            return Err(ActorError::Key("the key's owner is on another host".into()));
-        }
-        let actor = fetch_actor_with_key(db, client, &owner, Some(key_id)).await?;
-        if actor.key_id != key_id || actor.public_key_pem.trim() != pem.trim() {
-            return Err(ActorError::Key(
-                "the owner's actor does not list this key".into(),
-            ));
-        }
-        actor
-    };
+    let actor =
+        if json.get("inbox").is_some() && (id == doc_url.as_str() || id == final_url.as_str()) {
+            // The document is the actor itself.
+            let doc: ActorDoc =
+                serde_json::from_value(json).map_err(|e| ActorError::Invalid(e.to_string()))?;
+            check_origin(&doc.id, doc_url.as_str(), &final_url)?;
+            let actor = to_stored(doc, Some(key_id))?;
+            remote_actors::upsert(db, &actor).await?;
+            actor
+        } else {
+            let (owner, pem) = key_in(&json, key_id)
+                .ok_or_else(|| ActorError::Key("the document does not publish this key".into()))?;
+            if !same_host(&owner, key_id) {
+                return Err(ActorError::Key("the key's owner is on another host".into()));
+            }
+            let actor = fetch_actor_with_key(db, client, &owner, Some(key_id)).await?;
+            if actor.key_id != key_id || actor.public_key_pem.trim() != pem.trim() {
+                return Err(ActorError::Key(
+                    "the owner's actor does not list this key".into(),
+                ));
+            }
+            actor
+        };
     if actor.key_id != key_id {
         return Err(ActorError::Key(
             "the actor does not publish this key".into(),
@@ -521,7 +526,10 @@ mod tests {
         assert!(inbox_belongs_to("https://in.social.example/inbox", actor));
         assert!(!inbox_belongs_to("https://evilsocial.example/inbox", actor));
         assert!(!inbox_belongs_to("https://example/inbox", actor));
-        assert!(!inbox_belongs_to("https://social.example:8443/inbox", actor));
+        assert!(!inbox_belongs_to(
+            "https://social.example:8443/inbox",
+            actor
+        ));
         assert!(!inbox_belongs_to("not a url", actor));
     }
 
@@ -551,7 +559,10 @@ mod tests {
             key_in(&listed, key),
             Some(("https://gts.example/users/a".into(), "PEM".into()))
         );
-        assert_eq!(key_in(&listed, "https://gts.example/users/a/other-key"), None);
+        assert_eq!(
+            key_in(&listed, "https://gts.example/users/a/other-key"),
+            None
+        );
         assert_eq!(key_in(&serde_json::json!([1, 2]), key), None);
     }
 }

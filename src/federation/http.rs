@@ -109,7 +109,12 @@ mod tests {
         ] {
             assert!(is_activity_content_type(ok), "{ok}");
         }
-        for bad in ["text/html", "application/jsonx", "text/plain; x=application/json", ""] {
+        for bad in [
+            "text/html",
+            "application/jsonx",
+            "text/plain; x=application/json",
+            "",
+        ] {
             assert!(!is_activity_content_type(bad), "{bad}");
         }
     }

@@ -86,8 +86,12 @@ async fn receive(
     let now = crate::db::now();
     let window = i64::try_from(state.config.federation.signature_window_seconds).unwrap_or(86_400);
     let signature_key = format!("sig:{}", prepared.fingerprint());
-    if !inbox_seen::first_time(&state.db, &signature_key, now.saturating_add(window.saturating_mul(2)))
-        .await?
+    if !inbox_seen::first_time(
+        &state.db,
+        &signature_key,
+        now.saturating_add(window.saturating_mul(2)),
+    )
+    .await?
     {
         tracing::info!(actor = %signer.owner, kind = %envelope.kind, "replayed request; accepted without effect");
         return Ok(StatusCode::ACCEPTED.into_response());
@@ -108,7 +112,8 @@ async fn receive(
     tracing::debug!(actor = %signer.owner, kind = %envelope.kind, ?scheme, "signed activity received");
     activities::handle(state, &signer.owner, &envelope.kind, activity).await?;
     if let Some(key) = &id_key {
-        inbox_seen::first_time(&state.db, key, now.saturating_add(ACTIVITY_ID_KEPT_SECONDS)).await?;
+        inbox_seen::first_time(&state.db, key, now.saturating_add(ACTIVITY_ID_KEPT_SECONDS))
+            .await?;
     }
     Ok(StatusCode::ACCEPTED.into_response())
 }

@@ -3,12 +3,12 @@
 
 use std::net::SocketAddr;
 
+use aws_lc_rs::hmac;
 use axum::{
     extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request},
     http::{HeaderMap, HeaderValue, header, request::Parts},
     response::{IntoResponse, IntoResponseParts, Redirect, Response, ResponseParts},
 };
-use aws_lc_rs::hmac;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
@@ -271,8 +271,8 @@ impl FromRequestParts<AppState> for MaybeOwner {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let Some(token) = our_cookie(state, &parts.headers, CookieName::Session)
-            .filter(|t| looks_like_token(t))
+        let Some(token) =
+            our_cookie(state, &parts.headers, CookieName::Session).filter(|t| looks_like_token(t))
         else {
             return Ok(Self(None));
         };
@@ -400,8 +400,11 @@ const DEVICE_COOKIE_SECONDS: i64 = 60 * 60 * 24 * 365;
 fn device_of(state: &AppState, headers: &HeaderMap, username: &str) -> Option<String> {
     let value = our_cookie(state, headers, CookieName::Device)?;
     let (id, mac) = value.split_once('.')?;
-    (looks_like_token(id) && state.cookie_key.verify("device", &format!("{username}\0{id}"), mac))
-        .then(|| id.to_string())
+    (looks_like_token(id)
+        && state
+            .cookie_key
+            .verify("device", &format!("{username}\0{id}"), mac))
+    .then(|| id.to_string())
 }
 
 /// Checks a username and password. Failures are counted per client address, and per username, except on a

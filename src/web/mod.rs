@@ -45,22 +45,58 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/setup", axum::routing::post(admin::setup))
         .route("/admin/login", axum::routing::post(admin::login))
         .route("/admin/logout", axum::routing::post(admin::logout))
-        .route("/admin/settings", get(admin::settings::show).post(admin::settings::save))
+        .route(
+            "/admin/settings",
+            get(admin::settings::show).post(admin::settings::save),
+        )
         .route("/admin/mentions", get(admin::mentions::show))
         .route("/admin/comments", get(admin::comments::show))
-        .route("/admin/comments/policy", axum::routing::post(admin::comments::set_policy))
-        .route("/admin/comments/action", axum::routing::post(admin::comments::act))
-        .route("/admin/comments/reply", axum::routing::post(admin::comments::reply))
-        .route("/admin/comments/edit", axum::routing::post(admin::comments::edit))
-        .route("/admin/posts/{id}/comments", axum::routing::post(admin::comments::set_open))
-        .route("/admin/blocks", get(admin::blocks::show).post(admin::blocks::add))
-        .route("/admin/blocks/remove", axum::routing::post(admin::blocks::remove))
+        .route(
+            "/admin/comments/policy",
+            axum::routing::post(admin::comments::set_policy),
+        )
+        .route(
+            "/admin/comments/action",
+            axum::routing::post(admin::comments::act),
+        )
+        .route(
+            "/admin/comments/reply",
+            axum::routing::post(admin::comments::reply),
+        )
+        .route(
+            "/admin/comments/edit",
+            axum::routing::post(admin::comments::edit),
+        )
+        .route(
+            "/admin/posts/{id}/comments",
+            axum::routing::post(admin::comments::set_open),
+        )
+        .route(
+            "/admin/blocks",
+            get(admin::blocks::show).post(admin::blocks::add),
+        )
+        .route(
+            "/admin/blocks/remove",
+            axum::routing::post(admin::blocks::remove),
+        )
         .route("/admin/deliveries", get(admin::deliveries::show))
-        .route("/admin/deliveries/retry", axum::routing::post(admin::deliveries::retry))
-        .route("/admin/deliveries/resume", axum::routing::post(admin::deliveries::resume))
+        .route(
+            "/admin/deliveries/retry",
+            axum::routing::post(admin::deliveries::retry),
+        )
+        .route(
+            "/admin/deliveries/resume",
+            axum::routing::post(admin::deliveries::resume),
+        )
         .route("/media/{name}", get(pages::media))
-        .route("/admin/posts/new", get(admin::posts::new).post(admin::posts::create))
-        .route("/admin/posts/{id}/edit", get(admin::posts::edit).post(admin::posts::update))
+        .route(
+            "/admin/posts/new",
+            get(admin::posts::new).post(admin::posts::create),
+        )
+        .route(
+            "/admin/posts/{id}/edit",
+            get(admin::posts::edit).post(admin::posts::update),
+        )
         .route(
             "/admin/posts/{id}/delete",
             get(admin::posts::confirm_delete).post(admin::posts::delete),
@@ -184,7 +220,8 @@ impl SecurityHeaders {
              object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
         );
         Self {
-            csp: HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static("default-src 'self'")),
+            csp: HeaderValue::from_str(&csp)
+                .unwrap_or(HeaderValue::from_static("default-src 'self'")),
             hsts: config
                 .is_https()
                 .then(|| HeaderValue::from_static("max-age=31536000")),

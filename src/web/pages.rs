@@ -147,8 +147,9 @@ pub async fn feed(State(state): State<AppState>) -> Result<Response, AppError> {
 /// Drops what XML 1.0 cannot carry (control characters but tab and newlines, U+FFFE, U+FFFF) from a rendered
 /// feed, so that a stray `\x0c` in a title cannot make the whole feed unreadable for every reader.
 pub fn xml_text(rendered: String) -> String {
-    let allowed =
-        |c: char| !(c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r')) && c != '\u{fffe}' && c != '\u{ffff}';
+    let allowed = |c: char| {
+        !(c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r')) && c != '\u{fffe}' && c != '\u{ffff}'
+    };
     if rendered.chars().all(allowed) {
         rendered
     } else {

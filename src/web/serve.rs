@@ -87,7 +87,10 @@ struct AddressSlot {
 
 impl PerAddress {
     fn enter(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<AddressSlot> {
-        let mut counts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut counts = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let count = counts.entry(ip).or_insert(0);
         if *count >= max {
             return None;
@@ -171,12 +174,13 @@ pub async fn serve(
         tokio::spawn(async move {
             let _permit = permit;
             let _slot = slot;
-            let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-                request
-                    .extensions_mut()
-                    .insert(ConnectInfo::<SocketAddr>(peer));
-                router.clone().oneshot(request)
-            });
+            let service =
+                hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                    request
+                        .extensions_mut()
+                        .insert(ConnectInfo::<SocketAddr>(peer));
+                    router.clone().oneshot(request)
+                });
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_timeout)
@@ -200,6 +204,10 @@ pub async fn serve(
     let _ = stop_tx.send(true);
     // Every connection holds a permit: when all are back, every connection has ended.
     let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
-    let _ = tokio::time::timeout(GRACE + Duration::from_secs(1), connections.acquire_many(all)).await;
+    let _ = tokio::time::timeout(
+        GRACE + Duration::from_secs(1),
+        connections.acquire_many(all),
+    )
+    .await;
     Ok(())
 }

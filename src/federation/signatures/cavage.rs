@@ -296,11 +296,19 @@ pub(crate) mod tests {
         );
         for host in ["mastodon.example", "b.example.evil", ""] {
             headers.insert("host", HeaderValue::from_str(host).expect("host"));
-            assert_eq!(request(&headers).err(), Some(SignatureError::WrongHost), "{host}");
+            assert_eq!(
+                request(&headers).err(),
+                Some(SignatureError::WrongHost),
+                "{host}"
+            );
         }
         for host in ["B.Example", "b.example:443"] {
             headers.insert("host", HeaderValue::from_str(host).expect("host"));
-            assert_ne!(request(&headers).err(), Some(SignatureError::WrongHost), "{host}");
+            assert_ne!(
+                request(&headers).err(),
+                Some(SignatureError::WrongHost),
+                "{host}"
+            );
         }
     }
 

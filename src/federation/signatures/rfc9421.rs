@@ -194,7 +194,10 @@ pub fn prepare(
         .ok_or(SignatureError::BadDate)?;
     let now_s = unix(now);
     let window_s = i64::try_from(window.as_secs()).unwrap_or(i64::MAX);
-    if now_s.checked_sub(created).is_none_or(|d| d.checked_abs().is_none_or(|d| d > window_s)) {
+    if now_s
+        .checked_sub(created)
+        .is_none_or(|d| d.checked_abs().is_none_or(|d| d > window_s))
+    {
         return Err(SignatureError::Stale);
     }
     if let Some(expires) = param("expires").and_then(BareItem::as_integer)

@@ -226,7 +226,8 @@ pub async fn login(
             device_cookie,
         } => {
             let cookie = auth::start_session(&state, &user).await?;
-            let mut response = ([(header::SET_COOKIE, cookie)], Redirect::to("/admin")).into_response();
+            let mut response =
+                ([(header::SET_COOKIE, cookie)], Redirect::to("/admin")).into_response();
             if let Some(device) = device_cookie {
                 response.headers_mut().append(header::SET_COOKIE, device);
             }
