@@ -26,7 +26,7 @@ async fn set_policy(app: &TestApp, policy: &str) {
 
 /// Publishes a post (with every comment published at once, unless a test changes the policy) and returns its
 /// permalink path and Article id.
-async fn post_with_article(app: &TestApp) -> (String, String) {
+pub(crate) async fn post_with_article(app: &TestApp) -> (String, String) {
     app.setup_owner().await;
     set_policy(app, "publish_all").await;
     app.publish("Comments welcome", "NGOs", "What do you think?")

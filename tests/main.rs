@@ -13,6 +13,7 @@ mod delivery;
 mod errors;
 mod federation;
 mod fuzz_corpus;
+mod hardening;
 mod inbox;
 mod interop;
 mod posts;
