@@ -11,6 +11,7 @@ mod cli;
 mod comments;
 mod delivery;
 mod errors;
+mod exhaustion;
 mod federation;
 mod fuzz_corpus;
 mod hardening;
