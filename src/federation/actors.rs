@@ -175,6 +175,14 @@ fn to_stored(doc: ActorDoc, key_id: Option<&str>) -> Result<RemoteActor, ActorEr
     })
 }
 
+/// The answer to another server when something it named (an actor, a key, a note) could not be fetched or used:
+/// the cause is logged for the owner, and the other server learns only which document failed, never how (a fetch
+/// error would tell a stranger which ports and hosts this server can reach).
+pub fn unusable(what: &str, url: &str, cause: &dyn std::fmt::Display) -> crate::error::AppError {
+    tracing::info!(%url, error = %cause, "cannot use {what}");
+    crate::error::AppError::Unauthorized(format!("cannot use the {what} {url}"))
+}
+
 /// A key as verification needs it: who owns it, and the key parsed.
 #[derive(Debug, Clone)]
 pub struct OwnedKey {
@@ -288,11 +296,13 @@ pub async fn fetch_actor(
     client: &FederationClient,
     actor_id: &str,
 ) -> Result<RemoteActor, ActorError> {
-    fetch_actor_with_key(db, client, actor_id, None).await
+    let actor = fetch_actor_doc(client, actor_id, None).await?;
+    remote_actors::upsert(db, &actor).await?;
+    Ok(actor)
 }
 
-async fn fetch_actor_with_key(
-    db: &Db,
+/// An actor fetched and checked, with the key `key_id` (else its first), not yet stored.
+async fn fetch_actor_doc(
     client: &FederationClient,
     actor_id: &str,
     key_id: Option<&str>,
@@ -301,9 +311,7 @@ async fn fetch_actor_with_key(
     let doc: ActorDoc =
         serde_json::from_value(json).map_err(|e| ActorError::Invalid(e.to_string()))?;
     check_origin(&doc.id, actor_id, &final_url)?;
-    let actor = to_stored(doc, key_id)?;
-    remote_actors::upsert(db, &actor).await?;
-    Ok(actor)
+    to_stored(doc, key_id)
 }
 
 /// A fetched document's `id` must be the URL asked for (or, after a redirect on the same host, the final one), and
@@ -386,16 +394,14 @@ pub async fn fetch_key(
             let doc: ActorDoc =
                 serde_json::from_value(json).map_err(|e| ActorError::Invalid(e.to_string()))?;
             check_origin(&doc.id, doc_url.as_str(), &final_url)?;
-            let actor = to_stored(doc, Some(key_id))?;
-            remote_actors::upsert(db, &actor).await?;
-            actor
+            to_stored(doc, Some(key_id))?
         } else {
             let (owner, pem) = key_in(&json, key_id)
                 .ok_or_else(|| ActorError::Key("the document does not publish this key".into()))?;
             if !same_host(&owner, key_id) {
                 return Err(ActorError::Key("the key's owner is on another host".into()));
             }
-            let actor = fetch_actor_with_key(db, client, &owner, Some(key_id)).await?;
+            let actor = fetch_actor_doc(client, &owner, Some(key_id)).await?;
             if actor.key_id != key_id || actor.public_key_pem.trim() != pem.trim() {
                 return Err(ActorError::Key(
                     "the owner's actor does not list this key".into(),
@@ -410,6 +416,8 @@ pub async fn fetch_key(
     }
     let key =
         PublicKey::from_pem(&actor.public_key_pem).map_err(|e| ActorError::Key(e.to_string()))?;
+    // Stored only once every check passed.
+    remote_actors::upsert(db, &actor).await?;
     cache.forget_owner(&actor.id);
     let owned = OwnedKey {
         owner: actor.id,

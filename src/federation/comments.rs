@@ -89,9 +89,11 @@ pub async fn authentic_note(
                 Value::String(id) => id.clone(),
                 other => other["id"].as_str().unwrap_or_default().to_string(),
             };
-            let (url, fetched) = state.client.fetch_json(&id).await.map_err(|e| {
-                AppError::Unauthorized(format!("cannot fetch {id} from its origin: {e}"))
-            })?;
+            let (url, fetched) = state
+                .client
+                .fetch_json(&id)
+                .await
+                .map_err(|e| actors::unusable("note", &id, &e))?;
             let note = Note::deserialize(&fetched).map_err(|e| {
                 AppError::BadRequest(format!("{id} at its origin is not a Note: {e}"))
             })?;
@@ -128,12 +130,7 @@ pub async fn comment_of(
 ) -> Result<NewComment, AppError> {
     let author = actors::actor(&state.db, &state.client, &note.attributed_to.0)
         .await
-        .map_err(|e| {
-            AppError::Unauthorized(format!(
-                "cannot get the author {}: {e}",
-                note.attributed_to.0
-            ))
-        })?;
+        .map_err(|e| actors::unusable("author", &note.attributed_to.0, &e))?;
     let visibility = Visibility::of(&note.to, &note.cc, None);
     let url = match &note.url {
         Some(Value::String(u)) => Some(u.clone()),

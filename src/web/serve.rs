@@ -57,10 +57,16 @@ impl Limits {
             }
             None => server.max_connections,
         };
+        // Behind a reverse proxy every connection comes from the proxy: a bound per address would bound the site.
+        let max_per_ip = if server.trust_forwarded_for {
+            max_connections
+        } else {
+            server.max_connections_per_ip.min(max_connections)
+        };
         Self {
             header_timeout: Duration::from_secs(server.header_timeout_seconds),
             max_connections,
-            max_per_ip: server.max_connections_per_ip.min(max_connections),
+            max_per_ip,
         }
     }
 }

@@ -20,7 +20,7 @@ pub async fn receive(state: &AppState, signer: &str, follow: Follow) -> Result<(
     let follow_id = follow.id.as_str();
     let actor = actors::actor(&state.db, &state.client, signer)
         .await
-        .map_err(|e| AppError::Unauthorized(format!("cannot get the follower {signer}: {e}")))?;
+        .map_err(|e| actors::unusable("follower", signer, &e))?;
     // The Follow as the follower knows it, embedded so that they can match our Accept to it.
     let follow = json!({ "id": follow_id, "type": "Follow", "actor": signer, "object": object });
     let (accept_id, body) = accept::build(state, follow);
@@ -81,7 +81,7 @@ async fn may_answer(
 pub async fn reject(state: &AppState, signer: &str, follow: Follow) -> Result<(), AppError> {
     let actor = actors::actor(&state.db, &state.client, signer)
         .await
-        .map_err(|e| AppError::Unauthorized(format!("cannot get the follower {signer}: {e}")))?;
+        .map_err(|e| actors::unusable("follower", signer, &e))?;
     let follow =
         json!({ "id": follow.id, "type": "Follow", "actor": signer, "object": follow.object.0 });
     let (reject_id, body) = rejection::build(state, follow);
