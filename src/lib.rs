@@ -10,10 +10,11 @@
 //! - [`federation`]: ActivityPub: signatures, documents, inboxes, publishing, and the durable delivery queue.
 //! - `fuzzing`: the bodies of the fuzz targets (`fuzz/`), replayed on the committed corpus by `cargo test`.
 //! - [`ratelimit`]: bounded in-memory budgets (key fetches per host, lookups per client).
-//! - [`web`]: routes, reader pages, admin pages (with the Deliveries page), sessions and CSRF, `/metrics`.
+//! - [`web`]: the accept loop (timeouts, connection bounds), routes, reader and admin pages, sessions and CSRF,
+//!   `/metrics`.
 //!
 //! No global state: every handler reaches configuration and database through `AppState`, so two instances can
-//! run in one process.
+//! run in one process (the fuzz harness's one test key is the exception, and serves no request).
 
 pub mod app;
 pub mod cli;

@@ -1,5 +1,6 @@
-//! The HTTP surface for people: routes, the reader's pages, the owner's admin pages, and the layers around them
-//! (body limit, panic catching, tracing, themed error pages, security headers).
+//! The HTTP surface for people: the accept loop (`serve`), routes, the reader's pages, the owner's admin pages, and
+//! the layers around them (panic catching, body limit, request deadline, themed error pages, security headers with
+//! CSP and HSTS, tracing, the page cache).
 
 pub mod admin;
 pub mod auth;
