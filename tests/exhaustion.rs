@@ -145,10 +145,16 @@ async fn slow_and_idle_clients_are_dropped_while_others_are_served() {
     );
     // A keep-alive connection that made one request and then says nothing.
     let mut kept = connect_from("127.0.0.7", port).await.unwrap();
-    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     let mut answer = [0u8; 256];
     let n = kept.read(&mut answer).await.unwrap();
-    assert!(answer[..n].starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&answer[..n]));
+    assert!(
+        answer[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&answer[..n])
+    );
     // Everyone else is served at once.
     for _ in 0..20 {
         let r = reqwest::get(&healthz).await.unwrap();
@@ -156,13 +162,20 @@ async fn slow_and_idle_clients_are_dropped_while_others_are_served() {
     }
     // Within the header deadline (2 s) and a margin, every slow and idle connection is closed by the server.
     let mut still_open = 0;
-    for stream in slow.iter_mut().chain(idle.iter_mut()).chain(std::iter::once(&mut kept)) {
+    for stream in slow
+        .iter_mut()
+        .chain(idle.iter_mut())
+        .chain(std::iter::once(&mut kept))
+    {
         if !closed_within(stream, Duration::from_secs(6)).await {
             still_open += 1;
         }
     }
     assert_eq!(still_open, 0, "connections the server kept open");
-    assert_eq!(reqwest::get(&healthz).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        reqwest::get(&healthz).await.unwrap().status(),
+        StatusCode::OK
+    );
 }
 
 /// Resident memory of a process, in KiB: `VmHWM` (the peak) or `VmRSS` (now).

@@ -558,12 +558,19 @@ async fn like_ids_must_be_on_the_signers_host() {
         .fetch_all(&app.db.pool)
         .await
         .unwrap();
-    assert_eq!(likes, [alice.id.clone()]);
+    assert_eq!(likes, std::slice::from_ref(&alice.id));
     // A second Like of the same post by the same account changes nothing, so the cached pages stay valid.
     let version = app.db.content_version();
     let again = json!({"id": format!("{}#likes/2", alice.id), "type": "Like", "actor": alice.id, "object": article});
-    assert_eq!(alice.post(&app.url("/inbox"), &again).await.status(), StatusCode::ACCEPTED);
-    assert_eq!(app.db.content_version(), version, "a no-op write left the page cache alone");
+    assert_eq!(
+        alice.post(&app.url("/inbox"), &again).await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        app.db.content_version(),
+        version,
+        "a no-op write left the page cache alone"
+    );
     app.finish().await;
 }
 

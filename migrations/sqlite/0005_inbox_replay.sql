@@ -1,5 +1,6 @@
 -- Signed requests and activities the inboxes have already taken, so that a replay is answered without effect.
--- Keys are "sig:<sha-256 of the signature>" (kept for the signature window) and "id:<activity id>" (a day).
+-- Keys are "sig:<sha-256 of the signature>" (kept until the signature's time plus the window) and
+-- "id:<activity id>" (a day).
 -- Shared by every process on one database; rows past expires_at are swept.
 CREATE TABLE inbox_seen (
     seen_key TEXT PRIMARY KEY,

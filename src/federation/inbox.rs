@@ -84,12 +84,16 @@ async fn receive(
     }
     // A request seen before within the signature window is a replay (an honest retry is signed anew).
     let now = crate::db::now();
-    let window = i64::try_from(state.config.federation.signature_window_seconds).unwrap_or(86_400);
+    // The signature is accepted until its time plus the window: remembered that long (and a minute more).
+    let until = prepared
+        .signed_at()
+        .saturating_add(state.config.federation.signature_window_seconds)
+        .saturating_add(60);
     let signature_key = format!("sig:{}", prepared.fingerprint());
     if !inbox_seen::first_time(
         &state.db,
         &signature_key,
-        now.saturating_add(window.saturating_mul(2)),
+        i64::try_from(until).unwrap_or(i64::MAX),
     )
     .await?
     {

@@ -148,7 +148,7 @@ pub async fn feed(State(state): State<AppState>) -> Result<Response, AppError> {
 /// feed, so that a stray `\x0c` in a title cannot make the whole feed unreadable for every reader.
 pub fn xml_text(rendered: String) -> String {
     let allowed = |c: char| {
-        !(c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r')) && c != '\u{fffe}' && c != '\u{ffff}'
+        (c >= '\u{20}' || matches!(c, '\t' | '\n' | '\r')) && !matches!(c, '\u{fffe}' | '\u{ffff}')
     };
     if rendered.chars().all(allowed) {
         rendered

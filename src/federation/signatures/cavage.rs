@@ -218,6 +218,7 @@ pub fn prepare(
         signing_string: unverified.signing_string().to_string(),
         signature,
         algorithm: super::rfc9421::Algorithm::RsaV15Sha256,
+        signed_at: created.unwrap_or_else(|| unix(date)),
     })
 }
 

@@ -77,6 +77,8 @@ pub struct Prepared {
     key_id: String,
     signing_string: String,
     signature: Vec<u8>,
+    /// When the request says it was signed (Unix seconds): its Date, or `created`.
+    signed_at: u64,
     algorithm: rfc9421::Algorithm,
 }
 
@@ -88,6 +90,12 @@ impl Prepared {
 
     pub fn scheme(&self) -> Scheme {
         self.scheme
+    }
+
+    /// When the request says it was signed (Unix seconds). It is accepted until that plus the window, so a replay
+    /// cache must remember it that long.
+    pub fn signed_at(&self) -> u64 {
+        self.signed_at
     }
 
     /// A digest of the signature itself, by which a replayed request is recognised.

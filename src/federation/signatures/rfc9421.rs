@@ -227,6 +227,7 @@ pub fn prepare(
         signing_string: base,
         signature,
         algorithm,
+        signed_at: u64::try_from(created).unwrap_or(0),
     })
 }
 
