@@ -122,6 +122,7 @@ impl AppState {
                 .to_pkcs8_der()
                 .map_err(|e| StartError::Hash(e.to_string()))?,
         );
+        let keys = KeyCache::new(config.federation.key_fetches_per_host_per_minute);
         let wakeup = Arc::new(Wakeup::default());
         let delivery_metrics = Arc::new(Metrics::default());
         let delivery_worker = (config.delivery.workers > 0).then(|| {
@@ -139,7 +140,7 @@ impl AppState {
             urls,
             blog_key,
             client,
-            keys: KeyCache::default(),
+            keys,
             wakeup,
             delivery_metrics,
             delivery_worker: std::sync::Mutex::new(delivery_worker),

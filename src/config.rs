@@ -106,6 +106,9 @@ pub struct FederationConfig {
     /// How outgoing requests are signed: "auto" (draft-cavage, RFC 9421 for hosts that want it), "draft-cavage"
     /// or "rfc9421".
     pub signature_scheme: String,
+    /// Keys not yet known that one host's requests may make us fetch per minute (a forged request chooses where
+    /// the key is fetched from, so this bounds what strangers can make Steppe send to a host).
+    pub key_fetches_per_host_per_minute: u32,
 }
 
 impl Default for FederationConfig {
@@ -117,6 +120,7 @@ impl Default for FederationConfig {
             authorized_fetch: false,
             allow_private_addresses: false,
             signature_scheme: "auto".into(),
+            key_fetches_per_host_per_minute: 120,
         }
     }
 }
@@ -388,6 +392,12 @@ impl Config {
             return Err(key_error(
                 "federation.signature_window_seconds",
                 "must be from 60 to 86400",
+            ));
+        }
+        if !(1..=100_000).contains(&self.federation.key_fetches_per_host_per_minute) {
+            return Err(key_error(
+                "federation.key_fetches_per_host_per_minute",
+                "must be from 1 to 100000",
             ));
         }
         let l = &self.limits;

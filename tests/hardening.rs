@@ -232,7 +232,7 @@ async fn huge_signature_times_are_refused_without_a_panic() {
 /// held to that host's budget.
 #[tokio::test]
 async fn forged_keys_do_not_turn_steppe_into_a_reflector() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with("[federation]\nkey_fetches_per_host_per_minute = 30\n").await;
     let hostile = Hostile::spawn().await;
     hostile.set("/gone", Answer::Status(404));
     hostile.set("/locked", Answer::Status(401));

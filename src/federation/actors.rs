@@ -203,14 +203,19 @@ pub struct KeyCache {
     per_host: crate::ratelimit::Budget,
 }
 
-impl Default for KeyCache {
-    fn default() -> Self {
+impl KeyCache {
+    /// A cache that lets each host's unproved requests cause `fetches_per_host_per_minute` key fetches.
+    pub fn new(fetches_per_host_per_minute: u32) -> Self {
         Self {
             keys: Cache::new(KEYS_KEPT),
             fetched: Cache::new(KEYS_KEPT),
             failed: Cache::new(KEYS_KEPT),
             in_flight: Cache::new(1024),
-            per_host: crate::ratelimit::Budget::new(FETCHES_PER_HOST, HOST_WINDOW, KEYS_KEPT),
+            per_host: crate::ratelimit::Budget::new(
+                fetches_per_host_per_minute,
+                HOST_WINDOW,
+                KEYS_KEPT,
+            ),
         }
     }
 }
@@ -221,8 +226,7 @@ const KEYS_KEPT: usize = 10_000;
 const REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 /// A key whose fetch failed is not fetched again for this long.
 const FAILED_FOR: Duration = Duration::from_secs(600);
-/// Key fetches one host may cause per [`HOST_WINDOW`] through requests we could not yet authenticate.
-const FETCHES_PER_HOST: u32 = 30;
+/// The window of `federation.key_fetches_per_host_per_minute`.
 const HOST_WINDOW: Duration = Duration::from_secs(60);
 /// The longest a key fetch may take, redirects and the owner's actor included.
 pub const KEY_FETCH_TIMEOUT: Duration = Duration::from_secs(8);
