@@ -138,84 +138,163 @@ pub fn markdown(data: &[u8]) {
 }
 
 /// What no sanitised HTML may contain inside a tag (text may mention anything: ammonia escapes every `<` of text,
-/// so each literal `<` in the output opens a tag).
+/// so each literal `<` in the output opens a tag): a dangerous element, an event handler or `style` attribute, or a
+/// URL attribute whose scheme is not http(s) or mailto.
 fn assert_safe(html: &str) {
     for tag in html.split('<').skip(1) {
-        let tag = tag
-            .split('>')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        let tag = tag.split('>').next().unwrap_or_default();
         let name: String = tag
             .trim_start_matches('/')
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric())
-            .collect();
+            .collect::<String>()
+            .to_ascii_lowercase();
         assert!(
             !matches!(
                 name.as_str(),
-                "script"
-                    | "iframe"
-                    | "object"
-                    | "embed"
-                    | "style"
-                    | "svg"
-                    | "math"
-                    | "form"
-                    | "base"
-                    | "meta"
+                "script" | "iframe" | "object" | "embed" | "style" | "svg" | "math" | "form" | "base" | "meta"
             ),
             "<{name}> survived in {html:?}"
         );
-        let squeezed: String = tag.chars().filter(|c| !c.is_whitespace()).collect();
-        for needle in ["javascript:", "vbscript:", "data:text", "style="] {
+        for (attribute, value) in attributes(tag) {
             assert!(
-                !squeezed.contains(needle),
-                "{needle:?} survived in {html:?}"
-            );
-        }
-        for attribute in attribute_names(&tag) {
-            assert!(
-                !attribute.starts_with("on") && attribute != "style" && attribute != "srcdoc",
+                !attribute.starts_with("on") && !matches!(attribute.as_str(), "style" | "srcdoc"),
                 "the attribute {attribute} survived in {html:?}"
             );
+            if matches!(attribute.as_str(), "href" | "src" | "action" | "formaction" | "xlink:href") {
+                assert!(safe_url(&value), "the URL {value:?} survived in {html:?}");
+            }
         }
     }
 }
 
-/// The attribute names of a tag's text (`a href="…" rel=x`), skipping quoted values.
-fn attribute_names(tag: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut quote = None;
-    let mut current = String::new();
-    let mut in_value = false;
-    // Skip the tag's own name.
-    let rest = tag.trim_start_matches('/');
-    let rest = rest.trim_start_matches(|c: char| c.is_ascii_alphanumeric());
-    for c in rest.chars() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == '"' || c == '\'' => quote = Some(c),
-            None if c == '=' => {
-                if !current.is_empty() {
-                    names.push(std::mem::take(&mut current));
+/// Whether a URL, as a browser reads it from an attribute (entities decoded, tabs and newlines dropped), is
+/// relative or http(s) or mailto.
+fn safe_url(value: &str) -> bool {
+    let squeezed: String = decode_entities(value)
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace() && !c.is_ascii_control())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    match squeezed.find([':', '/', '?', '#']) {
+        Some(at) if squeezed[at..].starts_with(':') => {
+            matches!(&squeezed[..at], "http" | "https" | "mailto")
+        }
+        _ => true,
+    }
+}
+
+/// HTML character references in an attribute value: the few named ones a serialiser writes, and numeric ones.
+fn decode_entities(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let end = rest.find(';').filter(|e| *e <= 12);
+        let decoded = end.and_then(|e| {
+            let entity = &rest[1..e];
+            let c = match entity {
+                "amp" => Some('&'),
+                "quot" => Some('"'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "apos" => Some('\''),
+                "Tab" => Some('\t'),
+                "NewLine" => Some('\n'),
+                _ => {
+                    let number = entity.strip_prefix('#')?;
+                    let code = match number.strip_prefix(['x', 'X']) {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                        None => number.parse().ok()?,
+                    };
+                    char::from_u32(code)
                 }
-                in_value = true;
+            }?;
+            Some((c, e))
+        });
+        match decoded {
+            Some((c, e)) => {
+                out.push(c);
+                rest = &rest[e + 1..];
             }
-            None if c.is_whitespace() || c == '/' => {
-                if !current.is_empty() && !in_value {
-                    names.push(std::mem::take(&mut current));
-                }
-                current.clear();
-                in_value = false;
+            None => {
+                out.push('&');
+                rest = &rest[1..];
             }
-            None if !in_value => current.push(c),
-            None => {}
         }
     }
-    if !current.is_empty() && !in_value {
-        names.push(current);
+    out.push_str(rest);
+    out
+}
+
+/// The attributes of a tag's text (`a href="…" rel=x`): names lowercased, values unquoted.
+fn attributes(tag: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let rest = tag.trim_start_matches('/');
+    let mut chars = rest
+        .trim_start_matches(|c: char| c.is_ascii_alphanumeric())
+        .chars()
+        .peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace() || *c == '/').is_some() {}
+        let mut name = String::new();
+        while let Some(c) = chars.next_if(|c| !c.is_whitespace() && *c != '=' && *c != '/') {
+            name.push(c.to_ascii_lowercase());
+        }
+        if name.is_empty() {
+            if chars.next().is_none() {
+                break;
+            }
+            continue;
+        }
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let mut value = String::new();
+        if chars.next_if_eq(&'=').is_some() {
+            while chars.next_if(|c| c.is_whitespace()).is_some() {}
+            match chars.next_if(|c| *c == '"' || *c == '\'') {
+                Some(quote) => {
+                    for c in chars.by_ref() {
+                        if c == quote {
+                            break;
+                        }
+                        value.push(c);
+                    }
+                }
+                None => {
+                    while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
+                        value.push(c);
+                    }
+                }
+            }
+        }
+        found.push((name, value));
     }
-    names
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_safety_check_reads_attributes_and_urls() {
+        assert_safe(r#"<p><a href="https://x.example/?a=1&amp;b=style=x" rel="nofollow">style= onerror= javascript:</a></p>"#);
+        assert_safe(r#"<img src="https://example.comvbscript:/a.png" alt="on the beach">"#);
+        assert_safe(r#"<a href="/relative#frag">r</a><a href="mailto:a@b.example">m</a>"#);
+        assert_safe(r#"<a href="/search?q=a&amp;b=c">s</a><a href="https://x.example/&#x3a;">c</a>"#);
+        for bad in [
+            r#"<a href="javascript:alert(1)">x</a>"#,
+            r#"<a href="jav&#x09;ascript:alert(1)">x</a>"#,
+            r#"<a href="&#106;avascript:alert(1)">x</a>"#,
+            r#"<a href="javascript&#58;alert(1)">x</a>"#,
+            "<a href=\"jav\tascript:x\">x</a>",
+            r#"<img src=x onerror=alert(1)>"#,
+            r#"<p style="color:red">x</p>"#,
+            r#"<script>x</script>"#,
+            r#"<a href='data:text/html,x'>x</a>"#,
+        ] {
+            assert!(std::panic::catch_unwind(|| assert_safe(bad)).is_err(), "{bad}");
+        }
+    }
 }
