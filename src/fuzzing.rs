@@ -152,7 +152,16 @@ fn assert_safe(html: &str) {
         assert!(
             !matches!(
                 name.as_str(),
-                "script" | "iframe" | "object" | "embed" | "style" | "svg" | "math" | "form" | "base" | "meta"
+                "script"
+                    | "iframe"
+                    | "object"
+                    | "embed"
+                    | "style"
+                    | "svg"
+                    | "math"
+                    | "form"
+                    | "base"
+                    | "meta"
             ),
             "<{name}> survived in {html:?}"
         );
@@ -161,7 +170,10 @@ fn assert_safe(html: &str) {
                 !attribute.starts_with("on") && !matches!(attribute.as_str(), "style" | "srcdoc"),
                 "the attribute {attribute} survived in {html:?}"
             );
-            if matches!(attribute.as_str(), "href" | "src" | "action" | "formaction" | "xlink:href") {
+            if matches!(
+                attribute.as_str(),
+                "href" | "src" | "action" | "formaction" | "xlink:href"
+            ) {
                 assert!(safe_url(&value), "the URL {value:?} survived in {html:?}");
             }
         }
@@ -279,10 +291,14 @@ mod tests {
 
     #[test]
     fn the_safety_check_reads_attributes_and_urls() {
-        assert_safe(r#"<p><a href="https://x.example/?a=1&amp;b=style=x" rel="nofollow">style= onerror= javascript:</a></p>"#);
+        assert_safe(
+            r#"<p><a href="https://x.example/?a=1&amp;b=style=x" rel="nofollow">style= onerror= javascript:</a></p>"#,
+        );
         assert_safe(r#"<img src="https://example.comvbscript:/a.png" alt="on the beach">"#);
         assert_safe(r#"<a href="/relative#frag">r</a><a href="mailto:a@b.example">m</a>"#);
-        assert_safe(r#"<a href="/search?q=a&amp;b=c">s</a><a href="https://x.example/&#x3a;">c</a>"#);
+        assert_safe(
+            r#"<a href="/search?q=a&amp;b=c">s</a><a href="https://x.example/&#x3a;">c</a>"#,
+        );
         for bad in [
             r#"<a href="javascript:alert(1)">x</a>"#,
             r#"<a href="jav&#x09;ascript:alert(1)">x</a>"#,
@@ -294,7 +310,10 @@ mod tests {
             r#"<script>x</script>"#,
             r#"<a href='data:text/html,x'>x</a>"#,
         ] {
-            assert!(std::panic::catch_unwind(|| assert_safe(bad)).is_err(), "{bad}");
+            assert!(
+                std::panic::catch_unwind(|| assert_safe(bad)).is_err(),
+                "{bad}"
+            );
         }
     }
 }

@@ -15,7 +15,7 @@ use tokio::{
 };
 use tower::ServiceExt;
 
-use crate::harness::{OWNER, OWNER_NAME, PASSWORD, TestApp, csrf_token, fresh_database};
+use crate::harness::{OWNER, OWNER_NAME, PASSWORD, TestApp, form_token, fresh_database, post_form};
 
 /// The binary to attack: `STEPPE_TEST_RELEASE_BIN` when set (CI builds the release binary and sets it, since that
 /// is what bloggers run), else the one `cargo test` built.
@@ -211,29 +211,19 @@ async fn a_login_storm_does_not_grow_memory() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let html = owner
-        .get(format!("{base}/admin"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = owner
-        .post(format!("{base}/admin/setup"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(
-            serde_urlencoded::to_string([
-                ("csrf", csrf_token(&html).as_str()),
-                ("username", OWNER),
-                ("display_name", OWNER_NAME),
-                ("password", PASSWORD),
-            ])
-            .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let token = form_token(&owner, &format!("{base}/admin"), &[]).await;
+    let r = post_form(
+        &owner,
+        &format!("{base}/admin/setup"),
+        &[],
+        &[
+            ("csrf", &token),
+            ("username", OWNER),
+            ("display_name", OWNER_NAME),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let before = memory_kib(pid, "VmRSS:");
     let attempts: Vec<_> = (0..100)
@@ -245,31 +235,21 @@ async fn a_login_storm_does_not_grow_memory() {
                     .build()
                     .unwrap();
                 let ip = format!("198.51.{}.{}", n / 200, n % 200);
-                let html = client
-                    .get(format!("{base}/admin"))
-                    .header("x-forwarded-for", &ip)
-                    .send()
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap();
-                client
-                    .post(format!("{base}/admin/login"))
-                    .header("x-forwarded-for", &ip)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(
-                        serde_urlencoded::to_string([
-                            ("csrf", csrf_token(&html).as_str()),
-                            ("username", format!("nobody{n}").as_str()),
-                            ("password", "not the password"),
-                        ])
-                        .unwrap(),
-                    )
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
+                let from = [("x-forwarded-for", ip.as_str())];
+                let token = form_token(&client, &format!("{base}/admin"), &from).await;
+                let username = format!("nobody{n}");
+                post_form(
+                    &client,
+                    &format!("{base}/admin/login"),
+                    &from,
+                    &[
+                        ("csrf", &token),
+                        ("username", &username),
+                        ("password", "not the password"),
+                    ],
+                )
+                .await
+                .status()
             }
         })
         .collect();

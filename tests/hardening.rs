@@ -24,7 +24,7 @@ use steppe::federation::signatures::{PrivateKey, cavage};
 
 use crate::{
     comments::post_with_article,
-    harness::{OWNER, PASSWORD, TestApp, csrf_token},
+    harness::{OWNER, PASSWORD, TestApp, csrf_token, form_token, post_form},
     remote::Remote,
 };
 
@@ -102,6 +102,16 @@ impl Hostile {
             .lock()
             .unwrap()
             .insert(path.to_string(), answer);
+    }
+
+    /// A made-up account at `path` (key `path#main-key`) whose actor document this server serves.
+    fn account(&self, path: &str) -> Account {
+        let account = Account::new(self.url(path), format!("{}#main-key", self.url(path)));
+        self.set(
+            path,
+            Answer::Doc("application/activity+json", account.actor(&self.base, None)),
+        );
+        account
     }
 
     fn hits(&self, path: &str) -> usize {
@@ -206,7 +216,7 @@ async fn followers(app: &TestApp) -> i64 {
 async fn huge_signature_times_are_refused_without_a_panic() {
     let app = TestApp::spawn().await;
     let hostile = Hostile::spawn().await;
-    let account = Account::new(hostile.url("/users/a"), hostile.url("/users/a#main-key"));
+    let account = hostile.account("/users/a");
     for extra in [
         "created=18446744073709551615",
         "created=9223372036854775807",
@@ -434,14 +444,7 @@ async fn requests_signed_for_another_host_are_refused() {
     let app = TestApp::spawn().await;
     let remote = Remote::spawn("reader").await;
     let hostile = Hostile::spawn().await;
-    let account = Account::new(hostile.url("/users/a"), hostile.url("/users/a#main-key"));
-    hostile.set(
-        "/users/a",
-        Answer::Doc(
-            "application/activity+json",
-            account.actor(&hostile.base, None),
-        ),
-    );
+    let account = hostile.account("/users/a");
     let r = account
         .signed(
             &app.url("/inbox"),
@@ -472,14 +475,7 @@ async fn requests_signed_for_another_host_are_refused() {
 async fn replays_have_no_effect() {
     let app = TestApp::spawn().await;
     let hostile = Hostile::spawn().await;
-    let account = Account::new(hostile.url("/users/a"), hostile.url("/users/a#main-key"));
-    hostile.set(
-        "/users/a",
-        Answer::Doc(
-            "application/activity+json",
-            account.actor(&hostile.base, None),
-        ),
-    );
+    let account = hostile.account("/users/a");
     let follow = account.follow(&app, 1);
     let captured = account
         .signed(&app.url("/inbox"), &follow, None)
@@ -533,16 +529,8 @@ async fn like_ids_must_be_on_the_signers_host() {
     let (_, article) = post_with_article(&app).await;
     let a = Hostile::spawn().await;
     let b = Hostile::spawn().await;
-    let alice = Account::new(a.url("/users/alice"), a.url("/users/alice#main-key"));
-    let mallory = Account::new(b.url("/users/mallory"), b.url("/users/mallory#main-key"));
-    a.set(
-        "/users/alice",
-        Answer::Doc("application/activity+json", alice.actor(&a.base, None)),
-    );
-    b.set(
-        "/users/mallory",
-        Answer::Doc("application/activity+json", mallory.actor(&b.base, None)),
-    );
+    let alice = a.account("/users/alice");
+    let mallory = b.account("/users/mallory");
     let like_id = format!("{}#likes/1", alice.id);
     for kind in ["Like", "Announce"] {
         let squat = json!({"id": like_id, "type": kind, "actor": mallory.id, "object": article});
@@ -579,14 +567,7 @@ async fn like_ids_must_be_on_the_signers_host() {
 async fn repeated_follows_are_answered_a_few_times() {
     let app = TestApp::spawn_with("[delivery]\nworkers = 0\n").await;
     let hostile = Hostile::spawn().await;
-    let account = Account::new(hostile.url("/users/a"), hostile.url("/users/a#main-key"));
-    hostile.set(
-        "/users/a",
-        Answer::Doc(
-            "application/activity+json",
-            account.actor(&hostile.base, None),
-        ),
-    );
+    let account = hostile.account("/users/a");
     for n in 0..50 {
         let r = account
             .post(&app.url("/inbox"), &account.follow(&app, n))
@@ -756,21 +737,18 @@ async fn planted_csrf_cookies_do_not_forge_the_owners_forms() {
     let r = owner.get(app.url("/admin")).send().await.unwrap();
     let pre = first_cookie(&r);
     let token = csrf_token(&r.text().await.unwrap());
-    let r = owner
-        .post(app.url("/admin/login"))
-        .header("cookie", &pre)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(
-            serde_urlencoded::to_string([
-                ("csrf", token.as_str()),
-                ("username", OWNER),
-                ("password", PASSWORD),
-            ])
-            .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let fields = [
+        ("csrf", token.as_str()),
+        ("username", OWNER),
+        ("password", PASSWORD),
+    ];
+    let r = post_form(
+        &owner,
+        &app.url("/admin/login"),
+        &[("cookie", &pre)],
+        &fields,
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let session = first_cookie(&r);
     assert!(session.starts_with("steppe_session="), "{session}");
@@ -783,24 +761,19 @@ async fn planted_csrf_cookies_do_not_forge_the_owners_forms() {
     let planted = first_cookie(&r);
     let their_token = csrf_token(&r.text().await.unwrap());
     let post = |cookies: String, token: String| {
-        owner
-            .post(app.url("/admin/posts/new"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("cookie", cookies)
-            .body(
-                serde_urlencoded::to_string([
-                    ("csrf", token.as_str()),
-                    ("title", "Forged"),
-                    ("body", "x"),
-                    ("action", "publish"),
-                ])
-                .unwrap(),
-            )
-            .send()
+        let url = app.url("/admin/posts/new");
+        let owner = owner.clone();
+        async move {
+            let fields = [
+                ("csrf", token.as_str()),
+                ("title", "Forged"),
+                ("body", "x"),
+                ("action", "publish"),
+            ];
+            post_form(&owner, &url, &[("cookie", &cookies)], &fields).await
+        }
     };
-    let forged = post(format!("{session}; {planted}"), their_token)
-        .await
-        .unwrap();
+    let forged = post(format!("{session}; {planted}"), their_token).await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     let posts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM posts")
         .fetch_one(&app.db.pool)
@@ -817,9 +790,7 @@ async fn planted_csrf_cookies_do_not_forge_the_owners_forms() {
         .text()
         .await
         .unwrap();
-    let r = post(format!("{session}; {planted}"), csrf_token(&html))
-        .await
-        .unwrap();
+    let r = post(format!("{session}; {planted}"), csrf_token(&html)).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     app.finish().await;
 }
@@ -836,31 +807,15 @@ fn first_cookie(r: &reqwest::Response) -> String {
 }
 
 async fn log_in(client: &reqwest::Client, app: &TestApp, password: &str, from: &str) -> StatusCode {
-    let html = client
-        .get(app.url("/admin"))
-        .header("x-forwarded-for", from)
-        .send()
+    let from = [("x-forwarded-for", from)];
+    let token = form_token(client, &app.url("/admin"), &from).await;
+    let fields = [
+        ("csrf", token.as_str()),
+        ("username", OWNER),
+        ("password", password),
+    ];
+    post_form(client, &app.url("/admin/login"), &from, &fields)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_token(&html);
-    client
-        .post(app.url("/admin/login"))
-        .header("x-forwarded-for", from)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(
-            serde_urlencoded::to_string([
-                ("csrf", token.as_str()),
-                ("username", OWNER),
-                ("password", password),
-            ])
-            .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap()
         .status()
 }
 

@@ -340,6 +340,40 @@ impl TestApp {
     }
 }
 
+/// GETs `url` with `headers` and returns the CSRF token of its first form.
+pub async fn form_token(client: &reqwest::Client, url: &str, headers: &[(&str, &str)]) -> String {
+    let mut request = client.get(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    csrf_token(
+        &request
+            .send()
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("body"),
+    )
+}
+
+/// POSTs `fields` as a form to `url` with `headers` (the CSRF token, if any, is one of the fields).
+pub async fn post_form(
+    client: &reqwest::Client,
+    url: &str,
+    headers: &[(&str, &str)],
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = client
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string(fields).expect("encode"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("POST")
+}
+
 /// The value of the first hidden `csrf` input on a page.
 pub fn csrf_token(html: &str) -> String {
     let doc = Html::parse_document(html);
