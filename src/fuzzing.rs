@@ -188,12 +188,18 @@ fn safe_url(value: &str) -> bool {
         .filter(|c| !c.is_ascii_whitespace() && !c.is_ascii_control())
         .collect::<String>()
         .to_ascii_lowercase();
-    match squeezed.find([':', '/', '?', '#']) {
-        Some(at) if squeezed[at..].starts_with(':') => {
-            matches!(&squeezed[..at], "http" | "https" | "mailto")
-        }
-        _ => true,
-    }
+    // Only `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )` before the first `:` is a scheme (RFC 3986); anything else
+    // (`j!vascript:`) is a relative reference, which browsers resolve against the page.
+    let scheme = squeezed
+        .find([':', '/', '?', '#'])
+        .filter(|at| squeezed[*at..].starts_with(':'))
+        .map(|at| &squeezed[..at])
+        .filter(|s| {
+            s.starts_with(|c: char| c.is_ascii_alphabetic())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        });
+    scheme.is_none_or(|s| matches!(s, "http" | "https" | "mailto"))
 }
 
 /// HTML character references in an attribute value: the few named ones a serialiser writes, and numeric ones.
@@ -309,6 +315,7 @@ mod tests {
             r#"<p style="color:red">x</p>"#,
             r#"<script>x</script>"#,
             r#"<a href='data:text/html,x'>x</a>"#,
+            r#"<a href="vbs.cript+x:y">x</a>"#,
         ] {
             assert!(
                 std::panic::catch_unwind(|| assert_safe(bad)).is_err(),

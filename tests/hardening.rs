@@ -562,7 +562,8 @@ async fn like_ids_must_be_on_the_signers_host() {
     app.finish().await;
 }
 
-/// Fifty Follows from one account queue a few Accepts, not fifty; a blocked account's Follows a few Rejects.
+/// Fifty Follows from one account queue a few Accepts, not fifty; following and unfollowing in a loop is answered
+/// up to ten times an hour.
 #[tokio::test]
 async fn repeated_follows_are_answered_a_few_times() {
     let app = TestApp::spawn_with("[delivery]\nworkers = 0\n").await;
@@ -580,6 +581,24 @@ async fn repeated_follows_are_answered_a_few_times() {
         .await
         .unwrap();
     assert!((1..=3).contains(&accepts), "{accepts} Accepts queued");
+    // Unfollowing and following again, in a loop: each new Follow is answered, up to ten an hour.
+    for n in 100..120 {
+        let follow = account.follow(&app, n);
+        let undo = json!({"id": format!("{}#undo/{n}", account.id), "type": "Undo", "actor": account.id, "object": follow});
+        assert_eq!(
+            account.post(&app.url("/inbox"), &follow).await.status(),
+            StatusCode::ACCEPTED
+        );
+        assert_eq!(
+            account.post(&app.url("/inbox"), &undo).await.status(),
+            StatusCode::ACCEPTED
+        );
+    }
+    let accepts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'accept'")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(accepts, 10, "new follows are answered up to ten an hour");
     app.finish().await;
 }
 

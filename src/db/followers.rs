@@ -34,6 +34,18 @@ pub async fn list_ids(db: &Db, limit: i64, offset: i64) -> Result<Vec<String>, s
     .await
 }
 
+/// Whether `actor_id` follows the blog, inside the caller's transaction.
+pub async fn is_follower(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    actor_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM followers WHERE actor_id = $1")
+        .bind(actor_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(found.is_some())
+}
+
 /// Stores a follower (again, after a repeated Follow: the details are refreshed), inside the caller's transaction.
 pub async fn upsert(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,

@@ -25,6 +25,7 @@ pub async fn receive(state: &AppState, signer: &str, follow: Follow) -> Result<(
     let follow = json!({ "id": follow_id, "type": "Follow", "actor": signer, "object": object });
     let (accept_id, body) = accept::build(state, follow);
     let mut tx = state.db.begin_write().await?;
+    let repeated = followers::is_follower(&mut tx, &actor.id).await?;
     followers::upsert(
         &mut tx,
         &followers::Follower {
@@ -39,8 +40,8 @@ pub async fn receive(state: &AppState, signer: &str, follow: Follow) -> Result<(
         },
     )
     .await?;
-    if !may_answer(&mut tx, &actor.handle).await? {
-        // Already a follower, and answered lately: repeated Follows change nothing and queue nothing more.
+    if !may_answer(&mut tx, &actor.handle, repeated).await? {
+        // Answered lately: repeated Follows change nothing and queue nothing more.
         tx.commit().await?;
         tracing::info!(follower = %actor.handle, "repeated Follow; not answered again this hour");
         return Ok(());
@@ -64,17 +65,26 @@ pub async fn receive(state: &AppState, signer: &str, follow: Follow) -> Result<(
     Ok(())
 }
 
-/// Accepts or Rejects queued for one account per hour, at most: a Follow repeated fifty times gets a few answers
-/// (in case one was lost), not fifty.
-const ANSWERS_PER_HOUR: i64 = 3;
+/// Accepts or Rejects queued for one account per hour, at most, when it already followed (or is blocked): a Follow
+/// repeated fifty times gets a few answers (in case one was lost), not fifty.
+const REPEATED_ANSWERS_PER_HOUR: i64 = 3;
+/// And in all, new follows included (following, unfollowing and following again in a loop).
+const ANSWERS_PER_HOUR: i64 = 10;
 
-/// Whether another Accept or Reject may be queued for the account `handle` now.
+/// Whether another Accept or Reject may be queued for the account `handle` now; `repeated` when the Follow changes
+/// nothing (the account already follows, or is blocked).
 async fn may_answer(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     handle: &str,
+    repeated: bool,
 ) -> Result<bool, sqlx::Error> {
     let recent = deliveries::answers_since(tx, handle, db::now() - 3600).await?;
-    Ok(recent < ANSWERS_PER_HOUR)
+    let limit = if repeated {
+        REPEATED_ANSWERS_PER_HOUR
+    } else {
+        ANSWERS_PER_HOUR
+    };
+    Ok(recent < limit)
 }
 
 /// A Follow from a blocked account or domain: answered with a `Reject`, nothing stored.
@@ -86,7 +96,7 @@ pub async fn reject(state: &AppState, signer: &str, follow: Follow) -> Result<()
         json!({ "id": follow.id, "type": "Follow", "actor": signer, "object": follow.object.0 });
     let (reject_id, body) = rejection::build(state, follow);
     let mut tx = state.db.begin_write().await?;
-    if !may_answer(&mut tx, &actor.handle).await? {
+    if !may_answer(&mut tx, &actor.handle, true).await? {
         tx.commit().await?;
         tracing::info!(actor = %signer, "repeated Follow from a blocked account; not rejected again this hour");
         return Ok(());
