@@ -183,9 +183,13 @@ fn assert_safe(html: &str) {
 /// Whether a URL, as a browser reads it from an attribute (entities decoded, tabs and newlines dropped), is
 /// relative or http(s) or mailto.
 fn safe_url(value: &str) -> bool {
-    let squeezed: String = decode_entities(value)
+    // As the WHATWG URL parser reads it: leading and trailing C0 controls and spaces trimmed, tabs and newlines
+    // removed anywhere; other controls stay (and end a scheme).
+    let decoded = decode_entities(value);
+    let squeezed: String = decoded
+        .trim_matches(|c: char| c <= ' ')
         .chars()
-        .filter(|c| !c.is_ascii_whitespace() && !c.is_ascii_control())
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
         .collect::<String>()
         .to_ascii_lowercase();
     // Only `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )` before the first `:` is a scheme (RFC 3986); anything else
@@ -316,6 +320,8 @@ mod tests {
             r#"<script>x</script>"#,
             r#"<a href='data:text/html,x'>x</a>"#,
             r#"<a href="vbs.cript+x:y">x</a>"#,
+            "<a href=\"\u{1} javascript:x\">x</a>",
+            "<a href=\"java\nscript:x\">x</a>",
         ] {
             assert!(
                 std::panic::catch_unwind(|| assert_safe(bad)).is_err(),
