@@ -178,6 +178,42 @@ async fn slow_and_idle_clients_are_dropped_while_others_are_served() {
     );
 }
 
+/// Silent clients from many addresses fill every connection slot (16 here): the oldest of them are closed to make
+/// room, so others are served long before the silent ones' header deadline (60 s here) would free a slot.
+#[tokio::test]
+async fn silent_clients_from_many_addresses_make_room_for_others() {
+    let server = Spawned::start(
+        "max_connections = 16\nmax_connections_per_ip = 4\nheader_timeout_seconds = 60",
+    )
+    .await;
+    let mut silent = Vec::new();
+    for n in 0..16 {
+        let from = format!("127.0.0.{}", 10 + n / 4);
+        silent.push(connect_from(&from, server.port).await.unwrap());
+    }
+    // Old enough to be judged.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        let r = client
+            .get(format!("{}/healthz", server.base))
+            .send()
+            .await
+            .expect("served while the slots were full of silent clients");
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let mut closed = 0;
+    for stream in &mut silent {
+        if closed_within(stream, Duration::from_millis(100)).await {
+            closed += 1;
+        }
+    }
+    assert!(closed >= 1, "silent connections were closed to make room");
+}
+
 /// Resident memory of a process, in KiB: `VmHWM` (the peak) or `VmRSS` (now).
 fn memory_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();

@@ -4,15 +4,20 @@
 //! `axum::serve` has neither a first-byte nor an idle deadline, and tower's timeout layers start only once the
 //! headers are parsed, so a client that opens connections and sends nothing (or a byte a second) could hold every
 //! file descriptor. Here hyper's `header_read_timeout` runs from the moment a connection waits for a request head
-//! (when it opens, and after each response), a semaphore below the open-files limit bounds the connections, and a
-//! count per address closes one client's surplus at once.
+//! (when it opens, and after each response), a semaphore below the open-files limit bounds the connections, a
+//! count per address closes one client's surplus at once, and when every slot is taken the oldest connection that
+//! has not yet started a request is closed to make room (so slow clients from many addresses cannot keep everyone
+//! else waiting for their deadline).
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     future::Future,
     net::{IpAddr, SocketAddr},
-    sync::{Arc, Mutex},
-    time::Duration,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
 };
 
 use axum::{Router, extract::ConnectInfo};
@@ -125,6 +130,81 @@ impl Drop for AddressSlot {
     }
 }
 
+/// Connections that have not yet started a request, oldest first: what is closed when every slot is taken. A
+/// connection leaves the list when it ends; one that has spoken is skipped.
+#[derive(Default)]
+struct Silent {
+    next: AtomicU64,
+    open: Mutex<BTreeMap<u64, Arc<Watch>>>,
+}
+
+/// What the accept loop knows of one connection.
+struct Watch {
+    opened: Instant,
+    /// Set when the connection starts its first request.
+    spoke: Arc<AtomicBool>,
+    /// Told to close the connection.
+    evicted: Arc<tokio::sync::Notify>,
+}
+
+/// A connection's entry in [`Silent`]; removed when dropped.
+struct Silence {
+    list: Arc<Silent>,
+    id: u64,
+    spoke: Arc<AtomicBool>,
+    evicted: Arc<tokio::sync::Notify>,
+}
+
+impl Silent {
+    fn enter(self: &Arc<Self>) -> Silence {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let watch = Arc::new(Watch {
+            opened: Instant::now(),
+            spoke: Arc::new(AtomicBool::new(false)),
+            evicted: Arc::new(tokio::sync::Notify::new()),
+        });
+        let silence = Silence {
+            list: self.clone(),
+            id,
+            spoke: watch.spoke.clone(),
+            evicted: watch.evicted.clone(),
+        };
+        self.open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id, watch);
+        silence
+    }
+
+    /// Closes the oldest connection that has not spoken, if it is at least a second old (a client that just
+    /// connected gets its chance to send).
+    fn evict_oldest(&self) {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        open.retain(|_, w| !w.spoke.load(Ordering::Acquire));
+        let oldest = open
+            .iter()
+            .next()
+            .filter(|(_, w)| w.opened.elapsed() >= Duration::from_secs(1))
+            .map(|(id, _)| *id);
+        if let Some(watch) = oldest.and_then(|id| open.remove(&id)) {
+            watch.evicted.notify_one();
+        }
+    }
+}
+
+impl Drop for Silence {
+    fn drop(&mut self) {
+        self.list
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.id);
+    }
+}
+
 /// Accept errors that concern one connection only (the client went away during the handshake).
 fn is_connection_error(e: &std::io::Error) -> bool {
     matches!(
@@ -147,14 +227,23 @@ pub async fn serve(
     let per_address = Arc::new(PerAddress::default());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
+    let silent = Arc::new(Silent::default());
     loop {
-        let permit = tokio::select! {
-            permit = connections.clone().acquire_owned() => match permit {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-            () = &mut shutdown => break,
+        // When full, make room by closing the oldest connection that has not sent a request yet (a slow or idle
+        // client from anywhere), rather than keep everyone else waiting for its header deadline; try again each
+        // second while the connections are all too young to judge.
+        let permit = loop {
+            if let Ok(p) = connections.clone().try_acquire_owned() {
+                break Some(p);
+            }
+            silent.evict_oldest();
+            tokio::select! {
+                permit = connections.clone().acquire_owned() => break permit.ok(),
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                () = &mut shutdown => break None,
+            }
         };
+        let Some(permit) = permit else { break };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
@@ -177,11 +266,15 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let mut stop = stop_rx.clone();
+        let silence = silent.enter();
         tokio::spawn(async move {
             let _permit = permit;
             let _slot = slot;
+            let evicted = silence.evicted.clone();
+            let spoke = silence.spoke.clone();
             let service =
                 hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                    spoke.store(true, Ordering::Release);
                     request
                         .extensions_mut()
                         .insert(ConnectInfo::<SocketAddr>(peer));
@@ -203,7 +296,11 @@ pub async fn serve(
                     connection.as_mut().graceful_shutdown();
                     let _ = tokio::time::timeout(GRACE, connection).await;
                 }
+                () = evicted.notified() => {
+                    tracing::debug!(%peer, "silent connection closed to make room");
+                }
             }
+            drop(silence);
         });
     }
     drop(listener);
