@@ -2,8 +2,8 @@
 
 use super::{Db, now};
 
-/// Records `key` until `expires_at`; false when it was already recorded and has not expired (a replay). Expired
-/// rows are swept now and then, by the call that finds the table's oldest row past its time.
+/// Records `key` until `expires_at`; false when it was already recorded and has not expired (a replay). About one
+/// call in 256 also sweeps the rows past their time.
 pub async fn first_time(db: &Db, key: &str, expires_at: i64) -> Result<bool, sqlx::Error> {
     let now = now();
     // A row past its time no longer counts: it is replaced.
@@ -37,13 +37,4 @@ pub async fn seen(db: &Db, key: &str) -> Result<bool, sqlx::Error> {
     .fetch_optional(&db.pool)
     .await?;
     Ok(found.is_some())
-}
-
-/// Forgets `key` (a request whose handling failed, so that its honest retry is applied).
-pub async fn forget(db: &Db, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM inbox_seen WHERE seen_key = $1")
-        .bind(key)
-        .execute(&db.pool)
-        .await
-        .map(|_| ())
 }

@@ -7,7 +7,7 @@ use crate::db::{
 };
 use argon2::{
     Algorithm, Argon2, Block, Params, Version,
-    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng},
+    password_hash::{PasswordHash, PasswordHasher, SaltString, rand_core::OsRng},
 };
 
 /// Shortest password accepted for the owner.
@@ -73,12 +73,7 @@ pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Er
 /// To refuse an unknown username as slowly as a wrong password, callers verify against a decoy hash made by
 /// `hash_password` at start-up and discard the result.
 pub fn verify_password(password: &str, stored: &str) -> bool {
-    let Ok(hash) = PasswordHash::new(stored) else {
-        return false;
-    };
-    Argon2::default()
-        .verify_password(password.as_bytes(), &hash)
-        .is_ok()
+    verify_with_memory(password, stored, &mut Vec::new())
 }
 
 /// Password hashing with a bound on memory: at most `slots` argon2 computations at once (each needs its memory
@@ -159,7 +154,8 @@ impl Hashing {
     }
 }
 
-/// [`verify_password`] with the argon2 memory given by the caller (grown when the hash needs more).
+/// [`verify_password`] with the argon2 memory given by the caller (grown when the hash needs more), so that
+/// [`Hashing`] can reuse it.
 fn verify_with_memory(password: &str, stored: &str, blocks: &mut Vec<Block>) -> bool {
     let Ok(hash) = PasswordHash::new(stored) else {
         return false;

@@ -111,12 +111,12 @@ pub fn inbox_belongs_to(inbox: &str, actor: &str) -> bool {
     let (Some(i), Some(a)) = (inbox.host_str(), actor.host_str()) else {
         return false;
     };
-    let (i, a) = (i.to_ascii_lowercase(), a.to_ascii_lowercase());
     if i == a {
         return inbox.port_or_known_default() == actor.port_or_known_default();
     }
+    // The url crate has lowercased both domains already.
     matches!(inbox.host(), Some(url::Host::Domain(_)))
-        && i.strip_suffix(&a).is_some_and(|rest| rest.ends_with('.'))
+        && i.strip_suffix(a).is_some_and(|rest| rest.ends_with('.'))
 }
 
 /// Checks an actor document and turns it into what we store, with the key named `key_id` (or, without one, the
@@ -405,19 +405,15 @@ pub async fn fetch_key(
             if !same_host(&owner, key_id) {
                 return Err(ActorError::Key("the key's owner is on another host".into()));
             }
+            // Refused unless the owner's actor lists this key id, and with the same PEM.
             let actor = fetch_actor_doc(client, &owner, Some(key_id)).await?;
-            if actor.key_id != key_id || actor.public_key_pem.trim() != pem.trim() {
+            if actor.public_key_pem.trim() != pem.trim() {
                 return Err(ActorError::Key(
                     "the owner's actor does not list this key".into(),
                 ));
             }
             actor
         };
-    if actor.key_id != key_id {
-        return Err(ActorError::Key(
-            "the actor does not publish this key".into(),
-        ));
-    }
     let key =
         PublicKey::from_pem(&actor.public_key_pem).map_err(|e| ActorError::Key(e.to_string()))?;
     // Stored only once every check passed.
@@ -431,27 +427,30 @@ pub async fn fetch_key(
     Ok(owned)
 }
 
+/// What a document that is not a full actor may say about a key: a `CryptographicKey` itself (`id`, `owner`,
+/// `publicKeyPem`), or a stub holding keys under `publicKey` (one or a list, read like an actor's).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyHolder {
+    id: Option<String>,
+    owner: Option<String>,
+    public_key_pem: Option<String>,
+    #[serde(default, deserialize_with = "keys")]
+    public_key: Vec<KeyDoc>,
+}
+
 /// In a document that is not a full actor, the owner and PEM of the key `key_id`: the document itself (a
 /// `CryptographicKey`), or an entry of its `publicKey` (one or a list). The owner is the key's `owner`, else the
 /// document's `owner`, else (a stub actor) the document's `id`.
 fn key_in(json: &Value, key_id: &str) -> Option<(String, String)> {
-    let text = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).map(str::to_string);
-    let doc_owner = text(json, "owner").or_else(|| text(json, "id"));
-    if text(json, "id").as_deref() == Some(key_id)
-        && let Some(pem) = text(json, "publicKeyPem")
+    let doc = KeyHolder::deserialize(json).ok()?;
+    if doc.id.as_deref() == Some(key_id)
+        && let Some(pem) = doc.public_key_pem
     {
-        return Some((text(json, "owner")?, pem));
+        return Some((doc.owner?, pem));
     }
-    let entries: Vec<&Value> = match json.get("publicKey")? {
-        Value::Array(items) => items.iter().collect(),
-        one => vec![one],
-    };
-    entries.into_iter().find_map(|entry| {
-        (text(entry, "id").as_deref() == Some(key_id)).then(|| {
-            let owner = text(entry, "owner").or_else(|| doc_owner.clone())?;
-            Some((owner, text(entry, "publicKeyPem")?))
-        })?
-    })
+    let key = doc.public_key.into_iter().find(|k| k.id == key_id)?;
+    Some((key.owner.or(doc.owner).or(doc.id)?, key.public_key_pem))
 }
 
 /// Forgets everything about an actor deleted at its origin.

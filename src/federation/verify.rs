@@ -67,13 +67,12 @@ pub async fn with_key(state: &AppState, prepared: &Prepared) -> Result<OwnedKey,
     .await;
     let key = match fetched {
         Ok(Ok(key)) => key,
-        Ok(Err(e)) => {
-            tracing::info!(key_id, error = %e, "cannot get the key");
-            state.keys.remember_failure(key_id);
-            return Err(refused());
-        }
-        Err(_) => {
-            tracing::info!(key_id, "fetching the key took too long");
+        failed => {
+            let why = match failed {
+                Ok(Err(e)) => e.to_string(),
+                _ => "the fetch took too long".to_string(),
+            };
+            tracing::info!(key_id, error = %why, "cannot get the key");
             state.keys.remember_failure(key_id);
             return Err(refused());
         }

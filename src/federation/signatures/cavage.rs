@@ -188,9 +188,8 @@ pub fn prepare(
         .and_then(|d| httpdate::parse_http_date(&d).ok())
         .ok_or(SignatureError::BadDate)?;
     let now_s = super::unix_seconds(now);
-    let unix = |t: SystemTime| super::unix_seconds(t);
     let window_s = window.as_secs();
-    if now_s.abs_diff(unix(date)) > window_s
+    if now_s.abs_diff(super::unix_seconds(date)) > window_s
         || created.is_some_and(|c| now_s.abs_diff(c) > window_s)
         || expires.is_some_and(|e| e < now_s)
     {
@@ -218,7 +217,7 @@ pub fn prepare(
         signing_string: unverified.signing_string().to_string(),
         signature,
         algorithm: super::rfc9421::Algorithm::RsaV15Sha256,
-        signed_at: created.unwrap_or_else(|| unix(date)),
+        signed_at: created.unwrap_or_else(|| super::unix_seconds(date)),
     })
 }
 

@@ -3,7 +3,7 @@
 //! covered components, `created` within the window, the body bound by `Content-Digest` (RFC 9530), and RSA keys
 //! (rsa-v1_5-sha256, the fediverse's; rsa-pss-sha512 too). Tested against the RFC's own Appendix B vectors.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use aws_lc_rs::digest;
 use base64::{Engine, engine::general_purpose::STANDARD};
@@ -25,9 +25,7 @@ fn malformed(why: impl Into<String>) -> SignatureError {
 }
 
 fn unix(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    i64::try_from(super::unix_seconds(t)).unwrap_or(i64::MAX)
 }
 
 /// The value of a header field as a signature base has it: every line of the field, trimmed, joined by ", ".
@@ -294,6 +292,8 @@ pub fn sign(
 #[cfg(test)]
 mod tests {
     use axum::http::{HeaderMap, HeaderValue};
+
+    use std::time::UNIX_EPOCH;
 
     use super::*;
     use crate::federation::signatures::PublicKey;
