@@ -142,17 +142,16 @@ struct Silent {
 struct Watch {
     opened: Instant,
     /// Set when the connection starts its first request.
-    spoke: Arc<AtomicBool>,
+    spoke: AtomicBool,
     /// Told to close the connection.
-    evicted: Arc<tokio::sync::Notify>,
+    evicted: tokio::sync::Notify,
 }
 
 /// A connection's entry in [`Silent`]; removed when dropped.
 struct Silence {
     list: Arc<Silent>,
     id: u64,
-    spoke: Arc<AtomicBool>,
-    evicted: Arc<tokio::sync::Notify>,
+    watch: Arc<Watch>,
 }
 
 impl Silent {
@@ -160,20 +159,18 @@ impl Silent {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let watch = Arc::new(Watch {
             opened: Instant::now(),
-            spoke: Arc::new(AtomicBool::new(false)),
-            evicted: Arc::new(tokio::sync::Notify::new()),
+            spoke: AtomicBool::new(false),
+            evicted: tokio::sync::Notify::new(),
         });
-        let silence = Silence {
-            list: self.clone(),
-            id,
-            spoke: watch.spoke.clone(),
-            evicted: watch.evicted.clone(),
-        };
         self.open
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(id, watch);
-        silence
+            .insert(id, watch.clone());
+        Silence {
+            list: self.clone(),
+            id,
+            watch,
+        }
     }
 
     /// Closes the oldest connection that has not spoken, if it is at least a second old (a client that just
@@ -270,11 +267,10 @@ pub async fn serve(
         tokio::spawn(async move {
             let _permit = permit;
             let _slot = slot;
-            let evicted = silence.evicted.clone();
-            let spoke = silence.spoke.clone();
+            let watch = silence.watch.clone();
             let service =
                 hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-                    spoke.store(true, Ordering::Release);
+                    watch.spoke.store(true, Ordering::Release);
                     request
                         .extensions_mut()
                         .insert(ConnectInfo::<SocketAddr>(peer));
@@ -296,7 +292,7 @@ pub async fn serve(
                     connection.as_mut().graceful_shutdown();
                     let _ = tokio::time::timeout(GRACE, connection).await;
                 }
-                () = evicted.notified() => {
+                () = silence.watch.evicted.notified() => {
                     tracing::debug!(%peer, "silent connection closed to make room");
                 }
             }
