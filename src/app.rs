@@ -54,6 +54,8 @@ pub struct Inner {
     pub cookie_key: web::auth::CookieKey,
     /// Readers' WebFinger look-ups for "Leave a comment": cached and budgeted per client.
     pub lookups: crate::federation::discovery::Lookups,
+    /// Image processing and the media store.
+    pub media: crate::media::Media,
 }
 
 impl Deref for AppState {
@@ -88,6 +90,8 @@ pub enum StartError {
     Client(String),
     #[error("cannot prepare password hashing: {0}")]
     Hash(String),
+    #[error(transparent)]
+    Media(#[from] crate::media::store::OpenError),
 }
 
 /// A built application, listening but not yet serving.
@@ -102,6 +106,7 @@ pub struct App {
 impl AppState {
     /// Opens and migrates the database and prepares what handlers share.
     pub async fn new(config: Config) -> Result<Self, StartError> {
+        let media = crate::media::Media::new(&config.media)?;
         let db = Db::connect(&config.database.url, config.database.max_connections).await?;
         db.migrate().await?;
         let hashing = Arc::new(users::Hashing::for_this_machine());
@@ -150,6 +155,7 @@ impl AppState {
             hashing,
             cookie_key,
             lookups: Default::default(),
+            media,
         })))
     }
 }

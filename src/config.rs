@@ -78,16 +78,50 @@ pub struct MetricsConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MediaConfig {
-    /// Where uploaded images (the avatar and header) are stored.
+    /// `"local"` (the folder `dir`) or `"s3"` (an S3-compatible bucket, `[media.s3]`), shared by every machine.
+    pub storage: String,
+    /// Where images are stored with `storage = "local"`.
     pub dir: String,
+    /// Largest image file accepted, in bytes.
+    pub max_upload_bytes: usize,
+    /// Largest image accepted, in megapixels (width × height, read before decoding).
+    pub max_megapixels: u64,
+    /// Images processed at once (each holds its decoded pixels in memory).
+    pub processing_slots: usize,
+    /// When set, `/media/…` redirects to this public address of the bucket (`<public_url>/<name>`).
+    pub public_url: String,
+    /// Days before a commenter's copied avatar is fetched again.
+    pub remote_avatar_max_age_days: u64,
+    pub s3: S3Config,
 }
 
 impl Default for MediaConfig {
     fn default() -> Self {
         Self {
+            storage: "local".into(),
             dir: "data/media".into(),
+            max_upload_bytes: 20 * 1024 * 1024,
+            max_megapixels: 50,
+            processing_slots: 2,
+            public_url: String::new(),
+            remote_avatar_max_age_days: 7,
+            s3: S3Config::default(),
         }
     }
+}
+
+/// An S3-compatible bucket. Empty credentials are read from `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3Config {
+    pub bucket: String,
+    /// For stores other than AWS (MinIO, Garage, R2…): `https://…`; `http://` only for one on this machine.
+    pub endpoint: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// `https://bucket.endpoint/…` addressing instead of `https://endpoint/bucket/…`.
+    pub virtual_hosted: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -433,7 +467,53 @@ impl Config {
                 return Err(key_error(key, "must be at least 1"));
             }
         }
-        self.validate_delivery()
+        self.validate_delivery()?;
+        self.validate_media()
+    }
+
+    fn validate_media(&self) -> Result<(), ConfigError> {
+        let m = &self.media;
+        match m.storage.as_str() {
+            "local" => {}
+            "s3" if m.s3.bucket.is_empty() => {
+                return Err(key_error(
+                    "media.s3.bucket",
+                    "must name the bucket when media.storage = \"s3\"",
+                ));
+            }
+            "s3" => {}
+            _ => return Err(key_error("media.storage", "must be \"local\" or \"s3\"")),
+        }
+        if !(1024..=(1 << 30)).contains(&m.max_upload_bytes) {
+            return Err(key_error(
+                "media.max_upload_bytes",
+                "must be from 1024 to 1073741824",
+            ));
+        }
+        if !(1..=500).contains(&m.max_megapixels) {
+            return Err(key_error("media.max_megapixels", "must be from 1 to 500"));
+        }
+        if !(1..=64).contains(&m.processing_slots) {
+            return Err(key_error("media.processing_slots", "must be from 1 to 64"));
+        }
+        if m.remote_avatar_max_age_days < 1 {
+            return Err(key_error(
+                "media.remote_avatar_max_age_days",
+                "must be at least 1",
+            ));
+        }
+        if !m.public_url.is_empty() {
+            match Url::parse(&m.public_url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+                _ => {
+                    return Err(key_error(
+                        "media.public_url",
+                        "must be an http:// or https:// URL, or empty",
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// `federation.signature_scheme` as the client takes it.
@@ -558,28 +638,37 @@ fn apply_env_overrides(
         };
         let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
         let dotted = keys.join(".");
-        if keys.len() != 2 || keys.iter().any(String::is_empty) {
+        let Some((last, sections)) = keys
+            .split_last()
+            .filter(|(_, s)| matches!(s.len(), 1 | 2) && !keys.iter().any(String::is_empty))
+        else {
             return Err(key_error(
                 &dotted,
-                format!("environment variable {name} must look like STEPPE_SECTION__KEY"),
+                format!(
+                    "environment variable {name} must look like STEPPE_SECTION__KEY (or STEPPE_SECTION__TABLE__KEY)"
+                ),
             ));
-        }
+        };
         let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
             .ok()
             .and_then(|mut t| t.remove("v"))
             .unwrap_or_else(|| toml::Value::String(raw.clone()));
-        let section = table
-            .entry(keys[0].clone())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        let Some(section) = section.as_table_mut() else {
-            return Err(key_error(&keys[0], "must be a table"));
-        };
+        let mut section = &mut *table;
+        for key in sections {
+            let entry = section
+                .entry(key.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let Some(inner) = entry.as_table_mut() else {
+                return Err(key_error(key, "must be a table"));
+            };
+            section = inner;
+        }
         // A string key given a number-looking value ("2024") stays a string.
-        let value = match (section.get(&keys[1]), value) {
+        let value = match (section.get(last), value) {
             (Some(toml::Value::String(_)), v) if !v.is_str() => toml::Value::String(raw),
             (_, v) => v,
         };
-        section.insert(keys[1].clone(), value);
+        section.insert(last.clone(), value);
     }
     Ok(())
 }

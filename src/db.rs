@@ -9,6 +9,7 @@ pub mod comments;
 pub mod deliveries;
 pub mod followers;
 pub mod inbox_seen;
+pub mod media;
 pub mod posts;
 pub mod remote_actors;
 pub mod sessions;

@@ -8,6 +8,7 @@
 //! - [`db`]: the SQLite-or-PostgreSQL pool, migrations, and SQL per table group.
 //! - [`domain`]: validated values (slugs, tags, posts, owner), Markdown rendering, password hashing.
 //! - [`federation`]: ActivityPub: signatures, documents, inboxes, publishing, and the durable delivery queue.
+//! - [`media`]: images: processing uploads into variants, the local or S3 store, commenters' avatars copied.
 //! - `fuzzing`: the bodies of the fuzz targets (`fuzz/`), replayed on the committed corpus by `cargo test`.
 //! - [`ratelimit`]: bounded in-memory budgets (key fetches per host, lookups per client).
 //! - [`web`]: the accept loop (timeouts, connection bounds), routes, reader and admin pages, sessions and CSRF,
@@ -23,6 +24,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod federation;
+pub mod media;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod ratelimit;

@@ -33,8 +33,16 @@ pub struct Post {
     pub share_count: i64,
     /// 1 when the post takes new comments.
     pub comments_open: i64,
+    /// The image shown at the top of the post, on lists and in link cards.
+    pub featured_media_id: Option<String>,
     #[sqlx(skip)]
     pub tags: Vec<Tag>,
+    /// The featured image, when the query attached images (see `db::media::attach`).
+    #[sqlx(skip)]
+    pub featured: Option<crate::domain::media::Image>,
+    /// The uploads the text shows, in order.
+    #[sqlx(skip)]
+    pub images: Vec<crate::domain::media::Image>,
 }
 
 impl Post {
@@ -69,7 +77,7 @@ const POST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, p.body_markdown, p
      AND c.visibility IN ('public', 'unlisted')) AS comment_count, \
      (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'like') AS like_count, \
      (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'announce') AS share_count, \
-     p.comments_open";
+     p.comments_open, p.featured_media_id";
 
 /// The columns of lists: the same, but without the bodies, which lists never show (left empty in the rows).
 const LIST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, '' AS body_markdown, '' AS body_html, p.excerpt_html, \
@@ -78,10 +86,10 @@ const LIST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, '' AS body_markdow
      AND c.visibility IN ('public', 'unlisted')) AS comment_count, \
      (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'like') AS like_count, \
      (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'announce') AS share_count, \
-     p.comments_open";
+     p.comments_open, p.featured_media_id";
 
 /// `$start, $start+1, …` for an `IN (…)` list of `n` values.
-fn placeholders(start: usize, n: usize) -> String {
+pub(crate) fn placeholders(start: usize, n: usize) -> String {
     (start..start + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
@@ -130,6 +138,7 @@ async fn published_page(
         .fetch_all(&mut *conn)
         .await?;
     attach_tags(&mut conn, &mut posts).await?;
+    super::media::attach(&mut conn, &mut posts).await?;
     Ok(posts)
 }
 
@@ -181,6 +190,7 @@ pub async fn list_published_by_tag(
         .fetch_all(&mut *conn)
         .await?;
     attach_tags(&mut conn, &mut posts).await?;
+    super::media::attach(&mut conn, &mut posts).await?;
     Ok(posts)
 }
 
@@ -208,6 +218,7 @@ async fn find_one(
         .await?;
     let mut posts: Vec<Post> = post.into_iter().collect();
     attach_tags(conn, &mut posts).await?;
+    super::media::attach(conn, &mut posts).await?;
     Ok(posts.pop())
 }
 
@@ -393,6 +404,21 @@ pub async fn create(
     let id = create_in(&mut tx, author_id, post, status).await?;
     db.commit_content(tx).await?;
     Ok(id)
+}
+
+/// Replaces a post's rendered HTML inside `tx` (an image it shows was described anew); `updated_at` moves forward as
+/// in [`update_in`].
+pub async fn replace_html_in(tx: &mut Tx, id: &str, body_html: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE posts SET body_html = $2, \
+         updated_at = CASE WHEN updated_at >= $3 THEN updated_at + 1 ELSE $3 END WHERE id = $1",
+    )
+    .bind(id)
+    .bind(body_html)
+    .bind(now())
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
 }
 
 /// Replaces a post's content and status inside `tx`. A changed slug keeps the old one as a redirect. `updated_at`

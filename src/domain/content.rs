@@ -2,10 +2,12 @@
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd, html};
 
+use super::media::{COLUMN_SIZES, Image, Images, media_id_of};
+
 /// Longest excerpt, in characters, when the owner gave no summary.
 const EXCERPT_CHARS: usize = 400;
 
-fn markdown_options() -> Options {
+pub(crate) fn markdown_options() -> Options {
     // No smart punctuation: the owner's quotes and apostrophes are kept exactly as typed.
     Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
@@ -18,13 +20,63 @@ fn markdown_options() -> Options {
 /// The owner is trusted more than a remote commenter, but raw HTML in a post still passes through ammonia so that a
 /// stolen session cannot plant scripts for every reader.
 pub fn render_markdown(markdown: &str) -> String {
-    let parser = Parser::new_ext(markdown, markdown_options());
+    render_markdown_with(markdown, "", &Images::new())
+}
+
+/// [`render_markdown`], with the blog's own uploads (found in `images`, addressed relatively or on `base`) shown
+/// responsively: `srcset`, `sizes`, `width`, `height`, lazy loading, and the alt text the owner gave the image.
+pub fn render_markdown_with(markdown: &str, base: &str, images: &Images) -> String {
     let mut raw = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut raw, parser);
+    let mut events = Vec::new();
+    // An image's alt text arrives as the events between its start and end; they are gathered, then replaced.
+    let mut open: Option<(Option<&Image>, String, Vec<Event>)> = None;
+    let mut first = true;
+    for event in Parser::new_ext(markdown, markdown_options()) {
+        match (&mut open, event) {
+            (None, Event::Start(Tag::Image { dest_url, .. })) => {
+                let image = media_id_of(&dest_url, base).and_then(|id| images.get(id));
+                let start = Event::Start(Tag::Image {
+                    link_type: pulldown_cmark::LinkType::Inline,
+                    dest_url,
+                    title: "".into(),
+                    id: "".into(),
+                });
+                open = Some((image, String::new(), vec![start]));
+            }
+            (Some(_), Event::End(TagEnd::Image)) => {
+                if let Some((image, alt, mut held)) = open.take() {
+                    match image {
+                        // The first image is likely in view: only the others wait for scrolling.
+                        Some(image) => events.push(Event::InlineHtml(
+                            image.html(base, alt.trim(), COLUMN_SIZES, !first).into(),
+                        )),
+                        None => {
+                            held.push(Event::End(TagEnd::Image));
+                            events.extend(held);
+                        }
+                    }
+                    first = false;
+                }
+            }
+            (Some((_, alt, held)), e) => {
+                if let Event::Text(t) | Event::Code(t) = &e {
+                    alt.push_str(t);
+                }
+                held.push(e);
+            }
+            (None, e) => events.push(e),
+        }
+    }
+    if let Some((_, _, held)) = open {
+        events.extend(held);
+    }
+    html::push_html(&mut raw, events.into_iter());
     ammonia::Builder::default()
         .add_generic_attributes(["id"])
         .add_tag_attributes("input", ["type", "checked", "disabled"])
-        .add_tags(["input"])
+        .add_tag_attributes("img", ["srcset", "sizes", "loading", "decoding"])
+        .add_tag_attributes("source", ["type", "srcset", "sizes"])
+        .add_tags(["input", "picture", "source"])
         .clean(&raw)
         .to_string()
 }

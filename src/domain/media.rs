@@ -1,4 +1,9 @@
-//! Images the owner gives the blog (the fediverse avatar and header): recognised by their bytes, never by name.
+//! Images as the blog's rules see them: their types (recognised by their bytes, never by name), the names their
+//! variants are served under, the images a post's Markdown shows, and the HTML that shows one responsively.
+
+use std::collections::HashMap;
+
+use super::content::escape_html;
 
 /// An image type Steppe accepts, with its file extension and media type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +42,13 @@ impl ImageType {
         })
     }
 
+    /// The type of a media type as [`ImageType::media_type`] writes it.
+    pub fn from_media_type(media_type: &str) -> Option<Self> {
+        [Self::Png, Self::Jpeg, Self::Gif, Self::Webp]
+            .into_iter()
+            .find(|t| t.media_type() == media_type)
+    }
+
     pub fn extension(self) -> &'static str {
         match self {
             Self::Png => "png",
@@ -73,6 +85,188 @@ pub fn profile_image(
         media_type: values.get(&format!("{key}_media_type")).cloned(),
     })
 }
+
+/// The encoding of a stored variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Jpeg,
+    Png,
+    Webp,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpg",
+            Self::Png => "png",
+            Self::Webp => "webp",
+        }
+    }
+
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Jpeg => "image/jpeg",
+            Self::Png => "image/png",
+            Self::Webp => "image/webp",
+        }
+    }
+
+    pub fn from_extension(ext: &str) -> Option<Self> {
+        match ext {
+            "jpg" => Some(Self::Jpeg),
+            "png" => Some(Self::Png),
+            "webp" => Some(Self::Webp),
+            _ => None,
+        }
+    }
+}
+
+/// One stored size of an image, as the database lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VariantInfo {
+    pub width: u32,
+    pub height: u32,
+    pub format: Format,
+    pub bytes: u64,
+}
+
+/// The name a variant is stored and served under: `<hash>-<width>.<ext>`.
+pub fn variant_name(hash: &str, width: u32, format: Format) -> String {
+    format!("{hash}-{width}.{}", format.extension())
+}
+
+/// Whether `hash` is a content address as Steppe writes them (32 lowercase hex digits).
+pub fn is_hash(hash: &str) -> bool {
+    hash.len() == 32 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The parts of a variant's name: hash, width and format; `None` for any other name.
+pub fn parse_variant_name(name: &str) -> Option<(&str, u32, Format)> {
+    let (stem, ext) = name.split_once('.')?;
+    let (hash, width) = stem.split_once('-')?;
+    let format = Format::from_extension(ext)?;
+    let digits_only = !width.is_empty() && width.len() <= 5 && width.bytes().all(|b| b.is_ascii_digit());
+    if !is_hash(hash) || !digits_only || width.starts_with('0') {
+        return None;
+    }
+    Some((hash, width.parse().ok()?, format))
+}
+
+/// An image with its description and sizes: what a page, a list or an Article needs to show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    pub id: String,
+    pub width: u32,
+    pub height: u32,
+    pub blurhash: String,
+    /// `None` until described; `Some("")` when marked decorative.
+    pub alt: Option<String>,
+    /// Widest first.
+    pub variants: Vec<VariantInfo>,
+}
+
+/// `sizes` for an image in a post's column (45rem wide at most).
+pub const COLUMN_SIZES: &str = "(max-width: 47rem) 100vw, 45rem";
+
+impl Image {
+    /// The address of a variant under `base` (the blog's origin, no trailing slash).
+    pub fn url(&self, base: &str, v: &VariantInfo) -> String {
+        format!("{base}/media/{}", variant_name(&self.id, v.width, v.format))
+    }
+
+    /// The widest variant in the main format (JPEG or PNG): the image the fediverse is given.
+    pub fn main(&self) -> Option<&VariantInfo> {
+        self.variants.iter().find(|v| v.format != Format::Webp)
+    }
+
+    /// The variant closest to `width` (at least it, else the widest) in the main format.
+    pub fn near(&self, width: u32) -> Option<&VariantInfo> {
+        let main: Vec<&VariantInfo> = self
+            .variants
+            .iter()
+            .filter(|v| v.format != Format::Webp)
+            .collect();
+        main.iter()
+            .rev()
+            .find(|v| v.width >= width)
+            .or_else(|| main.first())
+            .copied()
+    }
+
+    fn srcset(&self, base: &str, webp: bool) -> String {
+        self.variants
+            .iter()
+            .filter(|v| (v.format == Format::Webp) == webp)
+            .rev()
+            .map(|v| format!("{} {}w", self.url(base, v), v.width))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The responsive HTML for this image: a `<picture>` with a WebP source where there are WebP variants, and an
+    /// `<img>` with `srcset`, `sizes`, `width`, `height` (so nothing jumps while loading) and `alt`. `fallback_alt`
+    /// is used while the owner has given no description.
+    pub fn html(&self, base: &str, fallback_alt: &str, sizes: &str, lazy: bool) -> String {
+        let Some(src) = self.near(960) else {
+            return String::new();
+        };
+        let alt = self.alt.as_deref().unwrap_or(fallback_alt);
+        let (width, height) = self.main().map_or((self.width, self.height), |v| (v.width, v.height));
+        let webp = self.srcset(base, true);
+        let img = format!(
+            "<img src=\"{}\" srcset=\"{}\" sizes=\"{sizes}\" width=\"{width}\" height=\"{height}\" alt=\"{}\"{}>",
+            self.url(base, src),
+            self.srcset(base, false),
+            escape_html(alt),
+            if lazy { " loading=\"lazy\" decoding=\"async\"" } else { "" },
+        );
+        if webp.is_empty() {
+            img
+        } else {
+            format!("<picture><source type=\"image/webp\" srcset=\"{webp}\" sizes=\"{sizes}\">{img}</picture>")
+        }
+    }
+}
+
+/// The images a post's Markdown shows that are this blog's uploads, in order, each once: their ids and the alt text
+/// typed in the Markdown. `base` is the blog's origin: absolute addresses on it count as well as `/media/…`.
+pub fn referenced(markdown: &str, base: &str) -> Vec<(String, String)> {
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+    let mut found: Vec<(String, String)> = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for event in Parser::new_ext(markdown, super::content::markdown_options()) {
+        match event {
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                current = media_id_of(&dest_url, base).map(|id| (id.to_string(), String::new()));
+            }
+            Event::Text(t) | Event::Code(t) => {
+                if let Some((_, alt)) = current.as_mut() {
+                    alt.push_str(&t);
+                }
+            }
+            Event::End(TagEnd::Image) => {
+                if let Some((id, alt)) = current.take()
+                    && !found.iter().any(|(f, _)| *f == id)
+                {
+                    found.push((id, alt.trim().to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// The id of the upload an image address points at (`/media/<hash>-<width>.<ext>`, relative or on `base`).
+pub fn media_id_of<'a>(url: &'a str, base: &str) -> Option<&'a str> {
+    let path = url.strip_prefix(base).unwrap_or(url);
+    let name = path.strip_prefix("/media/")?;
+    parse_variant_name(name).map(|(hash, _, _)| hash)
+}
+
+/// Looks images up by id: what [`super::content::render_markdown_with`] needs to show uploads responsively.
+pub type Images = HashMap<String, Image>;
 
 /// Whether `name` is a file name Steppe itself gave an upload (`<uuid>.<ext>`): nothing else is served from media.
 pub fn is_media_name(name: &str) -> bool {

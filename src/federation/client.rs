@@ -387,6 +387,48 @@ impl FederationClient {
         Err(FetchError::Redirects)
     }
 
+    /// An image (a commenter's avatar): an unsigned GET through the same guards, up to `max_bytes`, following up to
+    /// three redirects. The bytes are checked by the caller, not the answer's content type.
+    pub async fn fetch_image(&self, url: &str, max_bytes: usize) -> Result<Vec<u8>, FetchError> {
+        let mut url = Url::parse(url).map_err(|_| FetchError::Scheme(url.to_string()))?;
+        for _ in 0..=MAX_REDIRECTS {
+            self.check_url(&url)?;
+            let mut response = self
+                .http
+                .get(url.clone())
+                .header(header::ACCEPT, "image/webp, image/png, image/jpeg, image/gif")
+                .send()
+                .await?;
+            let status = response.status();
+            if status.is_redirection() {
+                let location = response
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .ok_or(FetchError::Status(status))?;
+                url = url
+                    .join(location)
+                    .map_err(|_| FetchError::Scheme(location.to_string()))?;
+                continue;
+            }
+            if !status.is_success() {
+                return Err(FetchError::Status(status));
+            }
+            if response.content_length().is_some_and(|n| n > max_bytes as u64) {
+                return Err(FetchError::TooLarge);
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await? {
+                if body.len() + chunk.len() > max_bytes {
+                    return Err(FetchError::TooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            return Ok(body);
+        }
+        Err(FetchError::Redirects)
+    }
+
     /// A signed POST of an activity to an inbox, signed now (a fresh `Date`), within `timeout`. The body is shared,
     /// not copied; the answer's body is read (capped) and dropped, so that the connection can be reused.
     pub async fn post_activity(

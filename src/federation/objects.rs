@@ -7,11 +7,28 @@ use serde_json::{Value, json};
 use super::{
     protocol::{
         PUBLIC,
-        object::{Article, CollectionRef, Hashtag},
+        object::{Article, CollectionRef, Hashtag, ImageObject},
     },
     urls::Urls,
 };
-use crate::{db::posts::Post, domain::dates::iso};
+use crate::{
+    db::posts::Post,
+    domain::{dates::iso, media::Image},
+};
+
+/// An image as ActivityStreams describes it, at its widest variant in the main format (1600 pixels at most).
+pub fn image_object(image: &Image, urls: &Urls) -> Option<ImageObject> {
+    let v = image.main()?;
+    Some(ImageObject {
+        kind: "Image".into(),
+        media_type: v.format.media_type().into(),
+        url: image.url(urls.base(), v),
+        name: image.alt.clone().unwrap_or_default(),
+        width: v.width,
+        height: v.height,
+        blurhash: image.blurhash.clone(),
+    })
+}
 
 /// `#ngos` for "NGOs", `#humantrafficking` for "human trafficking": Mastodon's hashtags are letters, digits and `_`.
 pub fn hashtag_name(tag_name: &str) -> String {
@@ -56,6 +73,13 @@ pub fn article(post: &Post, urls: &Urls, language: &str, with_context: bool) -> 
                 href: urls.tag(&t.slug),
             })
             .filter(|h| h.name.len() > 1)
+            .collect(),
+        image: post.featured.as_ref().and_then(|i| image_object(i, urls)),
+        attachment: post
+            .featured
+            .iter()
+            .chain(post.images.iter().filter(|i| Some(&i.id) != post.featured.as_ref().map(|f| &f.id)))
+            .filter_map(|i| image_object(i, urls))
             .collect(),
         replies: urls.article_collection(&post.article_id, "replies"),
         likes: CollectionRef {

@@ -2,16 +2,83 @@
 //! queues `Create`, editing a published post `Update`, unpublishing or deleting `Delete{Tombstone}`. Drafts never
 //! federate. Each activity is stored once; the delivery worker expands it into one delivery per follower's shared
 //! inbox (or own inbox without one), so saving returns at once whatever the number of followers.
+//!
+//! A post's images are saved with it: which uploads it shows, its featured image, and the descriptions the form
+//! changed. A description shows in every post with that image, so other published posts that show it are
+//! re-rendered and sent as `Update` in the same transaction.
 
 use super::activities::{create, delete, update};
 use crate::{
     app::AppState,
     db::{
         deliveries::{self, NewActivity},
+        media,
         posts::{self, Post, SaveError, Tx},
     },
-    domain::posts::{PostStatus, ValidPost},
+    domain::{
+        content,
+        media::Images,
+        posts::{PostStatus, ValidPost},
+    },
 };
+
+/// What the editor decided about a post's images.
+#[derive(Debug, Clone, Default)]
+pub struct PostImages {
+    /// The uploads the text shows, in order.
+    pub shown: Vec<String>,
+    pub featured: Option<String>,
+    /// New descriptions, by upload id (`Some("")`: decorative).
+    pub alts: Vec<(String, Option<String>)>,
+}
+
+/// The images of a post by id, as its HTML is rendered with.
+pub fn images_of(post: &Post) -> Images {
+    post.images
+        .iter()
+        .chain(post.featured.iter())
+        .map(|i| (i.id.clone(), i.clone()))
+        .collect()
+}
+
+/// Applies new descriptions inside `tx`, then re-renders every post other than `except` that shows one of the
+/// changed images, queueing an `Update` for those that are published.
+pub async fn describe_in(
+    state: &AppState,
+    tx: &mut Tx,
+    alts: &[(String, Option<String>)],
+    except: Option<&str>,
+) -> Result<(), SaveError> {
+    let mut touched: Vec<String> = Vec::new();
+    for (id, alt) in alts {
+        let Some(row) = media::find_in(tx, id).await? else {
+            continue;
+        };
+        if row.alt == *alt {
+            continue;
+        }
+        media::set_alt_in(tx, id, alt.as_deref()).await?;
+        for u in media::uses_of_in(tx, id).await? {
+            if Some(u.post_id.as_str()) != except && !touched.contains(&u.post_id) {
+                touched.push(u.post_id);
+            }
+        }
+    }
+    for post_id in touched {
+        let post = reload(tx, &post_id).await?;
+        let html =
+            content::render_markdown_with(&post.body_markdown, state.urls.base(), &images_of(&post));
+        if html == post.body_html {
+            continue;
+        }
+        posts::replace_html_in(tx, &post_id, &html).await?;
+        if post.status() == PostStatus::Published {
+            let after = reload(tx, &post_id).await?;
+            queue(tx, "edit", &after.title, update::build(state, &after)).await?;
+        }
+    }
+    Ok(())
+}
 
 /// Queues an activity for every follower, inside `tx`. `kind` and `label` are what the Deliveries page shows.
 async fn queue(
@@ -47,12 +114,14 @@ pub async fn save(
     post_id: Option<&str>,
     post: &ValidPost,
     status: PostStatus,
+    images: &PostImages,
 ) -> Result<String, SaveError> {
     let mut tx = state.db.begin_write().await?;
     let before = match post_id {
         Some(id) => Some(reload(&mut tx, id).await?),
         None => None,
     };
+    describe_in(state, &mut tx, &images.alts, post_id).await?;
     let id = match post_id {
         Some(id) => {
             posts::update_in(&mut tx, id, post, status).await?;
@@ -60,6 +129,7 @@ pub async fn save(
         }
         None => posts::create_in(&mut tx, author_id, post, status).await?,
     };
+    media::set_post_media_in(&mut tx, &id, &images.shown, images.featured.as_deref()).await?;
     let was_published = before
         .as_ref()
         .is_some_and(|p| p.status() == PostStatus::Published);

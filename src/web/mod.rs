@@ -10,6 +10,7 @@ pub mod pages;
 pub mod serve;
 pub mod views;
 
+use axum::handler::Handler as _;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, Request, State},
@@ -36,19 +37,30 @@ pub fn router(state: AppState) -> Router {
         .route("/tags/{slug}", get(pages::tag))
         .route("/feed.xml", get(pages::feed))
         .layer(middleware::map_response(cache::mark_cacheable));
+    // Forms that carry images take up to three files of the largest size at once (the editor's script sends one
+    // file a request); the body limit of every other route stays `limits.max_body_bytes`.
+    let uploads = DefaultBodyLimit::max(
+        state
+            .config
+            .media
+            .max_upload_bytes
+            .saturating_mul(3)
+            .saturating_add(state.config.limits.max_body_bytes),
+    );
     let routes = Router::new()
         .merge(public)
         .merge(crate::federation::router())
         .route("/healthz", get(pages::healthz))
         .route("/interact", get(pages::interact))
         .route("/static/style.css", get(pages::stylesheet))
+        .route("/assets/editor.js", get(pages::editor_script))
         .route("/admin", get(admin::index))
         .route("/admin/setup", axum::routing::post(admin::setup))
         .route("/admin/login", axum::routing::post(admin::login))
         .route("/admin/logout", axum::routing::post(admin::logout))
         .route(
             "/admin/settings",
-            get(admin::settings::show).post(admin::settings::save),
+            get(admin::settings::show).post(admin::settings::save.layer(uploads.clone())),
         )
         .route("/admin/mentions", get(admin::mentions::show))
         .route("/admin/comments", get(admin::comments::show))
@@ -90,13 +102,26 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(admin::deliveries::resume),
         )
         .route("/media/{name}", get(pages::media))
+        .route("/admin/media", get(admin::media::show))
+        .route(
+            "/admin/media/upload",
+            axum::routing::post(admin::media::upload).layer(uploads.clone()),
+        )
+        .route(
+            "/admin/media/{id}/alt",
+            axum::routing::post(admin::media::describe),
+        )
+        .route(
+            "/admin/media/{id}/delete",
+            axum::routing::post(admin::media::delete),
+        )
         .route(
             "/admin/posts/new",
-            get(admin::posts::new).post(admin::posts::create),
+            get(admin::posts::new).post(admin::posts::create.layer(uploads.clone())),
         )
         .route(
             "/admin/posts/{id}/edit",
-            get(admin::posts::edit).post(admin::posts::update),
+            get(admin::posts::edit).post(admin::posts::update.layer(uploads.clone())),
         )
         .route(
             "/admin/posts/{id}/delete",

@@ -51,7 +51,10 @@ pub async fn home(
     let list = posts::list_published(&state.db, per_page, (page - 1) * per_page).await?;
     render(&HomePage {
         site: &state.config.site,
-        posts: list.into_iter().map(PostView::from).collect(),
+        posts: list
+            .into_iter()
+            .map(|p| PostView::new(p, state.urls.base()))
+            .collect(),
         pager: Pager::new("/", page, per_page, total),
     })
 }
@@ -81,7 +84,10 @@ pub async fn tag(
         site: &state.config.site,
         pager: Pager::new(&views::tag_path(&tag.slug), page, per_page, total),
         tag_name: tag.name,
-        posts: list.into_iter().map(PostView::from).collect(),
+        posts: list
+            .into_iter()
+            .map(|p| PostView::new(p, state.urls.base()))
+            .collect(),
     })
 }
 
@@ -113,8 +119,8 @@ pub async fn post(
         article_url,
         description,
         fediverse_creator: state.urls.handle(),
-        post: post.into(),
-        comments: views::comment_thread(comments),
+        post: PostView::new(post, state.urls.base()),
+        comments: with_copied_avatars(&state, views::comment_thread(comments)).await?,
         likes,
         boosts,
     })?;
@@ -122,6 +128,27 @@ pub async fn post(
         .headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept"));
     Ok(response)
+}
+
+/// Points commenters' avatars at this blog's copies (fetching missing ones in the background); an avatar without a
+/// copy yet is left out rather than loaded from the commenter's server.
+async fn with_copied_avatars(
+    state: &AppState,
+    mut thread: Vec<views::CommentView>,
+) -> Result<Vec<views::CommentView>, AppError> {
+    let urls: Vec<String> = thread
+        .iter()
+        .filter_map(|c| c.author_avatar.clone())
+        .collect();
+    let copies = crate::media::avatars::served(state, &urls).await?;
+    let own = format!("{}/media/", state.urls.base());
+    for c in &mut thread {
+        c.author_avatar = c
+            .author_avatar
+            .take()
+            .and_then(|u| if u.starts_with(&own) { Some(u) } else { copies.get(&u).cloned() });
+    }
+    Ok(thread)
 }
 
 /// Posts in the Atom feed.
@@ -177,6 +204,18 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// The editor's script (`src/web/assets/editor.js`): drag-and-drop and paste of images.
+pub async fn editor_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("assets/editor.js"),
+    )
+        .into_response()
+}
+
 pub async fn stylesheet() -> Response {
     (
         [
@@ -188,27 +227,55 @@ pub async fn stylesheet() -> Response {
         .into_response()
 }
 
-/// `/media/{name}`: an image the owner uploaded. Only names Steppe gave its uploads are served.
+/// `/media/{name}`: a stored image variant (`<hash>-<width>.<ext>`), or an avatar or header uploaded before images
+/// were processed (`<uuid>.<ext>`). Any other name is a 404 without touching the store. Names are content
+/// addresses, so answers are cached for a year and the name is the ETag.
 pub async fn media(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    if !crate::domain::media::is_media_name(&name) {
-        return Err(AppError::NotFound);
-    }
-    let kind = crate::domain::media::ImageType::from_extension(&name).ok_or(AppError::NotFound)?;
-    let path = std::path::Path::new(&state.config.media.dir).join(&name);
-    let bytes = match tokio::fs::read(&path).await {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(AppError::NotFound),
-        Err(e) => return Err(AppError::internal(e)),
+    use crate::domain::media::{ImageType, is_media_name, parse_variant_name};
+    let media_type = match parse_variant_name(&name) {
+        Some((_, _, format)) => format.media_type(),
+        None if is_media_name(&name) => ImageType::from_extension(&name)
+            .ok_or(AppError::NotFound)?
+            .media_type(),
+        None => return Err(AppError::NotFound),
     };
+    if !state.media.public_url.is_empty() {
+        let target = format!("{}/{name}", state.media.public_url);
+        return Ok((
+            StatusCode::FOUND,
+            [
+                (header::LOCATION, target),
+                (header::CACHE_CONTROL, "public, max-age=86400".to_string()),
+            ],
+        )
+            .into_response());
+    }
+    let etag = format!("\"{name}\"");
+    let cached = [
+        (header::CACHE_CONTROL, "public, max-age=31536000, immutable".to_string()),
+        (header::ETAG, etag.clone()),
+    ];
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if not_modified {
+        return Ok((StatusCode::NOT_MODIFIED, cached).into_response());
+    }
+    let bytes = state
+        .media
+        .store
+        .get(&name)
+        .await
+        .map_err(AppError::internal)?
+        .ok_or(AppError::NotFound)?;
     Ok((
-        [
-            (header::CONTENT_TYPE, kind.media_type()),
-            // A name is never reused for other bytes.
-            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
-        ],
+        cached,
+        [(header::CONTENT_TYPE, media_type)],
         bytes,
     )
         .into_response())

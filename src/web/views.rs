@@ -39,6 +39,35 @@ pub struct PostView {
     pub comment_count: i64,
     pub comments_open: bool,
     pub tags: Vec<TagView>,
+    pub featured: Option<FeaturedView>,
+}
+
+/// A post's featured image: the markup for the top of the post and lists, and what link cards need.
+pub struct FeaturedView {
+    /// `<picture>` for the top of the post (eager: it is the first thing seen).
+    pub html: String,
+    /// The same, lazy, for lists.
+    pub list_html: String,
+    /// The absolute address of its widest variant (og:image).
+    pub url: String,
+    pub alt: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl FeaturedView {
+    pub fn of(image: &crate::domain::media::Image, base: &str) -> Option<Self> {
+        use crate::domain::media::COLUMN_SIZES;
+        let main = image.main()?;
+        Some(Self {
+            html: image.html(base, "", COLUMN_SIZES, false),
+            list_html: image.html(base, "", COLUMN_SIZES, true),
+            url: image.url(base, main),
+            alt: image.alt.clone().unwrap_or_default(),
+            width: main.width,
+            height: main.height,
+        })
+    }
 }
 
 /// The path of a post's permalink.
@@ -51,8 +80,9 @@ pub fn tag_path(slug: &str) -> String {
     format!("/tags/{slug}")
 }
 
-impl From<Post> for PostView {
-    fn from(p: Post) -> Self {
+impl PostView {
+    /// A stored post for display; `base` is the blog's origin (image addresses are absolute).
+    pub fn new(p: Post, base: &str) -> Self {
         let (date_human, date_iso) = dates(p.published_at.unwrap_or(p.created_at));
         Self {
             url: post_path(&p.slug),
@@ -64,6 +94,7 @@ impl From<Post> for PostView {
             excerpt_html: p.excerpt_html,
             body_html: p.body_html,
             comment_count: p.comment_count,
+            featured: p.featured.as_ref().and_then(|i| FeaturedView::of(i, base)),
             tags: p
                 .tags
                 .into_iter()

@@ -53,6 +53,12 @@ pub async fn receive(state: &AppState, signer: &str, object: &Value) -> Result<(
     }
     if comments::insert(&state.db, &comment).await? {
         tracing::info!(comment = %comment.id, author = %comment.author_handle, status = %comment.status, "new comment");
+        // Copied now, so that the page shows the avatar from this blog's host by the time readers see the comment.
+        if let Some(avatar) = &comment.author_avatar
+            && comment.status == "shown"
+        {
+            crate::media::avatars::served(state, std::slice::from_ref(avatar)).await?;
+        }
     }
     Ok(())
 }

@@ -22,6 +22,7 @@ pub fn context() -> Value {
             "toot": "http://joinmastodon.org/ns#",
             "discoverable": "toot:discoverable",
             "indexable": "toot:indexable",
+            "blurhash": "toot:blurhash",
             "Hashtag": "as:Hashtag"
         }
     ])

@@ -3,9 +3,11 @@
 pub mod blocks;
 pub mod comments;
 pub mod deliveries;
+pub mod media;
 pub mod mentions;
 pub mod posts;
 pub mod settings;
+pub mod uploads;
 
 use askama::Template;
 use axum::{

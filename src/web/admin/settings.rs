@@ -1,4 +1,5 @@
-//! The owner's settings page: the blog's fediverse avatar and header image, uploaded or given by address.
+//! The owner's settings page: the blog's fediverse avatar and header image, uploaded (and processed like every
+//! image: metadata stripped, resized) or given by address.
 
 use std::collections::HashMap;
 
@@ -10,13 +11,17 @@ use axum::{
 };
 use url::Url;
 
-use super::NoticeQuery;
+use super::{
+    NoticeQuery,
+    uploads::{self, FileField},
+};
 use crate::{
     app::AppState,
     config::SiteConfig,
     db::settings,
     domain::media::{ImageType, profile_image},
     error::AppError,
+    media::UploadError,
     web::{
         auth::{self, CsrfToken, Owner},
         views::render,
@@ -85,7 +90,7 @@ fn page<'a>(
                 }
             })
             .collect(),
-        max_kib: state.config.limits.max_body_bytes / 1024,
+        max_kib: state.config.media.max_upload_bytes / 1024,
     }
 }
 
@@ -108,49 +113,6 @@ pub async fn show(
     Ok((csrf, html).into_response())
 }
 
-/// What the form sent: text fields, and the bytes of non-empty files.
-struct Submitted {
-    text: HashMap<String, String>,
-    files: HashMap<String, Vec<u8>>,
-}
-
-async fn read_form(mut multipart: Multipart) -> Result<Submitted, AppError> {
-    let mut text = HashMap::new();
-    let mut files = HashMap::new();
-    let too_large = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::PayloadTooLarge
-        } else {
-            AppError::BadRequest(format!("The form could not be read: {}", e.body_text()))
-        }
-    };
-    while let Some(field) = multipart.next_field().await.map_err(too_large)? {
-        let name = field.name().unwrap_or_default().to_string();
-        if field.file_name().is_some() {
-            let bytes = field.bytes().await.map_err(too_large)?;
-            if !bytes.is_empty() {
-                files.insert(name, bytes.to_vec());
-            }
-        } else {
-            text.insert(name, field.text().await.map_err(too_large)?);
-        }
-    }
-    Ok(Submitted { text, files })
-}
-
-/// Stores an uploaded image under a new name and returns its public URL.
-async fn store_upload(state: &AppState, kind: ImageType, bytes: &[u8]) -> Result<String, AppError> {
-    let dir = std::path::Path::new(&state.config.media.dir);
-    tokio::fs::create_dir_all(dir)
-        .await
-        .map_err(AppError::internal)?;
-    let name = format!("{}.{}", uuid::Uuid::now_v7(), kind.extension());
-    tokio::fs::write(dir.join(&name), bytes)
-        .await
-        .map_err(AppError::internal)?;
-    Ok(format!("{}/media/{name}", state.urls.base()))
-}
-
 pub async fn save(
     State(state): State<AppState>,
     owner: Owner,
@@ -158,8 +120,9 @@ pub async fn save(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let form = read_form(multipart).await?;
-    auth::check_csrf(&state, &headers, form.text.get("csrf").map(String::as_str))?;
+    let form = uploads::read(multipart, state.config.media.max_upload_bytes).await?;
+    auth::check_csrf(&state, &headers, form.get("csrf"))?;
+    let files: HashMap<&str, &FileField> = form.files.iter().map(|f| (f.field.as_str(), f)).collect();
     let mut errors = Vec::new();
     let mut changes: Vec<(String, Option<String>)> = Vec::new();
     for (key, label) in IMAGES {
@@ -172,16 +135,28 @@ pub async fn save(
         {
             changes.push((url_key, None));
             changes.push((type_key, None));
-        } else if let Some(bytes) = form.files.get(&format!("{key}_file")) {
-            match ImageType::sniff(bytes) {
-                Some(kind) => {
-                    let url = store_upload(&state, kind, bytes).await?;
-                    changes.push((url_key, Some(url)));
-                    changes.push((type_key, Some(kind.media_type().to_string())));
+        } else if let Some(file) = files.get(format!("{key}_file").as_str()) {
+            // Processed like a post's images: metadata stripped, served at its widest variant (1600 px at most).
+            let uploaded = match &file.bytes {
+                Err(refusal) => Err(UploadError::Refused(refusal.clone())),
+                Ok(bytes) => {
+                    state
+                        .media
+                        .upload(&state.db, &file.file_name, bytes.clone())
+                        .await
                 }
-                None => errors.push(format!(
-                    "{label}: the file is not a PNG, JPEG, GIF or WebP image."
-                )),
+            };
+            match uploaded {
+                Ok(row) => {
+                    let image = row.image();
+                    let main = image.main().ok_or_else(|| AppError::internal("an image without variants"))?;
+                    changes.push((url_key, Some(image.url(state.urls.base(), main))));
+                    changes.push((type_key, Some(main.format.media_type().to_string())));
+                }
+                Err(e @ (UploadError::Refused(_) | UploadError::Busy)) => {
+                    errors.push(format!("{label}: {e}."));
+                }
+                Err(e) => return Err(AppError::internal(e)),
             }
         } else if let Some(typed) = form
             .text
