@@ -24,8 +24,8 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod federation;
-pub mod media;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod media;
 pub mod ratelimit;
 pub mod web;

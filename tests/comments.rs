@@ -45,7 +45,7 @@ pub(crate) async fn post_with_article(app: &TestApp) -> (String, String) {
 }
 
 /// A Note by `remote` (its note `n`), replying to `in_reply_to`.
-fn note(remote: &Remote, n: &str, in_reply_to: &str, content: &str) -> Value {
+pub(crate) fn note(remote: &Remote, n: &str, in_reply_to: &str, content: &str) -> Value {
     json!({
         "id": remote.note_id(n),
         "type": "Note",
@@ -59,7 +59,7 @@ fn note(remote: &Remote, n: &str, in_reply_to: &str, content: &str) -> Value {
     })
 }
 
-fn activity(remote: &Remote, kind: &str, id: &str, object: Value) -> Value {
+pub(crate) fn activity(remote: &Remote, kind: &str, id: &str, object: Value) -> Value {
     json!({
         "@context": "https://www.w3.org/ns/activitystreams",
         "id": format!("{}/activities/{id}", remote.base),
@@ -70,7 +70,7 @@ fn activity(remote: &Remote, kind: &str, id: &str, object: Value) -> Value {
     })
 }
 
-async fn send(app: &TestApp, remote: &Remote, activity: &Value) -> StatusCode {
+pub(crate) async fn send(app: &TestApp, remote: &Remote, activity: &Value) -> StatusCode {
     remote
         .post_signed(&app.url("/inbox"), activity)
         .await

@@ -27,17 +27,17 @@ fn binary() -> String {
 }
 
 /// A `steppe serve` process on its own port and database, killed when dropped.
-struct Spawned {
-    base: String,
+pub(crate) struct Spawned {
+    pub(crate) base: String,
     port: u16,
-    pid: u32,
+    pub(crate) pid: u32,
     _child: Killed,
     _dir: tempfile::TempDir,
 }
 
 impl Spawned {
     /// Starts the binary with `server` appended to its `[server]` table, and waits until it answers.
-    async fn start(server: &str) -> Self {
+    pub(crate) async fn start(server: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (db_url, _cleanup) = fresh_database(&dir).await;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -215,7 +215,7 @@ async fn silent_clients_from_many_addresses_make_room_for_others() {
 }
 
 /// Resident memory of a process, in KiB: `VmHWM` (the peak) or `VmRSS` (now).
-fn memory_kib(pid: u32, field: &str) -> u64 {
+pub(crate) fn memory_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status
         .lines()

@@ -53,6 +53,14 @@ pub async fn fresh_database(dir: &tempfile::TempDir) -> (String, Option<(String,
 }
 
 fn test_config(port: u16, db_url: &str, media_dir: &std::path::Path, extra: &str) -> Config {
+    // The media folder is the test's own; a test's own [media] table gets it too.
+    let media = format!("[media]\ndir = \"{}\"\n", media_dir.display());
+    let extra = if extra.contains("[media]\n") {
+        extra.replacen("[media]\n", &media, 1)
+    } else {
+        format!("{media}{extra}")
+    };
+    let extra = extra.as_str();
     // Federation tests run peers on 127.0.0.1 over plain http, which only this setting allows.
     let extra = if extra.contains("allow_private_addresses") {
         extra.to_string()
@@ -76,11 +84,8 @@ bind = "127.0.0.1:0"
 [database]
 url = "{db_url}"
 max_connections = 4
-[media]
-dir = "{media}"
 {extra}
-"#,
-        media = media_dir.display()
+"#
     );
     Config::from_toml(&text, []).expect("test config")
 }
@@ -449,4 +454,80 @@ pub fn fixture_posts() -> Vec<FixturePost> {
             }
         })
         .collect()
+}
+
+/// A PNG with a transparent corner (kept as PNG by the processing).
+pub fn png_with_alpha(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbaImage::from_fn(width, height, |x, y| {
+        image::Rgba([
+            (x * 5) as u8,
+            (y * 5) as u8,
+            90,
+            if x < 4 && y < 4 { 0 } else { 255 },
+        ])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("PNG");
+    out.into_inner()
+}
+
+/// A JPEG photo-like gradient, optionally with an EXIF segment (APP1) inserted after SOI.
+pub fn jpeg(width: u32, height: u32, exif: Option<&[u8]>) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x + y) % 239) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg)
+        .expect("JPEG");
+    let plain = out.into_inner();
+    match exif {
+        None => plain,
+        Some(tiff) => {
+            let mut app1 = b"Exif\0\0".to_vec();
+            app1.extend_from_slice(tiff);
+            let len = u16::try_from(app1.len() + 2).expect("short EXIF");
+            let mut with = plain[..2].to_vec();
+            with.extend_from_slice(&[0xFF, 0xE1]);
+            with.extend_from_slice(&len.to_be_bytes());
+            with.extend_from_slice(&app1);
+            with.extend_from_slice(&plain[2..]);
+            with
+        }
+    }
+}
+
+/// A little-endian TIFF block for EXIF with an orientation and a GPS position (latitude 43°15′N, as phones write).
+pub fn exif_with_gps(orientation: u16) -> Vec<u8> {
+    let mut t: Vec<u8> = b"II*\0".to_vec();
+    t.extend_from_slice(&8u32.to_le_bytes()); // IFD0 at 8
+    // IFD0: 2 entries: Orientation (0x0112, SHORT), GPSInfo pointer (0x8825, LONG)
+    t.extend_from_slice(&2u16.to_le_bytes());
+    t.extend_from_slice(&0x0112u16.to_le_bytes());
+    t.extend_from_slice(&3u16.to_le_bytes());
+    t.extend_from_slice(&1u32.to_le_bytes());
+    t.extend_from_slice(&u32::from(orientation).to_le_bytes());
+    let gps_at: u32 = 8 + 2 + 2 * 12 + 4;
+    t.extend_from_slice(&0x8825u16.to_le_bytes());
+    t.extend_from_slice(&4u16.to_le_bytes());
+    t.extend_from_slice(&1u32.to_le_bytes());
+    t.extend_from_slice(&gps_at.to_le_bytes());
+    t.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
+    // GPS IFD: GPSLatitudeRef "N", GPSLatitude 3 rationals
+    let rationals_at: u32 = gps_at + 2 + 2 * 12 + 4;
+    t.extend_from_slice(&2u16.to_le_bytes());
+    t.extend_from_slice(&1u16.to_le_bytes());
+    t.extend_from_slice(&2u16.to_le_bytes());
+    t.extend_from_slice(&2u32.to_le_bytes());
+    t.extend_from_slice(b"N\0\0\0");
+    t.extend_from_slice(&2u16.to_le_bytes());
+    t.extend_from_slice(&5u16.to_le_bytes());
+    t.extend_from_slice(&3u32.to_le_bytes());
+    t.extend_from_slice(&rationals_at.to_le_bytes());
+    t.extend_from_slice(&0u32.to_le_bytes());
+    for (n, d) in [(43u32, 1u32), (15, 1), (0, 1)] {
+        t.extend_from_slice(&n.to_le_bytes());
+        t.extend_from_slice(&d.to_le_bytes());
+    }
+    t
 }

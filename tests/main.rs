@@ -5,6 +5,7 @@
 mod fleet;
 mod harness;
 mod remote;
+mod s3;
 
 mod admin;
 mod cli;
@@ -17,6 +18,7 @@ mod fuzz_corpus;
 mod hardening;
 mod inbox;
 mod interop;
+mod media;
 mod posts;
 mod publishing;
 mod reading;

@@ -40,6 +40,8 @@ struct Shared {
     key: Mutex<Arc<PrivateKey>>,
     received: Mutex<Vec<Received>>,
     actor_fetches: std::sync::atomic::AtomicUsize,
+    /// GETs of the avatar image (`/avatar.png`, a 64 × 48 PNG).
+    avatar_fetches: std::sync::atomic::AtomicUsize,
     /// How long the inbox takes to answer (a slow server keeps deliveries in flight).
     delay: Mutex<Duration>,
     http: reqwest::Client,
@@ -68,6 +70,7 @@ impl Remote {
             key: Mutex::new(Arc::new(PrivateKey::generate().unwrap())),
             received: Mutex::new(Vec::new()),
             actor_fetches: std::sync::atomic::AtomicUsize::new(0),
+            avatar_fetches: std::sync::atomic::AtomicUsize::new(0),
             delay: Mutex::new(Duration::ZERO),
             http: reqwest::Client::new(),
             verifier: Verifier::default(),
@@ -79,6 +82,7 @@ impl Remote {
             .route(&format!("/users/{username}/inbox"), post(inbox))
             .route("/inbox", post(inbox))
             .route("/notes/{id}", get(note))
+            .route("/avatar.png", get(avatar))
             .route("/.well-known/webfinger", get(webfinger))
             .with_state(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
@@ -179,6 +183,12 @@ impl Remote {
     pub fn actor_fetches(&self) -> usize {
         self.shared
             .actor_fetches
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn avatar_fetches(&self) -> usize {
+        self.shared
+            .avatar_fetches
             .load(std::sync::atomic::Ordering::SeqCst)
     }
 
@@ -318,6 +328,16 @@ impl Remote {
 
 fn pem(key: &PrivateKey) -> String {
     key.public_key_pem().unwrap()
+}
+
+async fn avatar(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    shared
+        .avatar_fetches
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    (
+        [("content-type", "image/png")],
+        crate::harness::png_with_alpha(64, 48),
+    )
 }
 
 async fn actor(State(shared): State<Arc<Shared>>) -> impl IntoResponse {

@@ -186,7 +186,10 @@ pub async fn uses_of_in(conn: &mut AnyConnection, id: &str) -> Result<Vec<Use>, 
 }
 
 /// Removes an upload's row unless a post uses it (checked in the same transaction). `Err(uses)` when used.
-pub async fn delete_unused(db: &Db, id: &str) -> Result<Result<Option<MediaRow>, Vec<Use>>, sqlx::Error> {
+pub async fn delete_unused(
+    db: &Db,
+    id: &str,
+) -> Result<Result<Option<MediaRow>, Vec<Use>>, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     let used = uses_of_in(&mut tx, id).await?;
     if !used.is_empty() {

@@ -146,7 +146,8 @@ pub fn parse_variant_name(name: &str) -> Option<(&str, u32, Format)> {
     let (stem, ext) = name.split_once('.')?;
     let (hash, width) = stem.split_once('-')?;
     let format = Format::from_extension(ext)?;
-    let digits_only = !width.is_empty() && width.len() <= 5 && width.bytes().all(|b| b.is_ascii_digit());
+    let digits_only =
+        !width.is_empty() && width.len() <= 5 && width.bytes().all(|b| b.is_ascii_digit());
     if !is_hash(hash) || !digits_only || width.starts_with('0') {
         return None;
     }
@@ -212,19 +213,27 @@ impl Image {
             return String::new();
         };
         let alt = self.alt.as_deref().unwrap_or(fallback_alt);
-        let (width, height) = self.main().map_or((self.width, self.height), |v| (v.width, v.height));
+        let (width, height) = self
+            .main()
+            .map_or((self.width, self.height), |v| (v.width, v.height));
         let webp = self.srcset(base, true);
         let img = format!(
             "<img src=\"{}\" srcset=\"{}\" sizes=\"{sizes}\" width=\"{width}\" height=\"{height}\" alt=\"{}\"{}>",
             self.url(base, src),
             self.srcset(base, false),
             escape_html(alt),
-            if lazy { " loading=\"lazy\" decoding=\"async\"" } else { "" },
+            if lazy {
+                " loading=\"lazy\" decoding=\"async\""
+            } else {
+                ""
+            },
         );
         if webp.is_empty() {
             img
         } else {
-            format!("<picture><source type=\"image/webp\" srcset=\"{webp}\" sizes=\"{sizes}\">{img}</picture>")
+            format!(
+                "<picture><source type=\"image/webp\" srcset=\"{webp}\" sizes=\"{sizes}\">{img}</picture>"
+            )
         }
     }
 }

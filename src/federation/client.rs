@@ -396,7 +396,10 @@ impl FederationClient {
             let mut response = self
                 .http
                 .get(url.clone())
-                .header(header::ACCEPT, "image/webp, image/png, image/jpeg, image/gif")
+                .header(
+                    header::ACCEPT,
+                    "image/webp, image/png, image/jpeg, image/gif",
+                )
                 .send()
                 .await?;
             let status = response.status();
@@ -414,7 +417,10 @@ impl FederationClient {
             if !status.is_success() {
                 return Err(FetchError::Status(status));
             }
-            if response.content_length().is_some_and(|n| n > max_bytes as u64) {
+            if response
+                .content_length()
+                .is_some_and(|n| n > max_bytes as u64)
+            {
                 return Err(FetchError::TooLarge);
             }
             let mut body = Vec::new();

@@ -78,7 +78,11 @@ pub fn article(post: &Post, urls: &Urls, language: &str, with_context: bool) -> 
         attachment: post
             .featured
             .iter()
-            .chain(post.images.iter().filter(|i| Some(&i.id) != post.featured.as_ref().map(|f| &f.id)))
+            .chain(
+                post.images
+                    .iter()
+                    .filter(|i| Some(&i.id) != post.featured.as_ref().map(|f| &f.id)),
+            )
             .filter_map(|i| image_object(i, urls))
             .collect(),
         replies: urls.article_collection(&post.article_id, "replies"),

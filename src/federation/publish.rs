@@ -66,8 +66,11 @@ pub async fn describe_in(
     }
     for post_id in touched {
         let post = reload(tx, &post_id).await?;
-        let html =
-            content::render_markdown_with(&post.body_markdown, state.urls.base(), &images_of(&post));
+        let html = content::render_markdown_with(
+            &post.body_markdown,
+            state.urls.base(),
+            &images_of(&post),
+        );
         if html == post.body_html {
             continue;
         }

@@ -40,7 +40,10 @@ impl InFlight {
 
 /// For each remote avatar address in `urls`, the address this blog serves its copy at, where there is one. Missing
 /// and stale copies are fetched in the background (the page shows the copy, or no avatar, meanwhile).
-pub async fn served(state: &AppState, urls: &[String]) -> Result<HashMap<String, String>, sqlx::Error> {
+pub async fn served(
+    state: &AppState,
+    urls: &[String],
+) -> Result<HashMap<String, String>, sqlx::Error> {
     let own = format!("{}/media/", state.urls.base());
     let remote: Vec<String> = urls
         .iter()
@@ -91,7 +94,10 @@ pub fn refresh(state: &AppState, url: &str) {
 }
 
 /// Fetches, processes and stores one avatar; returns its stored name.
-async fn copy(state: &AppState, url: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+async fn copy(
+    state: &AppState,
+    url: &str,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
     let max = MAX_AVATAR_BYTES.min(state.media.bounds.max_bytes);
     let bytes = state.client.fetch_image(url, max).await?;
     let bounds = state.media.bounds;

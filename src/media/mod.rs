@@ -155,11 +155,7 @@ impl Media {
 /// at most 200 characters.
 pub fn display_name(file_name: &str) -> String {
     let last = file_name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let clean: String = last
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
+    let clean: String = last.chars().filter(|c| !c.is_control()).take(200).collect();
     if clean.trim().is_empty() {
         "image".into()
     } else {

@@ -40,11 +40,17 @@ pub enum Refusal {
     Empty,
     #[error("the file is larger than {} MiB", limit / (1024 * 1024))]
     TooLarge { limit: usize },
-    #[error("it is a HEIC/HEIF photo (what iPhones save): convert it to JPEG first (on the iPhone: Settings → Camera → Formats → Most Compatible), then upload it again")]
+    #[error(
+        "it is a HEIC/HEIF photo (what iPhones save): convert it to JPEG first (on the iPhone: Settings → Camera → Formats → Most Compatible), then upload it again"
+    )]
     Heic,
-    #[error("it is an AVIF image, which Steppe does not read yet: convert it to JPEG, PNG or WebP first")]
+    #[error(
+        "it is an AVIF image, which Steppe does not read yet: convert it to JPEG, PNG or WebP first"
+    )]
     Avif,
-    #[error("it is an SVG drawing: SVG can carry scripts, so only JPEG, PNG, WebP and GIF images are accepted")]
+    #[error(
+        "it is an SVG drawing: SVG can carry scripts, so only JPEG, PNG, WebP and GIF images are accepted"
+    )]
     Svg,
     #[error("it is not a JPEG, PNG, WebP or GIF image")]
     NotAnImage,
@@ -109,6 +115,57 @@ pub fn identify(bytes: &[u8], bounds: Bounds) -> Result<ImageType, Refusal> {
     Err(Refusal::NotAnImage)
 }
 
+/// Whether a JPEG runs to its end-of-image marker: the decoder fills a truncated file's missing part with grey rather
+/// than failing, so the segments are walked (headers by their lengths, scans to their next marker) to the `EOI` that
+/// follows the last scan. Bytes after it (a polyglot's payload) are never decoded nor served.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let mut at = 2; // after SOI
+    loop {
+        // A marker: one or more 0xFF, then its code.
+        while bytes.get(at) == Some(&0xFF) {
+            at += 1;
+        }
+        let Some(&code) = bytes.get(at) else {
+            return false;
+        };
+        at += 1;
+        match code {
+            0xD9 => return true,
+            0x01 | 0xD0..=0xD7 => continue,
+            _ => {}
+        }
+        let (Some(&hi), Some(&lo)) = (bytes.get(at), bytes.get(at + 1)) else {
+            return false;
+        };
+        let length = usize::from(u16::from_be_bytes([hi, lo]));
+        if length < 2 {
+            return false;
+        }
+        at = at.saturating_add(length);
+        if at > bytes.len() {
+            return false;
+        }
+        if code == 0xDA {
+            // Entropy-coded data runs to the next marker that is not a stuffed 0xFF00 or a restart.
+            loop {
+                let Some(offset) = bytes
+                    .get(at..)
+                    .and_then(|rest| rest.iter().position(|b| *b == 0xFF))
+                else {
+                    return false;
+                };
+                at += offset;
+                match bytes.get(at + 1) {
+                    Some(0x00 | 0xD0..=0xD7) => at += 2,
+                    Some(0xFF) => at += 1,
+                    Some(_) => break,
+                    None => return false,
+                }
+            }
+        }
+    }
+}
+
 fn image_format(kind: ImageType) -> ImageFormat {
     match kind {
         ImageType::Png => ImageFormat::Png,
@@ -131,6 +188,11 @@ struct Decoded {
 /// Reads the header, refuses more than `max_pixels`, then decodes (first frame of a GIF) under a matching memory
 /// limit and applies the EXIF orientation.
 fn decode(bytes: &[u8], kind: ImageType, bounds: Bounds) -> Result<Decoded, Refusal> {
+    if kind == ImageType::Jpeg && !jpeg_is_complete(bytes) {
+        return Err(Refusal::Broken(
+            "the file ends before the picture does".into(),
+        ));
+    }
     let reader = ImageReader::with_format(Cursor::new(bytes), image_format(kind));
     let mut decoder = reader.into_decoder().map_err(broken)?;
     let (width, height) = decoder.dimensions();
@@ -240,8 +302,9 @@ impl Pixels {
 
     fn rgba_thumbnail(&self, width: u32, height: u32) -> RgbaImage {
         match self {
-            Self::Rgb(i) => DynamicImage::ImageRgb8(image::imageops::thumbnail(i, width, height))
-                .into_rgba8(),
+            Self::Rgb(i) => {
+                DynamicImage::ImageRgb8(image::imageops::thumbnail(i, width, height)).into_rgba8()
+            }
             Self::Rgba(i) => image::imageops::thumbnail(i, width, height),
         }
     }
@@ -455,7 +518,10 @@ mod tests {
         assert_eq!(p.hash.len(), 32);
         assert!(!p.blurhash.is_empty());
         // Deterministic: the same upload has the same address.
-        assert_eq!(process(&jpeg(2000, 1000), BOUNDS).expect("again").hash, p.hash);
+        assert_eq!(
+            process(&jpeg(2000, 1000), BOUNDS).expect("again").hash,
+            p.hash
+        );
     }
 
     #[test]
@@ -463,6 +529,18 @@ mod tests {
         let whole = jpeg(64, 64);
         let cut = &whole[..whole.len() / 3];
         assert!(matches!(process(cut, BOUNDS), Err(Refusal::Broken(_))));
+    }
+
+    #[test]
+    fn jpeg_completeness() {
+        let whole = jpeg(300, 200);
+        assert!(jpeg_is_complete(&whole));
+        for cut in [whole.len() - 1, whole.len() / 2, 40, 3] {
+            assert!(!jpeg_is_complete(&whole[..cut]), "cut at {cut}");
+        }
+        let mut polyglot = whole.clone();
+        polyglot.extend_from_slice(b"<script>alert(1)</script>");
+        assert!(jpeg_is_complete(&polyglot));
     }
 
     #[test]

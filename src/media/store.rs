@@ -72,10 +72,11 @@ impl Store {
                     key: "media.dir",
                     message: format!("cannot create {:?}: {e}", config.dir),
                 })?;
-                let store = LocalFileSystem::new_with_prefix(&config.dir).map_err(|e| OpenError {
-                    key: "media.dir",
-                    message: e.to_string(),
-                })?;
+                let store =
+                    LocalFileSystem::new_with_prefix(&config.dir).map_err(|e| OpenError {
+                        key: "media.dir",
+                        message: e.to_string(),
+                    })?;
                 Ok(Self {
                     inner: Arc::new(store),
                     remote: false,

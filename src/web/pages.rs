@@ -143,10 +143,13 @@ async fn with_copied_avatars(
     let copies = crate::media::avatars::served(state, &urls).await?;
     let own = format!("{}/media/", state.urls.base());
     for c in &mut thread {
-        c.author_avatar = c
-            .author_avatar
-            .take()
-            .and_then(|u| if u.starts_with(&own) { Some(u) } else { copies.get(&u).cloned() });
+        c.author_avatar = c.author_avatar.take().and_then(|u| {
+            if u.starts_with(&own) {
+                Some(u)
+            } else {
+                copies.get(&u).cloned()
+            }
+        });
     }
     Ok(thread)
 }
@@ -256,7 +259,10 @@ pub async fn media(
     }
     let etag = format!("\"{name}\"");
     let cached = [
-        (header::CACHE_CONTROL, "public, max-age=31536000, immutable".to_string()),
+        (
+            header::CACHE_CONTROL,
+            "public, max-age=31536000, immutable".to_string(),
+        ),
         (header::ETAG, etag.clone()),
     ];
     let not_modified = headers
@@ -273,12 +279,7 @@ pub async fn media(
         .await
         .map_err(AppError::internal)?
         .ok_or(AppError::NotFound)?;
-    Ok((
-        cached,
-        [(header::CONTENT_TYPE, media_type)],
-        bytes,
-    )
-        .into_response())
+    Ok((cached, [(header::CONTENT_TYPE, media_type)], bytes).into_response())
 }
 
 pub async fn not_found() -> AppError {

@@ -88,14 +88,17 @@ fn human_bytes(n: u64) -> String {
 
 async fn profile_uses(state: &AppState) -> Result<Vec<(String, &'static str)>, AppError> {
     let values = settings::all(&state.db).await?;
-    Ok([("avatar_url", "The blog's avatar"), ("header_url", "The blog's header image")]
-        .into_iter()
-        .filter_map(|(key, label)| {
-            let url = values.get(key)?;
-            let id = crate::domain::media::media_id_of(url, state.urls.base())?;
-            Some((id.to_string(), label))
-        })
-        .collect())
+    Ok([
+        ("avatar_url", "The blog's avatar"),
+        ("header_url", "The blog's header image"),
+    ]
+    .into_iter()
+    .filter_map(|(key, label)| {
+        let url = values.get(key)?;
+        let id = crate::domain::media::media_id_of(url, state.urls.base())?;
+        Some((id.to_string(), label))
+    })
+    .collect())
 }
 
 async fn views(state: &AppState, rows: Vec<MediaRow>) -> Result<Vec<MediaView>, AppError> {
@@ -117,13 +120,21 @@ async fn views(state: &AppState, rows: Vec<MediaRow>) -> Result<Vec<MediaView>, 
                     url: format!("/admin/posts/{}/edit", u.post_id),
                 })
                 .collect();
-            used.extend(profile.iter().filter(|(id, _)| *id == row.id).map(|(_, label)| UseView {
-                label: (*label).to_string(),
-                url: "/admin/settings".into(),
-                draft: false,
-            }));
+            used.extend(
+                profile
+                    .iter()
+                    .filter(|(id, _)| *id == row.id)
+                    .map(|(_, label)| UseView {
+                        label: (*label).to_string(),
+                        url: "/admin/settings".into(),
+                        draft: false,
+                    }),
+            );
             MediaView {
-                thumb_url: image.near(480).map(|v| image.url(base, v)).unwrap_or_default(),
+                thumb_url: image
+                    .near(480)
+                    .map(|v| image.url(base, v))
+                    .unwrap_or_default(),
                 width: image.width,
                 height: image.height,
                 size: format!(
@@ -135,7 +146,8 @@ async fn views(state: &AppState, rows: Vec<MediaRow>) -> Result<Vec<MediaView>, 
                 described: row.alt.is_some(),
                 decorative: row.alt.as_deref() == Some(""),
                 alt: row.alt.clone().unwrap_or_default(),
-                markdown: markdown_of(&image, row.alt.as_deref().unwrap_or_default()).unwrap_or_default(),
+                markdown: markdown_of(&image, row.alt.as_deref().unwrap_or_default())
+                    .unwrap_or_default(),
                 uses: used,
                 name: row.original_name,
                 id: row.id,
@@ -220,24 +232,40 @@ pub async fn delete(
     if !is_hash(&id) {
         return Err(AppError::NotFound);
     }
-    if let Some((_, label)) = profile_uses(&state).await?.into_iter().find(|(m, _)| *m == id) {
-        let error = format!("{label} is this image: choose another one in Settings before deleting it.");
+    if let Some((_, label)) = profile_uses(&state)
+        .await?
+        .into_iter()
+        .find(|(m, _)| *m == id)
+    {
+        let error =
+            format!("{label} is this image: choose another one in Settings before deleting it.");
         let html = page(&state, &owner, &csrf, None, vec![error]).await?;
         return Ok((StatusCode::CONFLICT, axum::response::Html(html)).into_response());
     }
     match db::media::delete_unused(&state.db, &id).await? {
         Ok(Some(row)) => {
-            state.media.remove_files(&row).await.map_err(AppError::internal)?;
+            state
+                .media
+                .remove_files(&row)
+                .await
+                .map_err(AppError::internal)?;
             tracing::info!(media = %id, "image deleted");
             Ok(Redirect::to("/admin/media?notice=deleted").into_response())
         }
         Ok(None) => Err(AppError::NotFound),
         Err(uses) => {
-            let titles: Vec<String> = uses.iter().map(|u| format!("\u{201c}{}\u{201d}", u.title)).collect();
+            let titles: Vec<String> = uses
+                .iter()
+                .map(|u| format!("\u{201c}{}\u{201d}", u.title))
+                .collect();
             let error = format!(
                 "This image is used by {}: remove it from {} first.",
                 titles.join(", "),
-                if uses.len() == 1 { "that post" } else { "those posts" }
+                if uses.len() == 1 {
+                    "that post"
+                } else {
+                    "those posts"
+                }
             );
             let html = page(&state, &owner, &csrf, None, vec![error]).await?;
             Ok((StatusCode::CONFLICT, axum::response::Html(html)).into_response())
@@ -255,7 +283,12 @@ pub async fn upload(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let form = uploads::read(multipart, state.config.media.max_upload_bytes).await?;
+    let form = uploads::read(
+        multipart,
+        state.config.limits.max_body_bytes,
+        state.config.media.max_upload_bytes,
+    )
+    .await?;
     auth::check_csrf(&state, &headers, form.get("csrf"))?;
     let wants_json = headers
         .get(axum::http::header::ACCEPT)
@@ -284,7 +317,9 @@ pub async fn upload(
                 }));
             }
             Err(e @ (UploadError::Refused(_) | UploadError::Busy)) => {
-                errors.push(format!("\u{201c}{shown_name}\u{201d} was not uploaded: {e}."));
+                errors.push(format!(
+                    "\u{201c}{shown_name}\u{201d} was not uploaded: {e}."
+                ));
             }
             Err(e) => return Err(AppError::internal(e)),
         }

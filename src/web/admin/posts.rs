@@ -3,8 +3,8 @@
 
 use askama::Template;
 use axum::{
-    extract::{Multipart, Path, Query, State},
-    http::{HeaderMap, StatusCode},
+    extract::{Path, Query, Request, State},
+    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
 
@@ -183,7 +183,9 @@ impl<'a> Editor<'a> {
             featured: images
                 .and_then(|i| i.saved.featured.clone())
                 .unwrap_or_default(),
-            images: images.map(|i| i.rows.iter().map(ImageRow::copy).collect()).unwrap_or_default(),
+            images: images
+                .map(|i| i.rows.iter().map(ImageRow::copy).collect())
+                .unwrap_or_default(),
             max_upload_mib: self.state.config.media.max_upload_bytes / (1024 * 1024),
         }
     }
@@ -203,7 +205,11 @@ impl<'a> Editor<'a> {
 
     /// Stores the form's files: images go into the text (at its end), a featured file becomes the featured image.
     /// Returns the problems, one per refused file.
-    async fn upload(&self, form: &mut FormData, input: &mut PostInput) -> Result<(usize, Vec<String>), AppError> {
+    async fn upload(
+        &self,
+        form: &mut FormData,
+        input: &mut PostInput,
+    ) -> Result<(usize, Vec<String>), AppError> {
         let mut errors = Vec::new();
         let mut stored = 0;
         let base = self.state.urls.base();
@@ -211,12 +217,19 @@ impl<'a> Editor<'a> {
             let shown_name = crate::media::display_name(&file.file_name);
             let uploaded = match file.bytes {
                 Err(refusal) => Err(UploadError::Refused(refusal)),
-                Ok(bytes) => self.state.media.upload(&self.state.db, &file.file_name, bytes).await,
+                Ok(bytes) => {
+                    self.state
+                        .media
+                        .upload(&self.state.db, &file.file_name, bytes)
+                        .await
+                }
             };
             let row = match uploaded {
                 Ok(row) => row,
                 Err(e @ (UploadError::Refused(_) | UploadError::Busy)) => {
-                    errors.push(format!("\u{201c}{shown_name}\u{201d} was not uploaded: {e}."));
+                    errors.push(format!(
+                        "\u{201c}{shown_name}\u{201d} was not uploaded: {e}."
+                    ));
                     continue;
                 }
                 Err(e) => return Err(AppError::internal(e)),
@@ -226,10 +239,16 @@ impl<'a> Editor<'a> {
                 form.text.insert("featured".into(), row.id.clone());
                 continue;
             }
-            let already = referenced(&input.body, base).iter().any(|(id, _)| *id == row.id);
+            let already = referenced(&input.body, base)
+                .iter()
+                .any(|(id, _)| *id == row.id);
             if !already && let Some(md) = markdown_of(&row.image(), "") {
                 let body = input.body.trim_end();
-                input.body = if body.is_empty() { md } else { format!("{body}\n\n{md}") };
+                input.body = if body.is_empty() {
+                    md
+                } else {
+                    format!("{body}\n\n{md}")
+                };
             }
         }
         Ok((stored, errors))
@@ -239,7 +258,10 @@ impl<'a> Editor<'a> {
     async fn images(&self, form: &FormData, body: &str) -> Result<FormImages, AppError> {
         let base = self.state.urls.base();
         let shown = referenced(body, base);
-        let featured = form.get("featured").filter(|f| is_hash(f)).map(str::to_string);
+        let featured = form
+            .get("featured")
+            .filter(|f| is_hash(f))
+            .map(str::to_string);
         let mut ids: Vec<String> = shown.iter().map(|(id, _)| id.clone()).collect();
         if let Some(f) = &featured
             && !ids.contains(f)
@@ -263,7 +285,9 @@ impl<'a> Editor<'a> {
                 .filter(|a| !a.is_empty());
             // The form's fields win; then what is stored; then the alt text written in the Markdown.
             let alt = match form.get(&format!("alt_{id}")) {
-                Some(_) if form.get(&format!("decorative_{id}")) == Some("1") => Some(String::new()),
+                Some(_) if form.get(&format!("decorative_{id}")) == Some("1") => {
+                    Some(String::new())
+                }
                 Some(typed) if !typed.trim().is_empty() => Some(typed.trim().to_string()),
                 Some(_) => typed_in_text,
                 None => row.alt.clone().or(typed_in_text),
@@ -283,10 +307,14 @@ impl<'a> Editor<'a> {
             out.rows.push(ImageRow {
                 id: id.clone(),
                 name: row.original_name.clone(),
-                thumb_url: image.near(480).map(|v| image.url(base, v)).unwrap_or_default(),
+                thumb_url: image
+                    .near(480)
+                    .map(|v| image.url(base, v))
+                    .unwrap_or_default(),
                 width: image.width,
                 height: image.height,
-                markdown: markdown_of(&image, alt.as_deref().unwrap_or_default()).unwrap_or_default(),
+                markdown: markdown_of(&image, alt.as_deref().unwrap_or_default())
+                    .unwrap_or_default(),
                 decorative: alt.as_deref() == Some(""),
                 alt: alt.unwrap_or_default(),
                 in_text,
@@ -325,11 +353,18 @@ impl<'a> Editor<'a> {
         let mut valid: ValidPost = match input.validate(&self.state.config.limits) {
             Ok(v) => v,
             Err(errors) => {
-                return self.invalid(input, &images, errors.into_iter().map(|e| e.message).collect());
+                return self.invalid(
+                    input,
+                    &images,
+                    errors.into_iter().map(|e| e.message).collect(),
+                );
             }
         };
-        valid.body_html =
-            content::render_markdown_with(&valid.body_markdown, self.state.urls.base(), &images.images);
+        valid.body_html = content::render_markdown_with(
+            &valid.body_markdown,
+            self.state.urls.base(),
+            &images.images,
+        );
         let status = match action {
             Action::Preview | Action::Upload => {
                 let mut page = self.page(input, Some(&images));
@@ -419,10 +454,15 @@ pub async fn create(
     State(state): State<AppState>,
     owner: Owner,
     csrf: CsrfToken,
-    headers: HeaderMap,
-    multipart: Multipart,
+    request: Request,
 ) -> Result<Response, AppError> {
-    let form = uploads::read(multipart, state.config.media.max_upload_bytes).await?;
+    let headers = request.headers().clone();
+    let form = uploads::read_any(
+        request,
+        state.config.limits.max_body_bytes,
+        state.config.media.max_upload_bytes,
+    )
+    .await?;
     auth::check_csrf(&state, &headers, form.get("csrf"))?;
     let editor = Editor::blank(&state, &csrf, &owner);
     editor.submit(form).await
@@ -473,10 +513,15 @@ pub async fn update(
     owner: Owner,
     csrf: CsrfToken,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    multipart: Multipart,
+    request: Request,
 ) -> Result<Response, AppError> {
-    let form = uploads::read(multipart, state.config.media.max_upload_bytes).await?;
+    let headers = request.headers().clone();
+    let form = uploads::read_any(
+        request,
+        state.config.limits.max_body_bytes,
+        state.config.media.max_upload_bytes,
+    )
+    .await?;
     auth::check_csrf(&state, &headers, form.get("csrf"))?;
     let post = posts::find_by_id(&state.db, &id)
         .await?

@@ -120,9 +120,15 @@ pub async fn save(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let form = uploads::read(multipart, state.config.media.max_upload_bytes).await?;
+    let form = uploads::read(
+        multipart,
+        state.config.limits.max_body_bytes,
+        state.config.media.max_upload_bytes,
+    )
+    .await?;
     auth::check_csrf(&state, &headers, form.get("csrf"))?;
-    let files: HashMap<&str, &FileField> = form.files.iter().map(|f| (f.field.as_str(), f)).collect();
+    let files: HashMap<&str, &FileField> =
+        form.files.iter().map(|f| (f.field.as_str(), f)).collect();
     let mut errors = Vec::new();
     let mut changes: Vec<(String, Option<String>)> = Vec::new();
     for (key, label) in IMAGES {
@@ -149,7 +155,9 @@ pub async fn save(
             match uploaded {
                 Ok(row) => {
                     let image = row.image();
-                    let main = image.main().ok_or_else(|| AppError::internal("an image without variants"))?;
+                    let main = image
+                        .main()
+                        .ok_or_else(|| AppError::internal("an image without variants"))?;
                     changes.push((url_key, Some(image.url(state.urls.base(), main))));
                     changes.push((type_key, Some(main.format.media_type().to_string())));
                 }

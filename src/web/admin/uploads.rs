@@ -3,7 +3,10 @@
 
 use std::collections::HashMap;
 
-use axum::{extract::Multipart, http::StatusCode};
+use axum::{
+    extract::{FromRequest, Multipart, Request},
+    http::{StatusCode, header},
+};
 
 use crate::{error::AppError, media::Refusal};
 
@@ -43,13 +46,61 @@ fn unreadable(e: axum::extract::multipart::MultipartError) -> AppError {
     }
 }
 
-/// Reads a multipart form. Empty file inputs (a file field without a name and bytes) are skipped.
-pub async fn read(mut multipart: Multipart, max_file_bytes: usize) -> Result<FormData, AppError> {
+/// Reads a form that may carry files (`multipart/form-data`) or not (`application/x-www-form-urlencoded`, what a
+/// form without file inputs, a script or a test sends).
+///
+/// Text is limited to `max_text_bytes` in all (`limits.max_body_bytes`), each file to `max_file_bytes`.
+pub async fn read_any(
+    request: Request,
+    max_text_bytes: usize,
+    max_file_bytes: usize,
+) -> Result<FormData, AppError> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if content_type.starts_with("multipart/form-data") {
+        let multipart = Multipart::from_request(request, &()).await.map_err(|e| {
+            AppError::BadRequest(format!("The form could not be read: {}", e.body_text()))
+        })?;
+        return read(multipart, max_text_bytes, max_file_bytes).await;
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Err(AppError::BadRequest(
+            "The form must be sent as application/x-www-form-urlencoded or multipart/form-data."
+                .into(),
+        ));
+    }
+    let bytes = axum::body::to_bytes(request.into_body(), max_text_bytes)
+        .await
+        .map_err(|_| AppError::PayloadTooLarge)?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+        .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))?;
     let mut form = FormData::default();
+    for (name, value) in pairs {
+        form.text.entry(name).or_insert(value);
+    }
+    Ok(form)
+}
+
+/// Reads a multipart form. Empty file inputs (a file field without a name and bytes) are skipped.
+pub async fn read(
+    mut multipart: Multipart,
+    max_text_bytes: usize,
+    max_file_bytes: usize,
+) -> Result<FormData, AppError> {
+    let mut form = FormData::default();
+    let mut text_bytes = 0usize;
     while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
         let name = field.name().unwrap_or_default().to_string();
         let Some(file_name) = field.file_name().map(str::to_string) else {
             let value = field.text().await.map_err(unreadable)?;
+            text_bytes = text_bytes.saturating_add(value.len());
+            if text_bytes > max_text_bytes {
+                return Err(AppError::PayloadTooLarge);
+            }
             form.text.entry(name).or_insert(value);
             continue;
         };
