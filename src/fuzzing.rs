@@ -137,6 +137,27 @@ pub fn markdown(data: &[u8]) {
     let _ = content::excerpt_html("", &text);
 }
 
+/// Image processing on any bytes (the owner's uploads, commenters' avatars): it refuses or produces variants, never
+/// panics; variants are never wider than the image nor than the largest width, and keep its proportions.
+pub fn image_upload(data: &[u8]) {
+    use crate::media::process::{self, Bounds, WIDTHS};
+    // Small bounds keep each run fast; the bounds themselves are what is exercised.
+    let bounds = Bounds {
+        max_bytes: 1 << 20,
+        max_pixels: 4_000_000,
+    };
+    if let Ok(p) = process::process(data, bounds) {
+        assert!(!p.variants.is_empty());
+        assert!(u64::from(p.width) * u64::from(p.height) <= bounds.max_pixels);
+        for v in &p.variants {
+            assert!(v.width <= p.width && v.width <= WIDTHS[WIDTHS.len() - 1]);
+            assert!(v.height >= 1 && !v.bytes.is_empty());
+        }
+        assert!(crate::domain::media::is_hash(&p.hash));
+    }
+    let _ = process::avatar(data, bounds);
+}
+
 /// What no sanitised HTML may contain inside a tag (text may mention anything: ammonia escapes every `<` of text,
 /// so each literal `<` in the output opens a tag): a dangerous element, an event handler or `style` attribute, or a
 /// URL attribute whose scheme is not http(s) or mailto.

@@ -48,3 +48,8 @@ fn sanitizer() {
 fn markdown() {
     replay("markdown", steppe::fuzzing::markdown);
 }
+
+#[test]
+fn image_upload() {
+    replay("image_upload", steppe::fuzzing::image_upload);
+}

@@ -262,6 +262,31 @@ async fn the_whole_story_with_a_fedify_peer() {
         &[("policy", "publish_all")],
     )
     .await;
+    // With a described image, uploaded the way the editor's script does, as its featured image.
+    let token = crate::harness::csrf_token(&app.page("/admin/media").await.1);
+    let form = reqwest::multipart::Form::new().text("csrf", token).part(
+        "file",
+        reqwest::multipart::Part::bytes(crate::harness::jpeg(1200, 800, None))
+            .file_name("steppe.jpg"),
+    );
+    let uploaded: Value = app
+        .client
+        .post(app.url("/admin/media/upload"))
+        .header("accept", "application/json")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let image_id = uploaded["images"][0]["id"].as_str().unwrap().to_string();
+    let markdown = uploaded["images"][0]["markdown"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = format!("Hello from *Steppe*.\n\n{markdown}");
+    let alt_field = format!("alt_{image_id}");
     let editor = app
         .save_post(
             "/admin/posts/new",
@@ -269,7 +294,9 @@ async fn the_whole_story_with_a_fedify_peer() {
                 ("title", "Interop with Fedify"),
                 ("summary", "A post for a peer."),
                 ("tags", "NGOs"),
-                ("body", "Hello from *Steppe*."),
+                ("body", &body),
+                ("featured", &image_id),
+                (&alt_field, "Grass to the horizon"),
             ],
             "publish",
         )
@@ -298,9 +325,27 @@ async fn the_whole_story_with_a_fedify_peer() {
             .any(|t| t["type"] == "Hashtag" && t["name"] == "#ngos"),
         "{article}"
     );
+    let attachments = article["attachments"].as_array().expect("attachments");
+    assert_eq!(attachments.len(), 1, "{article}");
+    let attachment = &attachments[0];
+    assert_eq!(attachment["type"], "Image");
+    assert_eq!(attachment["mediaType"], "image/jpeg");
+    assert_eq!(attachment["name"], "Grass to the horizon");
+    assert_eq!(
+        (attachment["width"].as_u64(), attachment["height"].as_u64()),
+        (Some(1200), Some(800))
+    );
+    assert!(
+        attachment["url"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("/media/{image_id}-1200.jpg"))
+    );
+    assert_eq!(article["image"]["url"], attachment["url"]);
     let article_id = article["id"].as_str().unwrap().to_string();
     report.pass(
-        "Publish from the admin form; Fedify verifies Create{Article} and reads name, summary, content, url, tags",
+        "Publish from the admin form; Fedify verifies Create{Article} and reads name, summary, content, url, tags, \
+         its image and its attachment (mediaType, url, name, width, height)",
         article_id.clone(),
     );
 

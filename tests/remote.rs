@@ -83,6 +83,7 @@ impl Remote {
             .route("/inbox", post(inbox))
             .route("/notes/{id}", get(note))
             .route("/avatar.png", get(avatar))
+            .route("/avatar2.png", get(avatar))
             .route("/.well-known/webfinger", get(webfinger))
             .with_state(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();

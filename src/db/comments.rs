@@ -156,6 +156,25 @@ pub async fn edit(
 }
 
 /// Removes a comment if `author_id` wrote it. Replies to it stay (shown under the post).
+/// Points every comment of `author_id` at its current avatar; returns how many changed. Public pages become stale.
+pub async fn set_author_avatar(
+    db: &Db,
+    author_id: &str,
+    avatar: Option<&str>,
+) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let changed = sqlx::query(
+        "UPDATE comments SET author_avatar = $1 WHERE author_id = $2 AND author_avatar IS DISTINCT FROM $1",
+    )
+    .bind(avatar)
+    .bind(author_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    db.commit_content(tx).await?;
+    Ok(changed)
+}
+
 pub async fn delete_by_author(db: &Db, id: &str, author_id: &str) -> Result<bool, sqlx::Error> {
     let query = sqlx::query("DELETE FROM comments WHERE id = $1 AND author_id = $2")
         .bind(id)

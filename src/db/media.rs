@@ -336,7 +336,8 @@ pub async fn remote_avatars(
         .collect())
 }
 
-/// Records a fetch of a remote avatar (its stored name, or `None` when it failed); public pages become stale.
+/// Records a fetch of a remote avatar (its stored name, or `None` when it failed: an earlier copy is then kept until
+/// the next refresh); public pages become stale.
 pub async fn set_remote_avatar(
     db: &Db,
     source_url: &str,
@@ -345,7 +346,8 @@ pub async fn set_remote_avatar(
     let mut tx = db.begin_write().await?;
     sqlx::query(
         "INSERT INTO remote_avatars (source_url, media_name, fetched_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (source_url) DO UPDATE SET media_name = excluded.media_name, fetched_at = excluded.fetched_at",
+         ON CONFLICT (source_url) DO UPDATE SET \
+         media_name = COALESCE(excluded.media_name, remote_avatars.media_name), fetched_at = excluded.fetched_at",
     )
     .bind(source_url)
     .bind(media_name)

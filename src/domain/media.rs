@@ -167,8 +167,8 @@ pub struct Image {
     pub variants: Vec<VariantInfo>,
 }
 
-/// `sizes` for an image in a post's column (45rem wide at most).
-pub const COLUMN_SIZES: &str = "(max-width: 47rem) 100vw, 45rem";
+/// `sizes` for an image in a post's column (the theme's column is 720 CSS pixels wide at most).
+pub const COLUMN_SIZES: &str = "(max-width: 760px) 100vw, 720px";
 
 impl Image {
     /// The address of a variant under `base` (the blog's origin, no trailing slash).

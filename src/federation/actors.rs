@@ -77,7 +77,7 @@ fn keys<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<KeyDoc>, D::Error>
 }
 
 /// The `url` of an `icon`, which may be an Image, a link, a list of either, or a bare URL.
-fn image_url(icon: &Value) -> Option<String> {
+pub(crate) fn image_url(icon: &Value) -> Option<String> {
     match icon {
         Value::String(s) => Some(s.clone()),
         Value::Array(items) => items.iter().find_map(image_url),

@@ -243,21 +243,30 @@ impl Pixels {
         }
     }
 
-    fn resize(&self, width: u32, height: u32) -> Self {
-        match self {
-            Self::Rgb(i) => Self::Rgb(image::imageops::resize(
-                i,
-                width,
-                height,
-                FilterType::Lanczos3,
-            )),
-            Self::Rgba(i) => Self::Rgba(image::imageops::resize(
-                i,
-                width,
-                height,
-                FilterType::Lanczos3,
-            )),
-        }
+    /// Lanczos3 through `fast_image_resize` (SIMD, straight on 8-bit pixels: several times faster than the `image`
+    /// crate's resize, whose intermediate is a 16-bytes-a-pixel float image; see `benches/media.rs`). Transparent
+    /// pixels are premultiplied while resizing, so no dark fringes appear at their edges.
+    fn resize(&self, width: u32, height: u32) -> Result<Self, Refusal> {
+        use fast_image_resize::{PixelType, ResizeAlg, ResizeOptions, Resizer, images};
+        let (w, h) = self.dimensions();
+        let (raw, pixel_type) = match self {
+            Self::Rgb(i) => (i.as_raw(), PixelType::U8x3),
+            Self::Rgba(i) => (i.as_raw(), PixelType::U8x4),
+        };
+        let source = images::ImageRef::new(w, h, raw, pixel_type).map_err(broken)?;
+        let mut target = images::Image::new(width, height, pixel_type);
+        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(
+            fast_image_resize::FilterType::Lanczos3,
+        ));
+        Resizer::new()
+            .resize(&source, &mut target, &options)
+            .map_err(broken)?;
+        let buffer = target.into_vec();
+        let resized = match self {
+            Self::Rgb(_) => RgbImage::from_raw(width, height, buffer).map(Self::Rgb),
+            Self::Rgba(_) => RgbaImage::from_raw(width, height, buffer).map(Self::Rgba),
+        };
+        resized.ok_or_else(|| Refusal::Broken("resizing produced no image".into()))
     }
 
     /// The main encoding (JPEG, or PNG for transparency) with the colour profile, and a lossy WebP.
@@ -341,7 +350,7 @@ pub fn process(bytes: &[u8], bounds: Bounds) -> Result<Processed, Refusal> {
             None
         } else {
             let from = source.as_ref().unwrap_or(&pixels);
-            Some(from.resize(w, scaled_height((width, height), w)))
+            Some(from.resize(w, scaled_height((width, height), w))?)
         };
         let current = resized.as_ref().unwrap_or(&pixels);
         let (vw, vh) = current.dimensions();

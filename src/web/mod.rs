@@ -60,7 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/logout", axum::routing::post(admin::logout))
         .route(
             "/admin/settings",
-            get(admin::settings::show).post(admin::settings::save.layer(uploads.clone())),
+            get(admin::settings::show).post(admin::settings::save.layer(uploads)),
         )
         .route("/admin/mentions", get(admin::mentions::show))
         .route("/admin/comments", get(admin::comments::show))
@@ -105,7 +105,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/media", get(admin::media::show))
         .route(
             "/admin/media/upload",
-            axum::routing::post(admin::media::upload).layer(uploads.clone()),
+            axum::routing::post(admin::media::upload).layer(uploads),
         )
         .route(
             "/admin/media/{id}/alt",
@@ -117,11 +117,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/admin/posts/new",
-            get(admin::posts::new).post(admin::posts::create.layer(uploads.clone())),
+            get(admin::posts::new).post(admin::posts::create.layer(uploads)),
         )
         .route(
             "/admin/posts/{id}/edit",
-            get(admin::posts::edit).post(admin::posts::update.layer(uploads.clone())),
+            get(admin::posts::edit).post(admin::posts::update.layer(uploads)),
         )
         .route(
             "/admin/posts/{id}/delete",

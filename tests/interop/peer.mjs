@@ -47,9 +47,26 @@ async function describe(ctx, object) {
       tags.push({ type: tag.constructor.name, name: tag.name?.toString() ?? null, href: tag.href?.href ?? null });
     }
   }
+  const imageOf = (i) => i == null ? null : ({
+    type: i.constructor.name,
+    mediaType: i.mediaType ?? null,
+    url: i.url?.href ?? null,
+    name: i.name?.toString() ?? null,
+    width: i.width ?? null,
+    height: i.height ?? null,
+  });
+  const attachments = [];
+  if (typeof object.getAttachments === "function") {
+    for await (const a of object.getAttachments({ documentLoader: ctx.documentLoader })) attachments.push(imageOf(a));
+  }
+  const image = typeof object.getImage === "function"
+    ? imageOf(await object.getImage({ documentLoader: ctx.documentLoader }))
+    : null;
   return {
     id: object.id?.href ?? null,
     type: object.constructor.name,
+    attachments,
+    image,
     name: object.name?.toString() ?? null,
     summary: object.summary?.toString() ?? null,
     content: object.content?.toString() ?? null,

@@ -16,8 +16,15 @@ use crate::{
     },
 };
 
-/// An `Update` from `signer`: edits of comments we hold; anything else (profiles, posts we do not hold) is dropped.
+/// An `Update` from `signer`: edits of comments we hold, and commenters' own profiles (a new avatar is copied and
+/// shown on their comments); anything else (posts we do not hold) is dropped.
 pub async fn receive(state: &AppState, signer: &str, object: &Value) -> Result<(), AppError> {
+    if matches!(
+        object.get("type").and_then(Value::as_str),
+        Some("Person" | "Service" | "Application" | "Group" | "Organization")
+    ) {
+        return profile(state, signer, object).await;
+    }
     if !matches!(
         object.get("type").and_then(Value::as_str),
         Some("Note" | "Article")
@@ -58,6 +65,27 @@ pub async fn receive(state: &AppState, signer: &str, object: &Value) -> Result<(
     } else {
         tracing::info!(comment = %note.id, "an edit older than the stored text; ignored");
     }
+    Ok(())
+}
+
+/// A profile changed: only the actor itself may say so. Its comments point at its new avatar, which is copied.
+async fn profile(state: &AppState, signer: &str, object: &Value) -> Result<(), AppError> {
+    if object.get("id").and_then(Value::as_str) != Some(signer) {
+        return Err(AppError::Forbidden(
+            "only an actor may update its own profile".into(),
+        ));
+    }
+    let avatar = object
+        .get("icon")
+        .and_then(crate::federation::actors::image_url)
+        .filter(|a| a.starts_with("https://") || a.starts_with("http://"));
+    let changed = comments::set_author_avatar(&state.db, signer, avatar.as_deref()).await?;
+    if changed > 0
+        && let Some(avatar) = &avatar
+    {
+        crate::media::avatars::served(state, std::slice::from_ref(avatar)).await?;
+    }
+    tracing::info!(actor = %signer, comments = changed, "profile updated");
     Ok(())
 }
 
