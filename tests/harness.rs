@@ -531,3 +531,16 @@ pub fn exif_with_gps(orientation: u16) -> Vec<u8> {
     }
     t
 }
+
+/// `jpeg` with an ICC profile (an APP2 `ICC_PROFILE` segment, one chunk) inserted after SOI.
+pub fn with_icc_profile(jpeg: &[u8], profile: &[u8]) -> Vec<u8> {
+    let mut app2 = b"ICC_PROFILE\0\x01\x01".to_vec();
+    app2.extend_from_slice(profile);
+    let len = u16::try_from(app2.len() + 2).expect("short profile");
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE2]);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&app2);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::{
     comments::{activity, note, post_with_article, send},
-    harness::{TestApp, attrs, csrf_token, exif_with_gps, jpeg, texts},
+    harness::{TestApp, attrs, csrf_token, exif_with_gps, jpeg, texts, with_icc_profile},
     remote::Remote,
 };
 
@@ -106,7 +106,9 @@ async fn an_image_uploaded_in_the_editor_is_described_featured_and_federated() {
     let app = TestApp::spawn().await;
     app.setup_owner().await;
     // A phone photo: 2000 × 1000 as stored, "rotate 90° clockwise" in its EXIF, and where it was taken.
-    let photo = jpeg(2000, 1000, Some(&exif_with_gps(6)));
+    // Its colour profile (Display P3 on an iPhone; here any bytes in a profile's place) must survive.
+    let profile = b"a colour profile, kept as it is, byte for byte".to_vec();
+    let photo = with_icc_profile(&jpeg(2000, 1000, Some(&exif_with_gps(6))), &profile);
     let typed = "Our shelter opened today.\n\nMore soon.";
     let form = editor_form(
         &app,
@@ -464,6 +466,18 @@ async fn the_script_endpoint_dedups_and_deleting_a_used_image_is_refused() {
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let refused: Value = refused.json().await.unwrap();
     assert!(refused["errors"][0].as_str().unwrap().contains("SVG"));
+    // A GIF becomes a still of its first frame.
+    let gif: Value = upload(include_bytes!("../fuzz/corpus/image_upload/seed.gif").to_vec())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let gif_md = gif["images"][0]["markdown"].as_str().unwrap();
+    assert!(
+        gif_md.ends_with("-2.jpg)") || gif_md.ends_with("-2.png)"),
+        "{gif}"
+    );
 
     // Described on the media page, then used by a published post.
     let r = app
@@ -743,4 +757,22 @@ async fn processing_memory_is_bounded() {
         peak <= bound,
         "peak {peak} KiB from {before} KiB: over {bound} KiB"
     );
+}
+
+/// With `media.public_url`, `/media/…` sends browsers to the bucket's public address; other names stay 404.
+#[tokio::test]
+async fn a_public_bucket_address_is_redirected_to() {
+    let app = TestApp::spawn_with("[media]\npublic_url = \"https://media.example.org/\"\n").await;
+    let name = "0123456789abcdef0123456789abcdef-480.jpg";
+    let r = app.get(&format!("/media/{name}")).await;
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(
+        r.headers()["location"],
+        format!("https://media.example.org/{name}").as_str()
+    );
+    assert_eq!(
+        app.get("/media/not-a-name.jpg").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    app.finish().await;
 }
