@@ -270,7 +270,7 @@ impl Pixels {
     }
 
     /// The main encoding (JPEG, or PNG for transparency) with the colour profile, and a lossy WebP.
-    fn encode(&self, icc: Option<&[u8]>) -> Result<(Format, Vec<u8>, Vec<u8>), Refusal> {
+    fn encode(&self, icc: Option<&[u8]>) -> Result<(Format, Vec<u8>, Option<Vec<u8>>), Refusal> {
         let (width, height) = self.dimensions();
         let mut main = Vec::new();
         let format = match self {
@@ -296,16 +296,17 @@ impl Pixels {
                 Format::Png
             }
         };
+        // libwebp refuses what it cannot encode (a side over 16,383 pixels): such a variant simply has no WebP.
         let webp = match self {
-            Self::Rgb(i) => webp::Encoder::from_rgb(i.as_raw(), width, height).encode(WEBP_QUALITY),
-            Self::Rgba(i) => {
-                webp::Encoder::from_rgba(i.as_raw(), width, height).encode(WEBP_QUALITY)
-            }
+            Self::Rgb(i) => webp::Encoder::from_rgb(i.as_raw(), width, height)
+                .encode_simple(false, WEBP_QUALITY),
+            Self::Rgba(i) => webp::Encoder::from_rgba(i.as_raw(), width, height)
+                .encode_simple(false, WEBP_QUALITY),
         };
-        let webp = match icc {
+        let webp = webp.ok().map(|webp| match icc {
             Some(icc) => with_icc_profile(&webp, icc, width, height, matches!(self, Self::Rgba(_))),
             None => webp.to_vec(),
-        };
+        });
         Ok((format, main, webp))
     }
 
@@ -355,14 +356,14 @@ pub fn process(bytes: &[u8], bounds: Bounds) -> Result<Processed, Refusal> {
         let current = resized.as_ref().unwrap_or(&pixels);
         let (vw, vh) = current.dimensions();
         let (format, main, webp) = current.encode(icc.as_deref())?;
-        let webp_smaller = webp.len() < main.len();
+        let smaller_webp = webp.filter(|w| w.len() < main.len());
         variants.push(Variant {
             width: vw,
             height: vh,
             format,
             bytes: main,
         });
-        if webp_smaller {
+        if let Some(webp) = smaller_webp {
             variants.push(Variant {
                 width: vw,
                 height: vh,
