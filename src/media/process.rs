@@ -218,6 +218,13 @@ fn decode(bytes: &[u8], kind: ImageType, bounds: Bounds) -> Result<Decoded, Refu
     Ok(Decoded { image, icc })
 }
 
+/// One size encoded: the main format (JPEG or PNG) and, where libwebp could, a lossy WebP.
+struct Encoded {
+    format: Format,
+    main: Vec<u8>,
+    webp: Option<Vec<u8>>,
+}
+
 /// Pixels to encode: RGBA where any pixel is not opaque (kept as PNG), else RGB (JPEG).
 enum Pixels {
     Rgb(RgbImage),
@@ -270,7 +277,7 @@ impl Pixels {
     }
 
     /// The main encoding (JPEG, or PNG for transparency) with the colour profile, and a lossy WebP.
-    fn encode(&self, icc: Option<&[u8]>) -> Result<(Format, Vec<u8>, Option<Vec<u8>>), Refusal> {
+    fn encode(&self, icc: Option<&[u8]>) -> Result<Encoded, Refusal> {
         let (width, height) = self.dimensions();
         let mut main = Vec::new();
         let format = match self {
@@ -307,7 +314,7 @@ impl Pixels {
             Some(icc) => with_icc_profile(&webp, icc, width, height, matches!(self, Self::Rgba(_))),
             None => webp.to_vec(),
         });
-        Ok((format, main, webp))
+        Ok(Encoded { format, main, webp })
     }
 
     fn rgba_thumbnail(&self, width: u32, height: u32) -> RgbaImage {
@@ -355,7 +362,7 @@ pub fn process(bytes: &[u8], bounds: Bounds) -> Result<Processed, Refusal> {
         };
         let current = resized.as_ref().unwrap_or(&pixels);
         let (vw, vh) = current.dimensions();
-        let (format, main, webp) = current.encode(icc.as_deref())?;
+        let Encoded { format, main, webp } = current.encode(icc.as_deref())?;
         let smaller_webp = webp.filter(|w| w.len() < main.len());
         variants.push(Variant {
             width: vw,
