@@ -56,6 +56,12 @@ pub enum AdminCommand {
         #[arg(long)]
         display_name: String,
     },
+    /// Set a new password for a forgotten one, read from the first line of standard input; every session of the
+    /// account ends.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 /// Why a command failed; printed as one line by `main`.
@@ -124,6 +130,34 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 Err(CreateOwnerError::Db(e)) => {
                     return Err(CliError::Invalid(format!("database error: {e}")));
                 }
+            }
+        }
+        Command::Admin(AdminCommand::ResetPassword { username }) => {
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let min = crate::domain::users::MIN_PASSWORD_CHARS;
+            if password.chars().count() < min {
+                return Err(CliError::Invalid(format!(
+                    "Password: at least {min} characters."
+                )));
+            }
+            let db = Db::connect(&config.database.url, config.database.max_connections).await?;
+            db.migrate().await?;
+            let hash = crate::domain::users::Hashing::new(1)
+                .hash(password)
+                .await
+                .map_err(CliError::Invalid)?;
+            match crate::db::users::set_password(&db, &username, &hash).await {
+                Ok(true) => {
+                    println!("password of {username} changed; every session of it has ended")
+                }
+                Ok(false) => {
+                    return Err(CliError::Invalid(format!(
+                        "no account is named {username:?}"
+                    )));
+                }
+                Err(e) => return Err(CliError::Invalid(format!("database error: {e}"))),
             }
         }
     }

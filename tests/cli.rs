@@ -1,5 +1,5 @@
-//! The `steppe` binary: `check-config` names the bad key, `migrate` and `admin create-owner` work headless, and the
-//! owner created that way logs in through the web form.
+//! The `steppe` binary: `check-config` names the bad key, `migrate`, `admin create-owner` and `admin reset-password`
+//! work headless, and the owner created that way logs in through the web form.
 
 use std::{io::Write, process::Stdio};
 
@@ -132,5 +132,39 @@ async fn create_owner_headless_then_log_in_on_the_web() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, html) = app.page("/admin").await;
     assert!(html.contains("CLI Owner"));
+
+    // A forgotten password is reset from the command line: the old one and every session stop working.
+    let reset = |user: &'static str, password: &'static str| {
+        steppe(
+            &[
+                "--config",
+                config,
+                "admin",
+                "reset-password",
+                "--username",
+                user,
+            ],
+            &[],
+            password,
+        )
+    };
+    let short = reset("cli", "short\n");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
+    let nobody = reset("nobody", "a new long password\n");
+    assert!(!nobody.status.success());
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("no account"));
+    let done = reset("cli", "a new long password\n");
+    assert!(done.status.success(), "{done:?}");
+    let (_, html) = app.page("/admin").await;
+    assert_eq!(texts(&html, "h1"), ["Log in"], "the session ended");
+    assert_eq!(
+        app.log_in("cli", "a long enough password").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.log_in("cli", "a new long password").await.status(),
+        StatusCode::SEE_OTHER
+    );
     app.finish().await;
 }

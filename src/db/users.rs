@@ -68,3 +68,31 @@ pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<User>, s
     .fetch_optional(&db.pool)
     .await
 }
+
+/// Replaces a user's password hash and ends every one of their sessions, in one transaction. `false` when no user has
+/// that username.
+pub async fn set_password(
+    db: &Db,
+    username: &str,
+    password_hash: &str,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(id) = id else {
+        return Ok(false);
+    };
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}
