@@ -317,6 +317,7 @@ async fn posts_are_articles_at_permanent_ids() {
         ("title", "Renamed"),
         ("slug", "renamed"),
         ("body", "New text."),
+        ("confirm_unpublish", "1"),
     ];
     app.save_post(&edit, &draft, "draft").await;
     let (status, content_type, tombstone) = app.get_ap(&article_id, AP).await;

@@ -6,7 +6,7 @@ use serde_json::json;
 use steppe::domain::content::plain_text_to_markdown;
 
 use crate::{
-    harness::{TestApp, fixture_posts},
+    harness::{TestApp, attrs, fixture_posts, texts},
     remote::{Received, Remote},
 };
 
@@ -141,6 +141,30 @@ async fn unpublishing_deletes_and_republishing_creates_anew() {
     let fields = [("title", "Back and forth"), ("body", "Text.")];
     let edit = app.save_post("/admin/posts/new", &fields, "publish").await;
     let first = remote.wait_for("Create").await.activity["object"]["id"].clone();
+    // Unpublishing asks first, keeping the text; nothing is saved or sent until it is confirmed.
+    let changed = [
+        ("title", "Back and forth"),
+        ("body", "Text, changed."),
+        ("action", "draft"),
+    ];
+    let r = app.submit(&edit, &edit, &changed).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(
+        texts(&html, ".confirm").concat().contains("sent a Delete"),
+        "{html}"
+    );
+    assert_eq!(texts(&html, "textarea#body"), ["Text, changed."]);
+    assert_eq!(
+        attrs(&html, "input[name=confirm_unpublish]", "value"),
+        ["1"]
+    );
+    assert_eq!(app.page("/posts/back-and-forth").await.0, StatusCode::OK);
+    let fields = [
+        ("title", "Back and forth"),
+        ("body", "Text."),
+        ("confirm_unpublish", "1"),
+    ];
     app.save_post(&edit, &fields, "draft").await;
     assert_eq!(
         remote.wait_for("Delete").await.activity["object"]["id"],

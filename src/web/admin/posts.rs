@@ -75,6 +75,8 @@ struct EditPage<'a> {
     /// The featured image's id, or "".
     featured: String,
     max_upload_mib: usize,
+    /// Asking whether to unpublish (followers will be sent a Delete): the form carries the confirmation.
+    confirm_unpublish: bool,
 }
 
 #[derive(Template)]
@@ -187,6 +189,7 @@ impl<'a> Editor<'a> {
                 .map(|i| i.rows.iter().map(ImageRow::copy).collect())
                 .unwrap_or_default(),
             max_upload_mib: self.state.config.media.max_upload_bytes / (1024 * 1024),
+            confirm_unpublish: false,
         }
     }
 
@@ -376,6 +379,15 @@ impl<'a> Editor<'a> {
             }
             Action::Save(status) => status,
         };
+        // Unpublishing tells every follower's server to delete the post: asked once more, the text kept.
+        if self.published
+            && status == PostStatus::Draft
+            && form.get("confirm_unpublish") != Some("1")
+        {
+            let mut page = self.page(input, Some(&images));
+            page.confirm_unpublish = true;
+            return render(&page);
+        }
         if status == PostStatus::Published && !images.undescribed.is_empty() {
             let error = format!(
                 "Describe every image before publishing (or tick \u{201c}decorative\u{201d} for one that adds nothing to the text): {}.",
