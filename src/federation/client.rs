@@ -293,21 +293,42 @@ impl FederationClient {
     }
 
     /// Reads a body up to [`MAX_RESPONSE_BYTES`].
-    async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
-        {
+    async fn read_capped(response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
+        Self::read_up_to(response, MAX_RESPONSE_BYTES).await
+    }
+
+    /// Reads a body up to `max` bytes.
+    async fn read_up_to(
+        mut response: reqwest::Response,
+        max: usize,
+    ) -> Result<Vec<u8>, FetchError> {
+        if response.content_length().is_some_and(|n| n > max as u64) {
             return Err(FetchError::TooLarge);
         }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await? {
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            if body.len() + chunk.len() > max {
                 return Err(FetchError::TooLarge);
             }
             body.extend_from_slice(&chunk);
         }
         Ok(body)
+    }
+
+    /// Where a redirect answer sends `url` next (`None` for an answer that is not a redirect).
+    fn redirected(url: &Url, response: &reqwest::Response) -> Result<Option<Url>, FetchError> {
+        let status = response.status();
+        if !status.is_redirection() {
+            return Ok(None);
+        }
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .ok_or(FetchError::Status(status))?;
+        url.join(location)
+            .map(Some)
+            .map_err(|_| FetchError::Scheme(location.to_string()))
     }
 
     /// A signed GET of an ActivityStreams document, following up to three redirects (each hop signed anew).
@@ -355,18 +376,11 @@ impl FederationClient {
                 }
                 response = retried;
             }
-            let status = response.status();
-            if status.is_redirection() {
-                let location = response
-                    .headers()
-                    .get(header::LOCATION)
-                    .and_then(|l| l.to_str().ok())
-                    .ok_or(FetchError::Status(status))?;
-                url = url
-                    .join(location)
-                    .map_err(|_| FetchError::Scheme(location.to_string()))?;
+            if let Some(next) = Self::redirected(&url, &response)? {
+                url = next;
                 continue;
             }
+            let status = response.status();
             if !status.is_success() {
                 return Err(FetchError::Status(status));
             }
@@ -393,7 +407,7 @@ impl FederationClient {
         let mut url = Url::parse(url).map_err(|_| FetchError::Scheme(url.to_string()))?;
         for _ in 0..=MAX_REDIRECTS {
             self.check_url(&url)?;
-            let mut response = self
+            let response = self
                 .http
                 .get(url.clone())
                 .header(
@@ -402,35 +416,15 @@ impl FederationClient {
                 )
                 .send()
                 .await?;
-            let status = response.status();
-            if status.is_redirection() {
-                let location = response
-                    .headers()
-                    .get(header::LOCATION)
-                    .and_then(|l| l.to_str().ok())
-                    .ok_or(FetchError::Status(status))?;
-                url = url
-                    .join(location)
-                    .map_err(|_| FetchError::Scheme(location.to_string()))?;
+            if let Some(next) = Self::redirected(&url, &response)? {
+                url = next;
                 continue;
             }
+            let status = response.status();
             if !status.is_success() {
                 return Err(FetchError::Status(status));
             }
-            if response
-                .content_length()
-                .is_some_and(|n| n > max_bytes as u64)
-            {
-                return Err(FetchError::TooLarge);
-            }
-            let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await? {
-                if body.len() + chunk.len() > max_bytes {
-                    return Err(FetchError::TooLarge);
-                }
-                body.extend_from_slice(&chunk);
-            }
-            return Ok(body);
+            return Self::read_up_to(response, max_bytes).await;
         }
         Err(FetchError::Redirects)
     }

@@ -20,7 +20,6 @@ use crate::{
     domain::media::is_hash,
     error::AppError,
     federation::publish,
-    media::UploadError,
     web::{
         auth::{self, CsrfForm, CsrfToken, Owner},
         views::dates,
@@ -298,12 +297,7 @@ pub async fn upload(
     let mut images = Vec::new();
     let mut errors = Vec::new();
     for file in form.files {
-        let shown_name = crate::media::display_name(&file.file_name);
-        let uploaded = match file.bytes {
-            Err(refusal) => Err(UploadError::Refused(refusal)),
-            Ok(bytes) => state.media.upload(&state.db, &file.file_name, bytes).await,
-        };
-        match uploaded {
+        match uploads::store(&state, file).await? {
             Ok(row) => {
                 let image = row.image();
                 images.push(json!({
@@ -316,12 +310,7 @@ pub async fn upload(
                     "height": image.height,
                 }));
             }
-            Err(e @ (UploadError::Refused(_) | UploadError::Busy)) => {
-                errors.push(format!(
-                    "\u{201c}{shown_name}\u{201d} was not uploaded: {e}."
-                ));
-            }
-            Err(e) => return Err(AppError::internal(e)),
+            Err(message) => errors.push(message),
         }
     }
     if images.is_empty() && errors.is_empty() {

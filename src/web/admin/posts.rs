@@ -26,9 +26,8 @@ use crate::{
     },
     error::AppError,
     federation::publish::{self, PostImages},
-    media::UploadError,
     web::{
-        auth::{self, CsrfForm, CsrfToken, Owner},
+        auth::{CsrfForm, CsrfToken, Owner},
         views::{post_path, render},
     },
 };
@@ -217,28 +216,16 @@ impl<'a> Editor<'a> {
         let mut stored = 0;
         let base = self.state.urls.base();
         for file in std::mem::take(&mut form.files) {
-            let shown_name = crate::media::display_name(&file.file_name);
-            let uploaded = match file.bytes {
-                Err(refusal) => Err(UploadError::Refused(refusal)),
-                Ok(bytes) => {
-                    self.state
-                        .media
-                        .upload(&self.state.db, &file.file_name, bytes)
-                        .await
-                }
-            };
-            let row = match uploaded {
+            let field = file.field.clone();
+            let row = match uploads::store(self.state, file).await? {
                 Ok(row) => row,
-                Err(e @ (UploadError::Refused(_) | UploadError::Busy)) => {
-                    errors.push(format!(
-                        "\u{201c}{shown_name}\u{201d} was not uploaded: {e}."
-                    ));
+                Err(message) => {
+                    errors.push(message);
                     continue;
                 }
-                Err(e) => return Err(AppError::internal(e)),
             };
             stored += 1;
-            if file.field == "featured_file" {
+            if field == "featured_file" {
                 form.text.insert("featured".into(), row.id.clone());
                 continue;
             }
@@ -468,14 +455,7 @@ pub async fn create(
     csrf: CsrfToken,
     request: Request,
 ) -> Result<Response, AppError> {
-    let headers = request.headers().clone();
-    let form = uploads::read_any(
-        request,
-        state.config.limits.max_body_bytes,
-        state.config.media.max_upload_bytes,
-    )
-    .await?;
-    auth::check_csrf(&state, &headers, form.get("csrf"))?;
+    let form = uploads::read_checked(&state, request).await?;
     let editor = Editor::blank(&state, &csrf, &owner);
     editor.submit(form).await
 }
@@ -527,14 +507,7 @@ pub async fn update(
     Path(id): Path<String>,
     request: Request,
 ) -> Result<Response, AppError> {
-    let headers = request.headers().clone();
-    let form = uploads::read_any(
-        request,
-        state.config.limits.max_body_bytes,
-        state.config.media.max_upload_bytes,
-    )
-    .await?;
-    auth::check_csrf(&state, &headers, form.get("csrf"))?;
+    let form = uploads::read_checked(&state, request).await?;
     let post = posts::find_by_id(&state.db, &id)
         .await?
         .ok_or(AppError::NotFound)?;

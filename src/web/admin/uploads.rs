@@ -8,7 +8,13 @@ use axum::{
     http::{StatusCode, header},
 };
 
-use crate::{error::AppError, media::Refusal};
+use crate::{
+    app::AppState,
+    db::media::MediaRow,
+    error::AppError,
+    media::{Refusal, UploadError},
+    web::auth,
+};
 
 /// Files one form may carry.
 pub const MAX_FILES: usize = 20;
@@ -138,4 +144,37 @@ pub async fn read(
         });
     }
     Ok(form)
+}
+
+/// Reads a form (as [`read_any`], within the configured limits) and checks its CSRF token against the request's.
+pub async fn read_checked(state: &AppState, request: Request) -> Result<FormData, AppError> {
+    let headers = request.headers().clone();
+    let form = read_any(
+        request,
+        state.config.limits.max_body_bytes,
+        state.config.media.max_upload_bytes,
+    )
+    .await?;
+    auth::check_csrf(state, &headers, form.get("csrf"))?;
+    Ok(form)
+}
+
+/// Stores one file of a form as an image. `Ok(Err(message))` when the file is refused or the server is too busy: the
+/// message, for the owner, names the file.
+pub async fn store(
+    state: &AppState,
+    file: FileField,
+) -> Result<Result<MediaRow, String>, AppError> {
+    let uploaded = match file.bytes {
+        Err(refusal) => Err(UploadError::Refused(refusal)),
+        Ok(bytes) => state.media.upload(&state.db, &file.file_name, bytes).await,
+    };
+    match uploaded {
+        Ok(row) => Ok(Ok(row)),
+        Err(e @ (UploadError::Refused(_) | UploadError::Busy)) => Ok(Err(format!(
+            "\u{201c}{}\u{201d} was not uploaded: {e}.",
+            crate::media::display_name(&file.file_name)
+        ))),
+        Err(e) => Err(AppError::internal(e)),
+    }
 }
