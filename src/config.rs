@@ -26,6 +26,22 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     #[serde(default)]
     pub metrics: MetricsConfig,
+    #[serde(default)]
+    pub editor: EditorConfig,
+}
+
+/// The post editor: how much history it keeps.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EditorConfig {
+    /// Saved revisions kept per post (the oldest beyond this are removed on each save); at least 1.
+    pub revisions_kept: i64,
+}
+
+impl Default for EditorConfig {
+    fn default() -> Self {
+        Self { revisions_kept: 50 }
+    }
 }
 
 /// The delivery queue: how many requests each process sends at once, how failures are retried, when hosts pause.
@@ -492,6 +508,9 @@ impl Config {
         }
         if !(1..=500).contains(&m.max_megapixels) {
             return Err(key_error("media.max_megapixels", "must be from 1 to 500"));
+        }
+        if !(1..=10_000).contains(&self.editor.revisions_kept) {
+            return Err(key_error("editor.revisions_kept", "must be from 1 to 10000"));
         }
         if !(1..=64).contains(&m.processing_slots) {
             return Err(key_error("media.processing_slots", "must be from 1 to 64"));

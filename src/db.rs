@@ -12,6 +12,7 @@ pub mod inbox_seen;
 pub mod media;
 pub mod posts;
 pub mod remote_actors;
+pub mod revisions;
 pub mod sessions;
 pub mod settings;
 pub mod users;

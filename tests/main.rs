@@ -23,4 +23,5 @@ mod posts;
 mod publishing;
 mod reading;
 mod settings;
+mod writing;
 mod signatures;

@@ -6,7 +6,7 @@ use sqlx::{Any, AnyConnection, FromRow, Transaction};
 
 use super::{Db, is_unique_violation, now};
 use crate::domain::{
-    posts::{PostStatus, TagName, ValidPost},
+    posts::{PostInput, PostStatus, TagName, ValidPost},
     slug::Slug,
 };
 
@@ -48,6 +48,22 @@ pub struct Post {
 impl Post {
     pub fn status(&self) -> PostStatus {
         PostStatus::from_db(&self.status)
+    }
+
+    /// The post as the editor's form shows it.
+    pub fn input(&self) -> PostInput {
+        PostInput {
+            title: self.title.clone(),
+            slug: self.slug.clone(),
+            summary: self.summary.clone(),
+            tags: self
+                .tags
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            body: self.body_markdown.clone(),
+        }
     }
 }
 

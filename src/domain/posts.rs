@@ -28,7 +28,7 @@ impl PostStatus {
 }
 
 /// The post form exactly as typed; kept intact to show again when validation fails.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct PostInput {
     #[serde(default)]
     pub title: String,

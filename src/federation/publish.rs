@@ -14,6 +14,7 @@ use crate::{
         deliveries::{self, NewActivity},
         media,
         posts::{self, Post, SaveError, Tx},
+        revisions,
     },
     domain::{
         content,
@@ -110,15 +111,29 @@ async fn reload(tx: &mut Tx, id: &str) -> Result<Post, SaveError> {
         .ok_or(SaveError::NotFound)
 }
 
-/// Creates (`post_id` None) or updates a post, and queues what its followers must hear. Returns the post's id.
-pub async fn save(
-    state: &AppState,
-    author_id: &str,
-    post_id: Option<&str>,
-    post: &ValidPost,
-    status: PostStatus,
-    images: &PostImages,
-) -> Result<String, SaveError> {
+/// One save of the editor: what to store, and how many revisions to keep.
+pub struct Save<'a> {
+    pub author_id: &'a str,
+    /// `None` for a new post.
+    pub post_id: Option<&'a str>,
+    pub post: &'a ValidPost,
+    pub status: PostStatus,
+    pub images: &'a PostImages,
+    /// Saved revisions kept per post (`editor.revisions_kept`).
+    pub revisions_kept: i64,
+}
+
+/// Creates (`post_id` None) or updates a post, keeps it as a revision, and queues what its followers must
+/// hear. Returns the post's id.
+pub async fn save(state: &AppState, save: &Save<'_>) -> Result<String, SaveError> {
+    let Save {
+        author_id,
+        post_id,
+        post,
+        status,
+        images,
+        revisions_kept,
+    } = *save;
     let mut tx = state.db.begin_write().await?;
     let before = match post_id {
         Some(id) => Some(reload(&mut tx, id).await?),
@@ -133,6 +148,17 @@ pub async fn save(
         None => posts::create_in(&mut tx, author_id, post, status).await?,
     };
     media::set_post_media_in(&mut tx, &id, &images.shown, images.featured.as_deref()).await?;
+    // The revision is the post as stored (its slug and tags as saved, not as typed).
+    let stored = reload(&mut tx, &id).await?;
+    revisions::record_save_in(
+        &mut tx,
+        &id,
+        author_id,
+        &stored.input(),
+        post_id.is_none(),
+        revisions_kept,
+    )
+    .await?;
     let was_published = before
         .as_ref()
         .is_some_and(|p| p.status() == PostStatus::Published);

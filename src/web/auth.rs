@@ -35,6 +35,8 @@ enum CookieName {
     PreSession,
     /// Set on a browser that logged in, so that it gets past a username locked by strangers' guesses.
     Device,
+    /// Names the form this browser posted after its session had ended, kept until the owner logs in again.
+    Recover,
 }
 
 impl CookieName {
@@ -46,6 +48,8 @@ impl CookieName {
             (Self::PreSession, true) => "__Host-steppe_csrf",
             (Self::Device, false) => "steppe_device",
             (Self::Device, true) => "__Host-steppe_device",
+            (Self::Recover, false) => "steppe_recover",
+            (Self::Recover, true) => "__Host-steppe_recover",
         }
     }
 }
@@ -282,19 +286,75 @@ impl FromRequestParts<AppState> for MaybeOwner {
     }
 }
 
-/// Rejection of [`Owner`]: go and log in.
+/// Rejection of [`Owner`]: go and log in (and come back to this page, for a GET).
 pub enum OwnerRejection {
-    LogIn,
+    LogIn { next: Option<String> },
     Error(AppError),
 }
 
 impl IntoResponse for OwnerRejection {
     fn into_response(self) -> Response {
         match self {
-            Self::LogIn => Redirect::to("/admin").into_response(),
+            Self::LogIn { next: Some(next) } => {
+                let query: String = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("next", &next)
+                    .finish();
+                Redirect::to(&format!("/admin?{query}")).into_response()
+            }
+            Self::LogIn { next: None } => Redirect::to("/admin").into_response(),
             Self::Error(e) => e.into_response(),
         }
     }
+}
+
+/// Whether `path` is an admin page to go back to after logging in: a plain path under /admin/, never another host.
+pub fn is_admin_path(path: &str) -> bool {
+    path.starts_with("/admin/")
+        && path.len() <= 200
+        && !path.contains("//")
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-_.?=&".contains(&b))
+}
+
+/// True when the browser says the request comes from a page of this blog (`Sec-Fetch-Site: same-origin`, or an
+/// `Origin` equal to the blog's). Without either header nothing can tell, and the answer is no.
+pub fn from_this_site(state: &AppState, headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin";
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let ours = state.config.base_url().trim_end_matches('/');
+    origin.trim_end_matches('/') == ours
+}
+
+/// Starts keeping a form posted after the session ended: a new random token for this browser (the cookie to set,
+/// for the admin pages only) and the hash to store the form under.
+pub fn recover_cookie(state: &AppState) -> Option<(HeaderValue, String)> {
+    let token = random_token();
+    let https = state.config.is_https();
+    let secure = if https { "; Secure" } else { "" };
+    let name = CookieName::Recover.name(https);
+    // Path=/ because the __Host- prefix requires it; nothing outside /admin reads it.
+    let cookie = HeaderValue::from_str(&format!(
+        "{name}={token}; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .ok()?;
+    Some((cookie, hash_token(&token)))
+}
+
+/// The hash under which this browser's recovered form is kept, if it has one.
+pub fn recover_key(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    our_cookie(state, headers, CookieName::Recover)
+        .filter(|t| looks_like_token(t))
+        .map(hash_token)
+}
+
+/// The cookie that forgets the recovered form.
+pub fn clear_recover_cookie(state: &AppState) -> Option<HeaderValue> {
+    set_cookie(state, CookieName::Recover, "", 0)
 }
 
 impl FromRequestParts<AppState> for Owner {
@@ -311,7 +371,17 @@ impl FromRequestParts<AppState> for Owner {
                     .map_err(|e| OwnerRejection::Error(e.into()))?;
                 Ok(Self(user, Waiting(waiting)))
             }
-            Ok(MaybeOwner(None)) => Err(OwnerRejection::LogIn),
+            Ok(MaybeOwner(None)) => Err(OwnerRejection::LogIn {
+                next: (parts.method == axum::http::Method::GET)
+                    .then(|| {
+                        parts
+                            .uri
+                            .path_and_query()
+                            .map(|p| p.as_str().to_string())
+                    })
+                    .flatten()
+                    .filter(|p| is_admin_path(p)),
+            }),
             Err(e) => Err(OwnerRejection::Error(e)),
         }
     }

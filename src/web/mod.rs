@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/interact", get(pages::interact))
         .route("/static/style.css", get(pages::stylesheet))
         .route("/assets/editor.js", get(pages::editor_script))
+        .route("/assets/autosave.js", get(pages::autosave_script))
         .route("/admin", get(admin::index))
         .route("/admin/setup", axum::routing::post(admin::setup))
         .route("/admin/login", axum::routing::post(admin::login))
@@ -122,6 +123,18 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/admin/posts/{id}/edit",
             get(admin::posts::edit).post(admin::posts::update.layer(uploads)),
+        )
+        .route(
+            "/admin/posts/autosave",
+            axum::routing::post(admin::posts::autosave_new),
+        )
+        .route(
+            "/admin/posts/{id}/autosave",
+            axum::routing::post(admin::posts::autosave),
+        )
+        .route(
+            "/admin/posts/{id}/revisions/{rev}",
+            get(admin::posts::revision),
         )
         .route(
             "/admin/posts/{id}/delete",

@@ -207,16 +207,25 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// The editor's script (`src/web/assets/editor.js`): drag-and-drop and paste of images.
-pub async fn editor_script() -> Response {
+fn script(source: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("assets/editor.js"),
+        source,
     )
         .into_response()
+}
+
+/// The editor's script (`src/web/assets/editor.js`): drag-and-drop and paste of images.
+pub async fn editor_script() -> Response {
+    script(include_str!("assets/editor.js"))
+}
+
+/// The editor's safety net (`src/web/assets/autosave.js`): autosave, a copy in the browser, a warning on leaving.
+pub async fn autosave_script() -> Response {
+    script(include_str!("assets/autosave.js"))
 }
 
 pub async fn stylesheet() -> Response {

@@ -45,7 +45,10 @@ struct LoginPage<'a> {
     site: &'a SiteConfig,
     csrf: &'a str,
     errors: Vec<String>,
+    notice: Option<&'static str>,
     username: String,
+    /// The admin page to go back to once logged in, or "".
+    next: String,
 }
 
 struct AdminPostRow {
@@ -76,6 +79,8 @@ struct PostListPage<'a> {
 #[derive(Debug, Deserialize)]
 pub struct NoticeQuery {
     notice: Option<String>,
+    /// On the login form: the admin page to return to.
+    next: Option<String>,
 }
 
 impl NoticeQuery {
@@ -99,6 +104,7 @@ impl NoticeQuery {
             "imported" => "The blocklist is imported.",
             "comments-opened" => "Comments are open on that post.",
             "resumed" => "The host is resumed; its deliveries are sent now.",
+            "session-ended" => "Your session had ended, so nothing was saved. Log in again: the text you sent is kept and comes back in the editor.",
             _ => return None,
         })
     }
@@ -152,7 +158,12 @@ pub async fn index(
             site: &state.config.site,
             csrf: csrf.token(),
             errors: Vec::new(),
+            notice: notice.message(),
             username: String::new(),
+            next: notice
+                .next
+                .filter(|n| auth::is_admin_path(n))
+                .unwrap_or_default(),
         })?,
     };
     Ok((csrf, page).into_response())
@@ -212,6 +223,8 @@ pub struct LoginForm {
     username: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 pub async fn login(
@@ -228,8 +241,13 @@ pub async fn login(
             device_cookie,
         } => {
             let cookie = auth::start_session(&state, &user).await?;
+            let to = if auth::is_admin_path(&form.next) {
+                form.next.as_str()
+            } else {
+                "/admin"
+            };
             let mut response =
-                ([(header::SET_COOKIE, cookie)], Redirect::to("/admin")).into_response();
+                ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response();
             if let Some(device) = device_cookie {
                 response.headers_mut().append(header::SET_COOKIE, device);
             }
@@ -255,6 +273,12 @@ pub async fn login(
         site: &state.config.site,
         csrf: csrf.token(),
         errors: vec![message],
+        notice: None,
+        next: if auth::is_admin_path(&form.next) {
+            form.next
+        } else {
+            String::new()
+        },
         username: form.username,
     })?;
     Ok((status, csrf, page).into_response())

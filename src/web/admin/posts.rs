@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::{
     extract::{Path, Query, Request, State},
-    http::StatusCode,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
 
@@ -27,7 +27,7 @@ use crate::{
     error::AppError,
     federation::publish::{self, PostImages},
     web::{
-        auth::{CsrfForm, CsrfToken, Owner},
+        auth::{self, CsrfForm, CsrfToken, MaybeOwner, Owner},
         views::{post_path, render},
     },
 };
@@ -76,6 +76,22 @@ struct EditPage<'a> {
     max_upload_mib: usize,
     /// Asking whether to unpublish (followers will be sent a Delete): the form carries the confirmation.
     confirm_unpublish: bool,
+    /// Where the editor's script sends the text a few seconds after the last keystroke.
+    autosave_url: String,
+    /// The saved revisions and the autosave, newest first (stored posts only).
+    revisions: Vec<RevisionRow>,
+    /// When the form shows text other than the saved version (an autosave, a revision, a recovered form): where
+    /// the saved version is.
+    saved_version_url: Option<String>,
+}
+
+/// A revision as the editor lists it.
+pub struct RevisionRow {
+    pub kind: &'static str,
+    pub when: String,
+    pub iso: String,
+    pub words: usize,
+    pub compare_url: String,
 }
 
 #[derive(Template)]
@@ -129,6 +145,7 @@ struct Editor<'a> {
     /// `None` for a new post.
     post_id: Option<String>,
     published: bool,
+    revisions: Vec<RevisionRow>,
 }
 
 impl<'a> Editor<'a> {
@@ -140,6 +157,7 @@ impl<'a> Editor<'a> {
             owner,
             post_id: None,
             published: false,
+            revisions: Vec::new(),
         }
     }
 
@@ -151,6 +169,36 @@ impl<'a> Editor<'a> {
             owner,
             post_id: Some(post.id.clone()),
             published: post.status() == PostStatus::Published,
+            revisions: Vec::new(),
+        }
+    }
+
+    /// Lists the post's revisions in the editor.
+    async fn with_revisions(mut self) -> Result<Self, AppError> {
+        if let Some(id) = &self.post_id {
+            self.revisions = db::revisions::list(&self.state.db, id)
+                .await?
+                .iter()
+                .map(|r| RevisionRow {
+                    kind: if r.is_autosave() {
+                        "Autosaved"
+                    } else {
+                        "Saved"
+                    },
+                    when: crate::domain::dates::moment(r.created_at),
+                    iso: crate::domain::dates::iso(r.created_at),
+                    words: r.body_markdown.split_whitespace().count(),
+                    compare_url: format!("/admin/posts/{id}/revisions/{}", r.id),
+                })
+                .collect();
+        }
+        Ok(self)
+    }
+
+    fn edit_path(&self) -> String {
+        match &self.post_id {
+            Some(id) => format!("/admin/posts/{id}/edit"),
+            None => "/admin/posts/new".into(),
         }
     }
 
@@ -166,10 +214,13 @@ impl<'a> Editor<'a> {
             } else {
                 "New post"
             },
-            action_url: match &self.post_id {
-                Some(id) => format!("/admin/posts/{id}/edit"),
-                None => "/admin/posts/new".into(),
+            action_url: self.edit_path(),
+            autosave_url: match &self.post_id {
+                Some(id) => format!("/admin/posts/{id}/autosave"),
+                None => "/admin/posts/autosave".into(),
             },
+            revisions: self.revisions.iter().map(RevisionRow::copy).collect(),
+            saved_version_url: None,
             max_title: self.state.config.limits.max_title_chars,
             published: self.published,
             input,
@@ -319,13 +370,7 @@ impl<'a> Editor<'a> {
     /// of the saved post.
     async fn submit(&self, mut form: FormData) -> Result<Response, AppError> {
         let action = Action::parse(form.get("action").unwrap_or_default())?;
-        let mut input = PostInput {
-            title: form.value("title"),
-            slug: form.value("slug"),
-            summary: form.value("summary"),
-            tags: form.value("tags"),
-            body: form.value("body"),
-        };
+        let mut input = input_of_form(&form);
         let (stored, upload_errors) = self.upload(&mut form, &mut input).await?;
         let images = self.images(&form, &input.body).await?;
         if !upload_errors.is_empty() {
@@ -384,11 +429,14 @@ impl<'a> Editor<'a> {
         }
         let saved = publish::save(
             self.state,
-            &self.owner.0.id,
-            self.post_id.as_deref(),
-            &valid,
-            status,
-            &images.saved,
+            &publish::Save {
+                author_id: &self.owner.0.id,
+                post_id: self.post_id.as_deref(),
+                post: &valid,
+                status,
+                images: &images.saved,
+                revisions_kept: self.state.config.editor.revisions_kept,
+            },
         )
         .await;
         let id = match saved {
@@ -410,6 +458,29 @@ impl<'a> Editor<'a> {
             status.as_str()
         ))
         .into_response())
+    }
+}
+
+impl RevisionRow {
+    fn copy(&self) -> Self {
+        Self {
+            kind: self.kind,
+            when: self.when.clone(),
+            iso: self.iso.clone(),
+            words: self.words,
+            compare_url: self.compare_url.clone(),
+        }
+    }
+}
+
+/// The post's text fields of a submitted form, as typed.
+fn input_of_form(form: &FormData) -> PostInput {
+    PostInput {
+        title: form.value("title"),
+        slug: form.value("slug"),
+        summary: form.value("summary"),
+        tags: form.value("tags"),
+        body: form.value("body"),
     }
 }
 
@@ -439,79 +510,301 @@ pub fn markdown_of(image: &crate::domain::media::Image, alt: &str) -> Option<Str
     ))
 }
 
+/// `?notice=…`, `?revision=<id>` (load a revision into the form) and `?saved=1` (show the saved version, not the
+/// autosave) on the editor.
+#[derive(Debug, serde::Deserialize)]
+pub struct EditQuery {
+    notice: Option<String>,
+    revision: Option<String>,
+    saved: Option<String>,
+}
+
+/// What the editor shows when it opens: the form this browser posted after its session ended, else the owner's
+/// autosave when it is newer than the saved version and differs from it. Returns the text, a notice, and the
+/// cookie that forgets the recovered form.
+async fn unsaved_text(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+    post_id: Option<&str>,
+    owner: &Owner,
+    saved: Option<(&PostInput, i64)>,
+) -> Result<(Option<(PostInput, String)>, Option<HeaderValue>), AppError> {
+    if let Some(key) = auth::recover_key(state, headers)
+        && let Some(json) = db::revisions::take_form(&state.db, &key, path).await?
+        && let Ok(input) = serde_json::from_str::<PostInput>(&json)
+    {
+        let notice = "This is the text you sent when your session had ended. It is not saved yet: check it and save it."
+            .to_string();
+        return Ok((Some((input, notice)), auth::clear_recover_cookie(state)));
+    }
+    let Some(autosave) = db::revisions::find_autosave(&state.db, post_id, &owner.0.id).await? else {
+        return Ok((None, None));
+    };
+    let input = autosave.input();
+    let newer = match saved {
+        Some((saved_input, updated_at)) => {
+            autosave.created_at >= updated_at && input != *saved_input
+        }
+        None => input != PostInput::default(),
+    };
+    if !newer {
+        return Ok((None, None));
+    }
+    let notice = format!(
+        "This is the text autosaved at {}, which you have not saved yet. Save it to keep it{}.",
+        crate::domain::dates::moment(autosave.created_at),
+        if saved.is_some() { ", or open the saved version instead" } else { "" }
+    );
+    Ok((Some((input, notice)), None))
+}
+
 pub async fn new(
     State(state): State<AppState>,
     owner: Owner,
     csrf: CsrfToken,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let editor = Editor::blank(&state, &csrf, &owner);
-    let page = render(&editor.page(PostInput::default(), None))?;
-    Ok((csrf, page).into_response())
+    let (unsaved, clear) =
+        unsaved_text(&state, &headers, &editor.edit_path(), None, &owner, None).await?;
+    let page = match unsaved {
+        Some((input, notice)) => {
+            let images = editor.images(&FormData::default(), &input.body).await?;
+            let mut page = editor.page(input, Some(&images));
+            page.notice = Some(notice);
+            render(&page)?
+        }
+        None => render(&editor.page(PostInput::default(), None))?,
+    };
+    Ok((clear.map(|c| [(header::SET_COOKIE, c)]), csrf, page).into_response())
+}
+
+/// A submitted editor form, checked: the owner's with a valid token, the owner's with a stale one (shown again,
+/// nothing done), or one that came after the session ended (kept for after the next login).
+enum Received {
+    Form(Owner, FormData),
+    StaleToken(Owner, FormData),
+    NoSession(Response),
+}
+
+async fn receive(
+    state: &AppState,
+    owner: Option<db::users::User>,
+    request: Request,
+) -> Result<Received, AppError> {
+    let headers = request.headers().clone();
+    let path = request.uri().path().to_string();
+    let limits = &state.config.limits;
+    let Some(user) = owner else {
+        // A stranger's post is not kept; the owner's browser, on a page of this blog, says where it comes from.
+        if !auth::from_this_site(state, &headers) {
+            return Ok(Received::NoSession(Redirect::to("/admin").into_response()));
+        }
+        let form = uploads::read_any(request, limits.max_body_bytes, 0).await?;
+        let input = input_of_form(&form);
+        let next = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("notice", "session-ended")
+            .append_pair("next", &path)
+            .finish();
+        let to = Redirect::to(&format!("/admin?{next}")).into_response();
+        if input == PostInput::default() {
+            return Ok(Received::NoSession(to));
+        }
+        let (cookie, key) = auth::recover_cookie(state)
+            .ok_or_else(|| AppError::internal("recover cookie is not a valid header"))?;
+        let json = serde_json::to_string(&input)
+            .map_err(|e| AppError::internal(format!("cannot keep the form: {e}")))?;
+        db::revisions::stash_form(&state.db, &key, &path, &json).await?;
+        tracing::info!(%path, "form kept after the session ended");
+        return Ok(Received::NoSession(
+            ([(header::SET_COOKIE, cookie)], to).into_response(),
+        ));
+    };
+    let waiting = db::comments::count_waiting(&state.db).await?;
+    let owner = Owner(user, crate::web::auth::Waiting(waiting));
+    let form = uploads::read_any(
+        request,
+        limits.max_body_bytes,
+        state.config.media.max_upload_bytes,
+    )
+    .await?;
+    Ok(match auth::check_csrf(state, &headers, form.get("csrf")) {
+        Ok(()) => Received::Form(owner, form),
+        Err(_) => Received::StaleToken(owner, form),
+    })
+}
+
+/// The form again with its text, after a stale token: nothing was done.
+async fn stale(editor: &Editor<'_>, form: &FormData) -> Result<Response, AppError> {
+    let input = input_of_form(form);
+    let images = editor.images(form, &input.body).await?;
+    let mut page = editor.page(input, Some(&images));
+    page.errors = vec![
+        "This form had expired (the page was open for long, or you logged in again meanwhile), so nothing was \
+         saved. Your text is below: check it and press the button again."
+            .into(),
+    ];
+    Ok((StatusCode::FORBIDDEN, editor.csrf.clone(), render(&page)?).into_response())
 }
 
 pub async fn create(
     State(state): State<AppState>,
-    owner: Owner,
+    MaybeOwner(owner): MaybeOwner,
     csrf: CsrfToken,
     request: Request,
 ) -> Result<Response, AppError> {
-    let form = uploads::read_checked(&state, request).await?;
-    let editor = Editor::blank(&state, &csrf, &owner);
-    editor.submit(form).await
+    match receive(&state, owner, request).await? {
+        Received::NoSession(response) => Ok(response),
+        Received::StaleToken(owner, form) => {
+            stale(&Editor::blank(&state, &csrf, &owner), &form).await
+        }
+        Received::Form(owner, form) => Editor::blank(&state, &csrf, &owner).submit(form).await,
+    }
 }
 
 /// The stored post as the form shows it.
 fn input_of(post: &posts::Post) -> PostInput {
-    PostInput {
-        title: post.title.clone(),
-        slug: post.slug.clone(),
-        summary: post.summary.clone(),
-        tags: post
-            .tags
-            .iter()
-            .map(|t| t.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-        body: post.body_markdown.clone(),
-    }
+    post.input()
 }
 
 pub async fn edit(
     State(state): State<AppState>,
     owner: Owner,
     csrf: CsrfToken,
+    headers: HeaderMap,
     Path(id): Path<String>,
-    Query(notice): Query<NoticeQuery>,
+    Query(query): Query<EditQuery>,
 ) -> Result<Response, AppError> {
     let post = posts::find_by_id(&state.db, &id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let editor = Editor::of(&state, &csrf, &owner, &post);
+    let editor = Editor::of(&state, &csrf, &owner, &post)
+        .with_revisions()
+        .await?;
     let mut stored = FormData::default();
     if let Some(f) = &post.featured_media_id {
         stored.text.insert("featured".into(), f.clone());
     }
-    let input = input_of(&post);
+    let saved = input_of(&post);
+    let mut clear = None;
+    let (input, notice) = if let Some(rev) = query.revision.as_deref() {
+        let revision = db::revisions::find(&state.db, &id, rev)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let notice = format!(
+            "The revision from {} is in the form below. Nothing is changed until you save it.",
+            crate::domain::dates::moment(revision.created_at)
+        );
+        (revision.input(), Some(notice))
+    } else if query.saved.is_some() {
+        (saved.clone(), None)
+    } else {
+        let (unsaved, c) = unsaved_text(
+            &state,
+            &headers,
+            &editor.edit_path(),
+            Some(&id),
+            &owner,
+            Some((&saved, post.updated_at)),
+        )
+        .await?;
+        clear = c;
+        match unsaved {
+            Some((input, notice)) => (input, Some(notice)),
+            None => (
+                saved.clone(),
+                NoticeQuery {
+                    notice: query.notice,
+                    next: None,
+                }
+                .message()
+                .map(str::to_string),
+            ),
+        }
+    };
     let images = editor.images(&stored, &input.body).await?;
+    let differs = input != saved;
     let mut page = editor.page(input, Some(&images));
-    page.notice = notice.message().map(str::to_string);
+    page.notice = notice;
     page.view_url = editor.published.then(|| post_path(&post.slug));
+    page.saved_version_url = differs.then(|| format!("/admin/posts/{id}/edit?saved=1"));
     let page = render(&page)?;
-    Ok((csrf, page).into_response())
+    Ok((clear.map(|c| [(header::SET_COOKIE, c)]), csrf, page).into_response())
 }
 
 pub async fn update(
     State(state): State<AppState>,
-    owner: Owner,
+    MaybeOwner(owner): MaybeOwner,
     csrf: CsrfToken,
     Path(id): Path<String>,
     request: Request,
 ) -> Result<Response, AppError> {
-    let form = uploads::read_checked(&state, request).await?;
+    let received = receive(&state, owner, request).await?;
+    let (owner, form, fresh) = match received {
+        Received::NoSession(response) => return Ok(response),
+        Received::StaleToken(owner, form) => (owner, form, false),
+        Received::Form(owner, form) => (owner, form, true),
+    };
     let post = posts::find_by_id(&state.db, &id)
         .await?
         .ok_or(AppError::NotFound)?;
-    Editor::of(&state, &csrf, &owner, &post).submit(form).await
+    let editor = Editor::of(&state, &csrf, &owner, &post)
+        .with_revisions()
+        .await?;
+    if fresh {
+        editor.submit(form).await
+    } else {
+        stale(&editor, &form).await
+    }
+}
+
+/// The text typed so far, sent by the editor's script: kept as the owner's autosave of the post (a new post's when
+/// there is no id). Nothing is published and nothing is sent to followers. 401 when the session has ended.
+async fn autosave_of(
+    state: &AppState,
+    owner: Option<db::users::User>,
+    post_id: Option<&str>,
+    input: PostInput,
+) -> Result<Response, AppError> {
+    let Some(owner) = owner else {
+        return Ok((
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({
+                "error": "Your session has ended: log in again (in another tab) to keep autosaving. The text stays in this browser."
+            })),
+        )
+            .into_response());
+    };
+    let limits = &state.config.limits;
+    if input.title.chars().count() > limits.max_title_chars.saturating_mul(4) {
+        return Err(AppError::BadRequest("The title is far too long.".into()));
+    }
+    let Some(at) = db::revisions::autosave(&state.db, post_id, &owner.id, &input).await? else {
+        return Err(AppError::NotFound);
+    };
+    Ok(axum::Json(serde_json::json!({
+        "saved_at": at,
+        "label": format!("Autosaved at {}", crate::domain::dates::moment(at)),
+    }))
+    .into_response())
+}
+
+pub async fn autosave_new(
+    State(state): State<AppState>,
+    MaybeOwner(owner): MaybeOwner,
+    CsrfForm(input): CsrfForm<PostInput>,
+) -> Result<Response, AppError> {
+    autosave_of(&state, owner, None, input).await
+}
+
+pub async fn autosave(
+    State(state): State<AppState>,
+    MaybeOwner(owner): MaybeOwner,
+    Path(id): Path<String>,
+    CsrfForm(input): CsrfForm<PostInput>,
+) -> Result<Response, AppError> {
+    autosave_of(&state, owner, Some(&id), input).await
 }
 
 pub async fn confirm_delete(
@@ -546,4 +839,97 @@ pub async fn delete(
     }
     tracing::info!(post = %id, "post deleted");
     Ok(Redirect::to("/admin?notice=deleted").into_response())
+}
+
+/// One line of a comparison: `kind` is "same", "removed" (only in the revision) or "added" (only in the current
+/// version); "gap" stands for unchanged lines left out.
+pub struct DiffLine {
+    pub kind: &'static str,
+    pub text: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/revision.html")]
+struct RevisionPage<'a> {
+    site: &'a SiteConfig,
+    csrf: &'a str,
+    owner_name: &'a str,
+    waiting: i64,
+    title: String,
+    kind: &'static str,
+    when: String,
+    lines: Vec<DiffLine>,
+    same: bool,
+    restore_url: String,
+    edit_url: String,
+}
+
+/// The fields of a post as one text, for comparing two versions line by line.
+fn comparable(input: &PostInput) -> String {
+    format!(
+        "Title: {}\nSlug: {}\nTags: {}\nSummary: {}\n\n{}\n",
+        input.title, input.slug, input.tags, input.summary, input.body
+    )
+}
+
+/// The lines that differ between `old` and `new`, with three lines of context around each change.
+pub fn diff_lines(old: &str, new: &str) -> Vec<DiffLine> {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let mut lines = Vec::new();
+    for (i, group) in diff.grouped_ops(3).iter().enumerate() {
+        if i > 0 {
+            lines.push(DiffLine {
+                kind: "gap",
+                text: "…".into(),
+            });
+        }
+        for op in group {
+            for change in diff.iter_changes(op) {
+                let kind = match change.tag() {
+                    similar::ChangeTag::Equal => "same",
+                    similar::ChangeTag::Delete => "removed",
+                    similar::ChangeTag::Insert => "added",
+                };
+                lines.push(DiffLine {
+                    kind,
+                    text: change.value().trim_end_matches('\n').to_string(),
+                });
+            }
+        }
+    }
+    lines
+}
+
+/// A revision compared with the post as saved now, with a link that loads it into the editor.
+pub async fn revision(
+    State(state): State<AppState>,
+    owner: Owner,
+    csrf: CsrfToken,
+    Path((id, rev)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let post = posts::find_by_id(&state.db, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let revision = db::revisions::find(&state.db, &id, &rev)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let lines = diff_lines(&comparable(&revision.input()), &comparable(&input_of(&post)));
+    let page = render(&RevisionPage {
+        site: &state.config.site,
+        csrf: csrf.token(),
+        owner_name: &owner.0.display_name,
+        waiting: owner.1.0,
+        title: post.title.clone(),
+        kind: if revision.is_autosave() {
+            "autosave"
+        } else {
+            "revision"
+        },
+        when: crate::domain::dates::moment(revision.created_at),
+        same: lines.is_empty(),
+        lines,
+        restore_url: format!("/admin/posts/{id}/edit?revision={rev}"),
+        edit_url: format!("/admin/posts/{id}/edit?saved=1"),
+    })?;
+    Ok((csrf, page).into_response())
 }

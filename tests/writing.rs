@@ -1,0 +1,261 @@
+//! The writing desk never loses text: autosaves (never federated), revisions (listed, compared, restored, pruned),
+//! and forms that come back after a stale token or an expired session.
+
+use reqwest::StatusCode;
+
+use crate::harness::{OWNER, PASSWORD, TestApp, csrf_token, texts};
+
+async fn outbox_count(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+}
+
+/// Sends the editor's text as its script does, with the token of the editor page.
+async fn autosave(app: &TestApp, editor: &str, url: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let (_, html) = app.page(editor).await;
+    let token = csrf_token(&html);
+    let mut all = vec![("csrf", token.as_str())];
+    all.extend_from_slice(fields);
+    app.post_raw(url, &all).await
+}
+
+fn textarea(html: &str, id: &str) -> String {
+    texts(html, &format!("textarea#{id}")).pop().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn autosave_keeps_text_and_never_federates() {
+    let mut app = TestApp::spawn().await;
+    app.setup_owner().await;
+    let editor = app.publish("Steppe notes", "", "The first words.").await;
+    let id = editor.split('/').nth(3).unwrap().to_string();
+    let before = outbox_count(&app).await;
+    let r = autosave(
+        &app,
+        &editor,
+        &format!("/admin/posts/{id}/autosave"),
+        &[("title", "Steppe notes"), ("body", "The first words, and more typed since.")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let json: serde_json::Value = r.json().await.unwrap();
+    assert!(json["label"].as_str().unwrap().starts_with("Autosaved at "), "{json}");
+    assert_eq!(outbox_count(&app).await, before, "an autosave sends nothing");
+    // The published post is unchanged.
+    let (_, page) = app.page("/posts/steppe-notes").await;
+    assert!(!page.contains("and more typed since"));
+    // It survives a restart, and the editor offers it.
+    app.restart().await;
+    let (status, html) = app.page(&editor).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(textarea(&html, "body"), "The first words, and more typed since.");
+    assert!(html.contains("autosaved at"), "the editor says where the text comes from");
+    // The saved version stays one click away.
+    let (_, saved) = app.page(&format!("{editor}?saved=1")).await;
+    assert_eq!(textarea(&saved, "body"), "The first words.");
+    // Saving (Update) supersedes the autosave and sends one Update.
+    let r = app
+        .submit(
+            &editor,
+            &editor,
+            &[
+                ("title", "Steppe notes"),
+                ("body", "The first words, and more typed since."),
+                ("action", "publish"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(outbox_count(&app).await, before + 1);
+    let (_, html) = app.page(&editor).await;
+    assert!(!html.contains("autosaved at"));
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_new_posts_autosave_comes_back_until_it_is_saved() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    let r = autosave(
+        &app,
+        "/admin/posts/new",
+        "/admin/posts/autosave",
+        &[("title", "Half-written"), ("body", "Where was I")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, html) = app.page("/admin/posts/new").await;
+    assert_eq!(textarea(&html, "body"), "Where was I");
+    let editor = app
+        .save_post(
+            "/admin/posts/new",
+            &[("title", "Half-written"), ("body", "Where was I")],
+            "draft",
+        )
+        .await;
+    assert!(editor.ends_with("/edit"));
+    let (_, html) = app.page("/admin/posts/new").await;
+    assert_eq!(textarea(&html, "body"), "", "a saved post's autosave is gone");
+    // Without a session the script hears 401, and nothing is kept.
+    let token = csrf_token(&html);
+    let r = TestApp::client_without_cookies()
+        .post(app.url("/admin/posts/autosave"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={token}&body=stranger"))
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(r.status(), StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED));
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn revisions_are_listed_compared_restored_and_pruned() {
+    let app = TestApp::spawn_with("[editor]\nrevisions_kept = 3\n").await;
+    app.setup_owner().await;
+    let editor = app
+        .save_post("/admin/posts/new", &[("title", "Drafting"), ("body", "Version 1\n\nSame line")], "draft")
+        .await;
+    for n in 2..=5 {
+        let body = format!("Version {n}\n\nSame line");
+        app.save_post(&editor, &[("title", "Drafting"), ("body", &body)], "draft")
+            .await;
+    }
+    let (_, html) = app.page(&editor).await;
+    let links: Vec<String> = crate::harness::attrs(&html, ".revisions a", "href");
+    assert_eq!(links.len(), 3, "pruned to revisions_kept: {links:?}");
+    // The oldest kept is version 3; compared with the saved version 5.
+    let oldest = links.last().unwrap();
+    let (status, diff) = app.page(oldest).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(texts(&diff, ".diff-removed"), vec!["− Version 3"]);
+    assert_eq!(texts(&diff, ".diff-added"), vec!["+ Version 5"]);
+    let restore = crate::harness::attrs(&diff, "a.button", "href").pop().unwrap();
+    let (_, form) = app.page(&restore).await;
+    assert_eq!(textarea(&form, "body"), "Version 3\n\nSame line");
+    assert!(form.contains("Nothing is changed until you save it"));
+    // Loading it changed nothing.
+    let (_, saved) = app.page(&editor).await;
+    assert_eq!(textarea(&saved, "body"), "Version 5\n\nSame line");
+    // Another post's revision is not found under this one.
+    let other = app.save_post("/admin/posts/new", &[("title", "Other"), ("body", "x")], "draft").await;
+    let rev = oldest.rsplit('/').next().unwrap();
+    let (status, _) = app.page(&format!("{}/revisions/{rev}", other.trim_end_matches("/edit"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_stale_token_shows_the_form_again_with_the_text() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    let r = app
+        .post_raw(
+            "/admin/posts/new",
+            &[
+                ("csrf", "stale"),
+                ("title", "Long afternoon"),
+                ("body", "Three hours of writing"),
+                ("action", "publish"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let html = r.text().await.unwrap();
+    assert_eq!(textarea(&html, "body"), "Three hours of writing");
+    assert!(html.contains("nothing was"), "{html}");
+    // The page carries a fresh token: sending it again works.
+    let token = csrf_token(&html);
+    let r = app
+        .post_raw(
+            "/admin/posts/new",
+            &[
+                ("csrf", &token),
+                ("title", "Long afternoon"),
+                ("body", "Three hours of writing"),
+                ("action", "publish"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let posts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM posts")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(posts, 1);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_form_sent_after_the_session_ended_comes_back_after_login() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    let editor = app.save_post("/admin/posts/new", &[("title", "Kept"), ("body", "Old")], "draft").await;
+    let (_, html) = app.page(&editor).await;
+    let token = csrf_token(&html);
+    // The session ends while the editor is open.
+    sqlx::query("DELETE FROM sessions").execute(&app.db.pool).await.unwrap();
+    let fields = [
+        ("csrf", token.as_str()),
+        ("title", "Kept"),
+        ("body", "Everything I wrote this evening"),
+        ("action", "draft"),
+    ];
+    // A post from another site (no Origin of ours) is not kept.
+    let r = app.post_raw(&editor, &fields).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM recovered_forms")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 0);
+    // The owner's browser says the form comes from the blog.
+    let r = app
+        .client
+        .post(app.url(&editor))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", app.base.trim_end_matches('/'))
+        .body(serde_urlencoded::to_string(fields).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/admin?notice=session-ended&next="), "{to}");
+    let (_, login) = app.page(&to).await;
+    assert!(login.contains("the text you sent is kept"));
+    let next = crate::harness::attrs(&login, "input[name=next]", "value").pop().unwrap();
+    assert_eq!(next, editor);
+    let r = app
+        .post_raw(
+            "/admin/login",
+            &[
+                ("csrf", &csrf_token(&login)),
+                ("username", OWNER),
+                ("password", PASSWORD),
+                ("next", &next),
+            ],
+        )
+        .await;
+    assert_eq!(r.headers()["location"], editor.as_str());
+    let (_, html) = app.page(&editor).await;
+    assert_eq!(textarea(&html, "body"), "Everything I wrote this evening");
+    assert!(html.contains("when your session had ended"));
+    // Taken once: the next visit shows the saved text.
+    let (_, again) = app.page(&editor).await;
+    assert_eq!(textarea(&again, "body"), "Old");
+    // A login never sends the browser to another host.
+    let login = TestApp::client_without_cookies()
+        .get(app.url("/admin?next=//evil.example/admin/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(login.contains("Log in"));
+    assert!(crate::harness::attrs(&login, "input[name=next]", "value").is_empty());
+    app.finish().await;
+}
