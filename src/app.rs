@@ -36,6 +36,8 @@ pub struct Inner {
     pub keys: KeyCache,
     /// Wakes the delivery worker when something is queued.
     pub wakeup: Arc<Wakeup>,
+    /// Wakes the scheduler when a post is scheduled.
+    pub scheduler: tokio::sync::Notify,
     /// This process's delivery counters (for `/metrics`).
     pub delivery_metrics: Arc<Metrics>,
     /// The in-process delivery worker (none with `delivery.workers = 0`); stopped gracefully by [`App::run`],
@@ -147,6 +149,7 @@ impl AppState {
             client,
             keys,
             wakeup,
+            scheduler: tokio::sync::Notify::new(),
             delivery_metrics,
             delivery_worker: std::sync::Mutex::new(delivery_worker),
             pages,
@@ -326,8 +329,13 @@ impl App {
                 stopped(),
             ))
         });
+        let scheduler = tokio::spawn(crate::federation::schedule::run(
+            self.state.clone(),
+            stopped(),
+        ));
         let limits = web::serve::Limits::from_config(&self.state.config.server);
         let served = web::serve::serve(self.listener, self.router, limits, stopped()).await;
+        let _ = scheduler.await;
         let worker = self
             .state
             .delivery_worker

@@ -205,6 +205,17 @@ pub struct SiteConfig {
     pub language: String,
     #[serde(default = "default_posts_per_page")]
     pub posts_per_page: i64,
+    /// The IANA time zone in which the owner types and reads dates ("Asia/Almaty").
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+}
+
+impl SiteConfig {
+    /// The blog's time zone (UTC when the name is unknown, which `validate` refuses at startup).
+    pub fn zone(&self) -> crate::domain::dates::Zone {
+        crate::domain::dates::Zone::named(&self.time_zone)
+            .unwrap_or_else(crate::domain::dates::Zone::utc)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -292,6 +303,10 @@ fn default_language() -> String {
     "en".into()
 }
 
+fn default_time_zone() -> String {
+    "UTC".into()
+}
+
 fn default_posts_per_page() -> i64 {
     10
 }
@@ -371,6 +386,15 @@ impl Config {
             return Err(key_error(
                 "site.public_url",
                 "must be an http:// or https:// URL with a host",
+            ));
+        }
+        if crate::domain::dates::Zone::named(&self.site.time_zone).is_none() {
+            return Err(key_error(
+                "site.time_zone",
+                format!(
+                    "is not a time zone name such as \"Europe/Berlin\" or \"UTC\": {:?}",
+                    self.site.time_zone
+                ),
             ));
         }
         if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
@@ -510,7 +534,10 @@ impl Config {
             return Err(key_error("media.max_megapixels", "must be from 1 to 500"));
         }
         if !(1..=10_000).contains(&self.editor.revisions_kept) {
-            return Err(key_error("editor.revisions_kept", "must be from 1 to 10000"));
+            return Err(key_error(
+                "editor.revisions_kept",
+                "must be from 1 to 10000",
+            ));
         }
         if !(1..=64).contains(&m.processing_slots) {
             return Err(key_error("media.processing_slots", "must be from 1 to 64"));

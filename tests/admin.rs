@@ -165,7 +165,10 @@ async fn session_survives_restart_and_logout_ends_it() {
     app.log_out().await;
     let r = app.get("/admin/posts/new").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(r.headers()["location"], "/admin");
+    assert_eq!(
+        r.headers()["location"],
+        "/admin?next=%2Fadmin%2Fposts%2Fnew"
+    );
     app.finish().await;
 }
 
@@ -268,7 +271,11 @@ async fn admin_pages_need_the_owner() {
     ] {
         let r = app.get(path).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
-        assert_eq!(r.headers()["location"], "/admin");
+        // To the login form, which comes back to the page after logging in.
+        let next: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", path)
+            .finish();
+        assert_eq!(r.headers()["location"], format!("/admin?{next}").as_str());
     }
     // A visitor with a valid CSRF token still cannot post.
     let r = app

@@ -44,8 +44,14 @@ async fn csrf_token_is_required() {
         ("body", "From elsewhere"),
         ("action", "publish"),
     ];
-    // No token at all.
+    // No token at all: the editor comes back with the text and says that nothing was saved.
     let r = app.post_raw("/admin/posts/new", &fields).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let html = r.text().await.unwrap();
+    assert!(texts(&html, ".errors").concat().contains("nothing was"));
+    assert_eq!(texts(&html, "textarea#body"), ["From elsewhere"]);
+    // Other forms answer with the error page.
+    let r = app.post_raw("/admin/logout", &[]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(
         texts(&r.text().await.unwrap(), ".error-page p")

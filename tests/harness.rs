@@ -72,6 +72,15 @@ fn test_config(port: u16, db_url: &str, media_dir: &std::path::Path, extra: &str
     } else {
         format!("{extra}\n[federation]\nallow_private_addresses = true\n")
     };
+    // A test's own `[site]` keys (written as `site.key = …` lines) join the table.
+    let (site_extra, extra): (Vec<&str>, Vec<&str>) = extra
+        .lines()
+        .partition(|l| l.trim_start().starts_with("site."));
+    let site_extra: String = site_extra
+        .iter()
+        .map(|l| format!("{}\n", l.trim_start().trim_start_matches("site.")))
+        .collect();
+    let extra = extra.join("\n");
     let text = format!(
         r#"
 [site]
@@ -79,6 +88,7 @@ public_url = "http://127.0.0.1:{port}"
 title = "A Christian Abolitionist in Kazakhstan"
 description = "Writing about human trafficking and slavery in Kazakhstan"
 posts_per_page = 10
+{site_extra}
 [server]
 bind = "127.0.0.1:0"
 [database]

@@ -22,6 +22,7 @@ mod media;
 mod posts;
 mod publishing;
 mod reading;
+mod scheduling;
 mod settings;
-mod writing;
 mod signatures;
+mod writing;

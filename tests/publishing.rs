@@ -12,7 +12,7 @@ use crate::{
 
 const AP: &str = "application/activity+json";
 
-async fn follow(app: &TestApp, remote: &Remote) {
+pub(crate) async fn follow(app: &TestApp, remote: &Remote) {
     let activity = json!({
         "id": format!("{}/follows/1", remote.base),
         "type": "Follow",

@@ -13,7 +13,12 @@ async fn outbox_count(app: &TestApp) -> i64 {
 }
 
 /// Sends the editor's text as its script does, with the token of the editor page.
-async fn autosave(app: &TestApp, editor: &str, url: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+async fn autosave(
+    app: &TestApp,
+    editor: &str,
+    url: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
     let (_, html) = app.page(editor).await;
     let token = csrf_token(&html);
     let mut all = vec![("csrf", token.as_str())];
@@ -22,7 +27,9 @@ async fn autosave(app: &TestApp, editor: &str, url: &str, fields: &[(&str, &str)
 }
 
 fn textarea(html: &str, id: &str) -> String {
-    texts(html, &format!("textarea#{id}")).pop().unwrap_or_default()
+    texts(html, &format!("textarea#{id}"))
+        .pop()
+        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -36,13 +43,23 @@ async fn autosave_keeps_text_and_never_federates() {
         &app,
         &editor,
         &format!("/admin/posts/{id}/autosave"),
-        &[("title", "Steppe notes"), ("body", "The first words, and more typed since.")],
+        &[
+            ("title", "Steppe notes"),
+            ("body", "The first words, and more typed since."),
+        ],
     )
     .await;
     assert_eq!(r.status(), StatusCode::OK);
     let json: serde_json::Value = r.json().await.unwrap();
-    assert!(json["label"].as_str().unwrap().starts_with("Autosaved at "), "{json}");
-    assert_eq!(outbox_count(&app).await, before, "an autosave sends nothing");
+    assert!(
+        json["label"].as_str().unwrap().starts_with("Autosaved at "),
+        "{json}"
+    );
+    assert_eq!(
+        outbox_count(&app).await,
+        before,
+        "an autosave sends nothing"
+    );
     // The published post is unchanged.
     let (_, page) = app.page("/posts/steppe-notes").await;
     assert!(!page.contains("and more typed since"));
@@ -50,8 +67,14 @@ async fn autosave_keeps_text_and_never_federates() {
     app.restart().await;
     let (status, html) = app.page(&editor).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(textarea(&html, "body"), "The first words, and more typed since.");
-    assert!(html.contains("autosaved at"), "the editor says where the text comes from");
+    assert_eq!(
+        textarea(&html, "body"),
+        "The first words, and more typed since."
+    );
+    assert!(
+        html.contains("autosaved at"),
+        "the editor says where the text comes from"
+    );
     // The saved version stays one click away.
     let (_, saved) = app.page(&format!("{editor}?saved=1")).await;
     assert_eq!(textarea(&saved, "body"), "The first words.");
@@ -97,7 +120,11 @@ async fn a_new_posts_autosave_comes_back_until_it_is_saved() {
         .await;
     assert!(editor.ends_with("/edit"));
     let (_, html) = app.page("/admin/posts/new").await;
-    assert_eq!(textarea(&html, "body"), "", "a saved post's autosave is gone");
+    assert_eq!(
+        textarea(&html, "body"),
+        "",
+        "a saved post's autosave is gone"
+    );
     // Without a session the script hears 401, and nothing is kept.
     let token = csrf_token(&html);
     let r = TestApp::client_without_cookies()
@@ -107,7 +134,10 @@ async fn a_new_posts_autosave_comes_back_until_it_is_saved() {
         .send()
         .await
         .unwrap();
-    assert!(matches!(r.status(), StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED));
+    assert!(matches!(
+        r.status(),
+        StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED
+    ));
     app.finish().await;
 }
 
@@ -116,7 +146,11 @@ async fn revisions_are_listed_compared_restored_and_pruned() {
     let app = TestApp::spawn_with("[editor]\nrevisions_kept = 3\n").await;
     app.setup_owner().await;
     let editor = app
-        .save_post("/admin/posts/new", &[("title", "Drafting"), ("body", "Version 1\n\nSame line")], "draft")
+        .save_post(
+            "/admin/posts/new",
+            &[("title", "Drafting"), ("body", "Version 1\n\nSame line")],
+            "draft",
+        )
         .await;
     for n in 2..=5 {
         let body = format!("Version {n}\n\nSame line");
@@ -132,7 +166,9 @@ async fn revisions_are_listed_compared_restored_and_pruned() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(texts(&diff, ".diff-removed"), vec!["− Version 3"]);
     assert_eq!(texts(&diff, ".diff-added"), vec!["+ Version 5"]);
-    let restore = crate::harness::attrs(&diff, "a.button", "href").pop().unwrap();
+    let restore = crate::harness::attrs(&diff, "a.button", "href")
+        .pop()
+        .unwrap();
     let (_, form) = app.page(&restore).await;
     assert_eq!(textarea(&form, "body"), "Version 3\n\nSame line");
     assert!(form.contains("Nothing is changed until you save it"));
@@ -140,9 +176,20 @@ async fn revisions_are_listed_compared_restored_and_pruned() {
     let (_, saved) = app.page(&editor).await;
     assert_eq!(textarea(&saved, "body"), "Version 5\n\nSame line");
     // Another post's revision is not found under this one.
-    let other = app.save_post("/admin/posts/new", &[("title", "Other"), ("body", "x")], "draft").await;
+    let other = app
+        .save_post(
+            "/admin/posts/new",
+            &[("title", "Other"), ("body", "x")],
+            "draft",
+        )
+        .await;
     let rev = oldest.rsplit('/').next().unwrap();
-    let (status, _) = app.page(&format!("{}/revisions/{rev}", other.trim_end_matches("/edit"))).await;
+    let (status, _) = app
+        .page(&format!(
+            "{}/revisions/{rev}",
+            other.trim_end_matches("/edit")
+        ))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     app.finish().await;
 }
@@ -192,11 +239,20 @@ async fn a_stale_token_shows_the_form_again_with_the_text() {
 async fn a_form_sent_after_the_session_ended_comes_back_after_login() {
     let app = TestApp::spawn().await;
     app.setup_owner().await;
-    let editor = app.save_post("/admin/posts/new", &[("title", "Kept"), ("body", "Old")], "draft").await;
+    let editor = app
+        .save_post(
+            "/admin/posts/new",
+            &[("title", "Kept"), ("body", "Old")],
+            "draft",
+        )
+        .await;
     let (_, html) = app.page(&editor).await;
     let token = csrf_token(&html);
     // The session ends while the editor is open.
-    sqlx::query("DELETE FROM sessions").execute(&app.db.pool).await.unwrap();
+    sqlx::query("DELETE FROM sessions")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
     let fields = [
         ("csrf", token.as_str()),
         ("title", "Kept"),
@@ -226,7 +282,9 @@ async fn a_form_sent_after_the_session_ended_comes_back_after_login() {
     assert!(to.starts_with("/admin?notice=session-ended&next="), "{to}");
     let (_, login) = app.page(&to).await;
     assert!(login.contains("the text you sent is kept"));
-    let next = crate::harness::attrs(&login, "input[name=next]", "value").pop().unwrap();
+    let next = crate::harness::attrs(&login, "input[name=next]", "value")
+        .pop()
+        .unwrap();
     assert_eq!(next, editor);
     let r = app
         .post_raw(
@@ -257,5 +315,78 @@ async fn a_form_sent_after_the_session_ended_comes_back_after_login() {
         .unwrap();
     assert!(login.contains("Log in"));
     assert!(crate::harness::attrs(&login, "input[name=next]", "value").is_empty());
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn the_post_list_is_filtered_searched_and_paginated() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    for n in 0..27 {
+        let body = if n == 7 {
+            "A needle, 100% sharp".to_string()
+        } else {
+            format!("Hay {n}")
+        };
+        app.save_post(
+            "/admin/posts/new",
+            &[("title", &format!("Draft {n}")), ("body", &body)],
+            "draft",
+        )
+        .await;
+    }
+    app.publish("Out in the world", "", "Published text").await;
+    app.save_post(
+        "/admin/posts/new",
+        &[
+            ("title", "Coming soon"),
+            ("body", "Later"),
+            ("published_at", "2099-05-01T09:30"),
+        ],
+        "publish",
+    )
+    .await;
+    let (_, html) = app.page("/admin").await;
+    assert_eq!(
+        texts(&html, ".filters a"),
+        ["All (29)", "Drafts (27)", "Scheduled (1)", "Published (1)"]
+    );
+    // Sorted by publication date: the scheduled post (2099) first.
+    let titles = texts(&html, ".post-table tbody td:first-child a");
+    assert_eq!(titles.len(), 25);
+    assert_eq!(titles[0], "Coming soon");
+    let older = crate::harness::attrs(&html, ".pager a[rel=next]", "href")
+        .pop()
+        .unwrap();
+    let (_, second) = app.page(&older).await;
+    assert_eq!(texts(&second, ".post-table tbody tr").len(), 4);
+    let (_, scheduled) = app.page("/admin?show=scheduled").await;
+    let rows = texts(&scheduled, ".post-table tbody tr");
+    assert_eq!(rows.len(), 1);
+    assert!(
+        rows[0].contains("Scheduled") && rows[0].contains("2099-05-01 09:30 UTC"),
+        "{rows:?}"
+    );
+    let (_, found) = app.page("/admin?q=NEEDLE").await;
+    assert_eq!(
+        texts(&found, ".post-table tbody td:first-child a"),
+        ["Draft 7"]
+    );
+    // LIKE's wildcards are taken literally.
+    let (_, found) = app.page("/admin?q=100%25").await;
+    assert_eq!(
+        texts(&found, ".post-table tbody td:first-child a"),
+        ["Draft 7"]
+    );
+    let (_, none) = app.page("/admin?q=_").await;
+    assert!(texts(&none, ".post-table tbody tr").is_empty());
+    let (_, published) = app.page("/admin?show=published&q=world").await;
+    assert_eq!(
+        texts(&published, ".post-table tbody td:first-child a"),
+        ["Out in the world"]
+    );
+    // Nonsense parameters show the first page of everything.
+    let (status, _) = app.page("/admin?page=-3&show=%00").await;
+    assert_eq!(status, StatusCode::OK);
     app.finish().await;
 }

@@ -37,6 +37,10 @@ pub struct Post {
     pub featured_media_id: Option<String>,
     #[sqlx(skip)]
     pub tags: Vec<Tag>,
+    /// 0 for a post published without telling followers (backdated), until the owner announces it.
+    pub announced: i64,
+    /// 1 for a draft the scheduler publishes at `published_at`.
+    pub scheduled: i64,
     /// The featured image, when the query attached images (see `db::media::attach`).
     #[sqlx(skip)]
     pub featured: Option<crate::domain::media::Image>,
@@ -47,7 +51,10 @@ pub struct Post {
 
 impl Post {
     pub fn status(&self) -> PostStatus {
-        PostStatus::from_db(&self.status)
+        match PostStatus::from_db(&self.status) {
+            PostStatus::Draft if self.scheduled == 1 => PostStatus::Scheduled,
+            status => status,
+        }
     }
 
     /// The post as the editor's form shows it.
@@ -93,7 +100,7 @@ const POST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, p.body_markdown, p
      AND c.visibility IN ('public', 'unlisted')) AS comment_count, \
      (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'like') AS like_count, \
      (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'announce') AS share_count, \
-     p.comments_open, p.featured_media_id";
+     p.comments_open, p.featured_media_id, p.announced, p.scheduled";
 
 /// The columns of lists: the same, but without the bodies, which lists never show (left empty in the rows).
 const LIST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, '' AS body_markdown, '' AS body_html, p.excerpt_html, \
@@ -102,7 +109,7 @@ const LIST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, '' AS body_markdow
      AND c.visibility IN ('public', 'unlisted')) AS comment_count, \
      (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'like') AS like_count, \
      (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'announce') AS share_count, \
-     p.comments_open, p.featured_media_id";
+     p.comments_open, p.featured_media_id, p.announced, p.scheduled";
 
 /// `$start, $start+1, …` for an `IN (…)` list of `n` values.
 pub(crate) fn placeholders(start: usize, n: usize) -> String {
@@ -283,15 +290,120 @@ pub async fn current_slug_for_old(db: &Db, old_slug: &str) -> Result<Option<Stri
     .await
 }
 
-/// Every post, drafts included, most recently changed first (the owner's list).
-pub async fn list_all(db: &Db) -> Result<Vec<Post>, sqlx::Error> {
+/// Which posts the owner's list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Show {
+    All,
+    Drafts,
+    Scheduled,
+    Published,
+}
+
+impl Show {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "drafts" => Self::Drafts,
+            "scheduled" => Self::Scheduled,
+            "published" => Self::Published,
+            _ => Self::All,
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Drafts => "drafts",
+            Self::Scheduled => "scheduled",
+            Self::Published => "published",
+        }
+    }
+
+    fn condition(self) -> &'static str {
+        match self {
+            Self::All => "1 = 1",
+            Self::Drafts => "p.status = 'draft' AND p.scheduled = 0",
+            Self::Scheduled => "p.scheduled = 1",
+            Self::Published => "p.status = 'published'",
+        }
+    }
+}
+
+/// How many posts each filter of the owner's list has.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    pub all: i64,
+    pub drafts: i64,
+    pub scheduled: i64,
+    pub published: i64,
+}
+
+/// `text` as a LIKE pattern that matches it anywhere, its own `%`, `_` and `\` taken literally.
+fn like_anywhere(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// A page of the owner's list: the posts `show` selects whose title or text contains `search` (any case), by
+/// publication date (a draft without one by its last change), newest first; and how many there are in all.
+pub async fn list_for_owner(
+    db: &Db,
+    show: Show,
+    search: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Post>, i64), sqlx::Error> {
     let mut conn = db.pool.acquire().await?;
+    let search = search.trim();
+    let matching = if search.is_empty() {
+        "1 = 1"
+    } else {
+        "(LOWER(p.title) LIKE $1 ESCAPE '\\' OR LOWER(p.body_markdown) LIKE $1 ESCAPE '\\')"
+    };
+    let pattern = like_anywhere(search);
+    let condition = show.condition();
+    let count_sql = format!("SELECT COUNT(*) FROM posts p WHERE {condition} AND {matching}");
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    if !search.is_empty() {
+        count = count.bind(&pattern);
+    }
+    let total = count.fetch_one(&mut *conn).await?;
+    let (l, o) = if search.is_empty() { (1, 2) } else { (2, 3) };
     let sql = format!(
-        "SELECT {LIST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id ORDER BY p.updated_at DESC, p.id DESC"
+        "SELECT {LIST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id WHERE {condition} AND {matching} \
+         ORDER BY COALESCE(p.published_at, p.updated_at) DESC, p.id DESC LIMIT ${l} OFFSET ${o}"
     );
-    let mut posts: Vec<Post> = sqlx::query_as(&sql).fetch_all(&mut *conn).await?;
+    let mut query = sqlx::query_as::<_, Post>(&sql);
+    if !search.is_empty() {
+        query = query.bind(&pattern);
+    }
+    let mut posts: Vec<Post> = query.bind(limit).bind(offset).fetch_all(&mut *conn).await?;
     attach_tags(&mut conn, &mut posts).await?;
-    Ok(posts)
+    Ok((posts, total))
+}
+
+/// How many posts each filter of the owner's list has.
+pub async fn counts(db: &Db) -> Result<Counts, sqlx::Error> {
+    let (all, drafts, scheduled, published): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), \
+         COALESCE(SUM(CASE WHEN status = 'draft' AND scheduled = 0 THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN scheduled = 1 THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN status = 'published' THEN 1 ELSE 0 END), 0) FROM posts",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(Counts {
+        all,
+        drafts,
+        scheduled,
+        published,
+    })
 }
 
 /// Picks the slug to store: the typed one if free (else `SlugTaken`), or the derived one with "-2", "-3"… appended
@@ -372,6 +484,45 @@ fn map_unique(e: sqlx::Error) -> SaveError {
     }
 }
 
+/// A post's publication date (for a draft, the date the owner chose, if any) and whether followers were told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dates {
+    pub published_at: Option<i64>,
+    pub announced: bool,
+}
+
+/// Publishes a scheduled post whose time has come, inside `tx`: `true` only for the one transaction that changed
+/// it (any number of processes may try the same post at once; the row is changed once).
+pub async fn publish_due_in(tx: &mut Tx, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE posts SET status = 'published', scheduled = 0, \
+         updated_at = CASE WHEN updated_at >= $2 THEN updated_at + 1 ELSE $2 END \
+         WHERE id = $1 AND scheduled = 1 AND status = 'draft' AND published_at <= $2",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Scheduled posts whose time has come, and the time of the next one after that.
+pub async fn due(db: &Db, now: i64) -> Result<(Vec<String>, Option<i64>), sqlx::Error> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM posts WHERE scheduled = 1 AND published_at <= $1 ORDER BY published_at LIMIT 100",
+    )
+    .bind(now)
+    .fetch_all(&db.pool)
+    .await?;
+    let next: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(published_at) FROM posts WHERE scheduled = 1 AND published_at > $1",
+    )
+    .bind(now)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok((ids, next))
+}
+
 /// An open transaction on the pool's database.
 pub type Tx = Transaction<'static, Any>;
 
@@ -381,14 +532,15 @@ pub async fn create_in(
     author_id: &str,
     post: &ValidPost,
     status: PostStatus,
+    dates: &Dates,
 ) -> Result<String, SaveError> {
     let id = uuid::Uuid::now_v7().to_string();
     let now = now();
     let slug = free_slug(tx, post, &id).await?;
     sqlx::query(
         "INSERT INTO posts (id, slug, title, summary, body_markdown, body_html, excerpt_html, status, author_id, \
-         created_at, updated_at, published_at, article_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $1)",
+         created_at, updated_at, published_at, article_id, announced, scheduled) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $1, $12, $13)",
     )
     .bind(&id)
     .bind(slug.as_str())
@@ -397,10 +549,12 @@ pub async fn create_in(
     .bind(&post.body_markdown)
     .bind(&post.body_html)
     .bind(&post.excerpt_html)
-    .bind(status.as_str())
+    .bind(status.stored())
     .bind(author_id)
     .bind(now)
-    .bind((status == PostStatus::Published).then_some(now))
+    .bind(dates.published_at)
+    .bind(i64::from(dates.announced))
+    .bind(i64::from(status == PostStatus::Scheduled))
     .execute(&mut **tx)
     .await
     .map_err(map_unique)?;
@@ -417,7 +571,11 @@ pub async fn create(
     status: PostStatus,
 ) -> Result<String, SaveError> {
     let mut tx = db.begin_write().await?;
-    let id = create_in(&mut tx, author_id, post, status).await?;
+    let dates = Dates {
+        published_at: (status == PostStatus::Published).then(now),
+        announced: true,
+    };
+    let id = create_in(&mut tx, author_id, post, status, &dates).await?;
     db.commit_content(tx).await?;
     Ok(id)
 }
@@ -444,6 +602,7 @@ pub async fn update_in(
     id: &str,
     post: &ValidPost,
     status: PostStatus,
+    dates: &Dates,
 ) -> Result<(), SaveError> {
     let now = now();
     let old_slug: Option<String> = sqlx::query_scalar("SELECT slug FROM posts WHERE id = $1")
@@ -456,8 +615,7 @@ pub async fn update_in(
         "UPDATE posts SET slug = $2, title = $3, summary = $4, body_markdown = $5, body_html = $6, \
          excerpt_html = $7, status = $8, \
          updated_at = CASE WHEN updated_at >= $9 THEN updated_at + 1 ELSE $9 END, \
-         published_at = CASE WHEN $8 = 'published' THEN COALESCE(published_at, $9) ELSE published_at END \
-         WHERE id = $1",
+         published_at = $10, announced = $11, scheduled = $12 WHERE id = $1",
     )
     .bind(id)
     .bind(slug.as_str())
@@ -466,8 +624,11 @@ pub async fn update_in(
     .bind(&post.body_markdown)
     .bind(&post.body_html)
     .bind(&post.excerpt_html)
-    .bind(status.as_str())
+    .bind(status.stored())
     .bind(now)
+    .bind(dates.published_at)
+    .bind(i64::from(dates.announced))
+    .bind(i64::from(status == PostStatus::Scheduled))
     .execute(&mut **tx)
     .await
     .map_err(map_unique)?;

@@ -52,11 +52,13 @@ pub async fn record_save_in(
 ) -> Result<(), sqlx::Error> {
     let now = now();
     insert(tx, Some(post_id), user_id, "save", input, now).await?;
-    sqlx::query("DELETE FROM post_revisions WHERE kind = 'autosave' AND user_id = $1 AND post_id = $2")
-        .bind(user_id)
-        .bind(post_id)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "DELETE FROM post_revisions WHERE kind = 'autosave' AND user_id = $1 AND post_id = $2",
+    )
+    .bind(user_id)
+    .bind(post_id)
+    .execute(&mut **tx)
+    .await?;
     if was_new {
         sqlx::query(
             "DELETE FROM post_revisions WHERE kind = 'autosave' AND user_id = $1 AND post_id IS NULL",

@@ -7,6 +7,8 @@ use crate::config::LimitsConfig;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PostStatus {
     Draft,
+    /// Published by the scheduler at its publication date; private until then.
+    Scheduled,
     Published,
 }
 
@@ -14,7 +16,16 @@ impl PostStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Draft => "draft",
+            Self::Scheduled => "scheduled",
             Self::Published => "published",
+        }
+    }
+
+    /// The value of the `status` column: a scheduled post is stored as a draft (with `scheduled = 1`).
+    pub fn stored(self) -> &'static str {
+        match self {
+            Self::Published => "published",
+            Self::Draft | Self::Scheduled => "draft",
         }
     }
 
@@ -25,6 +36,75 @@ impl PostStatus {
             Self::Draft
         }
     }
+}
+
+/// A typed publication date further in the past than this (seconds) backdates the post: published with that date,
+/// and followers are told only when the owner asks.
+pub const BACKDATED_BEFORE: i64 = 10 * 60;
+
+/// What the editor's buttons and date field ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateChoice {
+    pub status: PostStatus,
+    pub published_at: Option<i64>,
+    /// Whether followers are told (`Create`) when it becomes public.
+    pub announce: bool,
+}
+
+/// Decides status and publication date from the button (`Draft` or `Published`), the typed date (`None`: empty),
+/// the stored post (its status and date) and the "Announce to followers" box. `Err` names what cannot be done.
+pub fn choose_dates(
+    button: PostStatus,
+    typed: Option<i64>,
+    stored: Option<(PostStatus, Option<i64>)>,
+    announce_box: bool,
+    now: i64,
+) -> Result<DateChoice, String> {
+    let was_published = matches!(stored, Some((PostStatus::Published, _)));
+    if button != PostStatus::Published {
+        return Ok(DateChoice {
+            status: PostStatus::Draft,
+            published_at: typed,
+            announce: true,
+        });
+    }
+    // Any later time schedules: the field's minute is the owner's choice.
+    let future = |t: i64| t > now;
+    if was_published {
+        let at = typed.or(stored.and_then(|(_, at)| at)).unwrap_or(now);
+        if future(at) {
+            return Err("This post is already published: a date in the future would take it off the blog. To \
+                 schedule it, unpublish it first (followers are then sent a Delete), or leave the date as it was."
+                .into());
+        }
+        return Ok(DateChoice {
+            status: PostStatus::Published,
+            published_at: Some(at),
+            announce: announce_box,
+        });
+    }
+    Ok(match typed {
+        None => DateChoice {
+            status: PostStatus::Published,
+            published_at: Some(now),
+            announce: true,
+        },
+        Some(at) if future(at) => DateChoice {
+            status: PostStatus::Scheduled,
+            published_at: Some(at),
+            announce: true,
+        },
+        Some(at) if at < now.saturating_sub(BACKDATED_BEFORE) => DateChoice {
+            status: PostStatus::Published,
+            published_at: Some(at),
+            announce: announce_box,
+        },
+        Some(at) => DateChoice {
+            status: PostStatus::Published,
+            published_at: Some(at),
+            announce: true,
+        },
+    })
 }
 
 /// The post form exactly as typed; kept intact to show again when validation fails.
@@ -206,6 +286,65 @@ impl PostInput {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod date_tests {
+    use super::{DateChoice, PostStatus::*, choose_dates};
+
+    const NOW: i64 = 1_800_000_000;
+
+    #[test]
+    fn dates_decide_the_status() {
+        let new = |typed, ann| choose_dates(Published, typed, None, ann, NOW).unwrap();
+        assert_eq!(
+            new(None, false),
+            DateChoice {
+                status: Published,
+                published_at: Some(NOW),
+                announce: true
+            }
+        );
+        assert_eq!(new(Some(NOW + 3600), false).status, Scheduled);
+        // Backdated: told only when asked.
+        assert_eq!(
+            new(Some(1_299_057_240), false),
+            DateChoice {
+                status: Published,
+                published_at: Some(1_299_057_240),
+                announce: false
+            }
+        );
+        assert!(new(Some(1_299_057_240), true).announce);
+        // The minute being typed is "now".
+        assert!(new(Some(NOW - 59), false).announce);
+        // A draft keeps the date chosen.
+        assert_eq!(
+            choose_dates(Draft, Some(NOW + 9), None, false, NOW)
+                .unwrap()
+                .published_at,
+            Some(NOW + 9)
+        );
+        // A published post keeps its date when the field is left empty, and cannot move to the future.
+        let stored = Some((Published, Some(NOW - 100_000)));
+        assert_eq!(
+            choose_dates(Published, None, stored, false, NOW)
+                .unwrap()
+                .published_at,
+            Some(NOW - 100_000)
+        );
+        assert!(choose_dates(Published, Some(NOW + 86_400), stored, false, NOW).is_err());
+        // A scheduled post moved to the past is published now.
+        let scheduled = Some((Scheduled, Some(NOW + 100)));
+        assert_eq!(
+            choose_dates(Published, None, scheduled, false, NOW)
+                .unwrap()
+                .status,
+            Published
+        );
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -26,6 +26,7 @@ pub mod keys;
 pub mod objects;
 pub mod protocol;
 pub mod publish;
+pub mod schedule;
 pub mod signatures;
 pub mod urls;
 pub mod verify;

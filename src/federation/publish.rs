@@ -111,6 +111,43 @@ async fn reload(tx: &mut Tx, id: &str) -> Result<Post, SaveError> {
         .ok_or(SaveError::NotFound)
 }
 
+/// Queues the `Create` of a post that has just become public, inside `tx`. An Article id once deleted is never used
+/// again: a post published anew gets a new one.
+async fn announce_in(state: &AppState, tx: &mut Tx, id: &str) -> Result<(), SaveError> {
+    let mut after = reload(tx, id).await?;
+    if posts::tombstoned_at(tx, &after.article_id).await?.is_some() {
+        after.article_id = posts::renew_article_id_in(tx, id).await?;
+    }
+    queue(tx, "publish", &after.title, create::build(state, &after)).await?;
+    Ok(())
+}
+
+/// Publishes the scheduled posts whose time has come, each in its own transaction with its `Create`; returns how
+/// many this process published and when the next one is due. Safe to run in any number of processes at once:
+/// each post is published, and its `Create` queued, exactly once.
+pub async fn publish_due(state: &AppState) -> Result<(usize, Option<i64>), SaveError> {
+    let now = crate::db::now();
+    let (ids, next) = posts::due(&state.db, now).await?;
+    let mut published = 0;
+    for id in ids {
+        let mut tx = state.db.begin_write().await?;
+        if !posts::publish_due_in(&mut tx, &id, now).await? {
+            continue;
+        }
+        let post = reload(&mut tx, &id).await?;
+        if post.announced == 1 {
+            announce_in(state, &mut tx, &id).await?;
+        }
+        state.db.commit_content(tx).await?;
+        tracing::info!(post = %id, "scheduled post published");
+        published += 1;
+    }
+    if published > 0 {
+        state.wakeup.wake();
+    }
+    Ok((published, next))
+}
+
 /// One save of the editor: what to store, and how many revisions to keep.
 pub struct Save<'a> {
     pub author_id: &'a str,
@@ -118,6 +155,12 @@ pub struct Save<'a> {
     pub post_id: Option<&'a str>,
     pub post: &'a ValidPost,
     pub status: PostStatus,
+    /// The publication date: for a published post, when it was published (in the past when backdated); for a
+    /// scheduled one, when it will be; for a draft, the date chosen, if any.
+    pub published_at: Option<i64>,
+    /// Whether followers hear of it when it is (or becomes) published: false for a backdated post the owner did
+    /// not announce. A published post that was announced stays announced.
+    pub announce: bool,
     pub images: &'a PostImages,
     /// Saved revisions kept per post (`editor.revisions_kept`).
     pub revisions_kept: i64,
@@ -131,6 +174,8 @@ pub async fn save(state: &AppState, save: &Save<'_>) -> Result<String, SaveError
         post_id,
         post,
         status,
+        published_at,
+        announce,
         images,
         revisions_kept,
     } = *save;
@@ -139,13 +184,21 @@ pub async fn save(state: &AppState, save: &Save<'_>) -> Result<String, SaveError
         Some(id) => Some(reload(&mut tx, id).await?),
         None => None,
     };
+    let was_published = before
+        .as_ref()
+        .is_some_and(|p| p.status() == PostStatus::Published);
+    let was_announced = was_published && before.as_ref().is_some_and(|p| p.announced == 1);
+    let dates = posts::Dates {
+        published_at,
+        announced: was_announced || announce,
+    };
     describe_in(state, &mut tx, &images.alts, post_id).await?;
     let id = match post_id {
         Some(id) => {
-            posts::update_in(&mut tx, id, post, status).await?;
+            posts::update_in(&mut tx, id, post, status, &dates).await?;
             id.to_string()
         }
-        None => posts::create_in(&mut tx, author_id, post, status).await?,
+        None => posts::create_in(&mut tx, author_id, post, status, &dates).await?,
     };
     media::set_post_media_in(&mut tx, &id, &images.shown, images.featured.as_deref()).await?;
     // The revision is the post as stored (its slug and tags as saved, not as typed).
@@ -159,33 +212,20 @@ pub async fn save(state: &AppState, save: &Save<'_>) -> Result<String, SaveError
         revisions_kept,
     )
     .await?;
-    let was_published = before
-        .as_ref()
-        .is_some_and(|p| p.status() == PostStatus::Published);
     match (was_published, status == PostStatus::Published) {
-        (false, true) => {
-            let mut after = reload(&mut tx, &id).await?;
-            // An Article id once deleted is never used again: a post published anew gets a new one.
-            if posts::tombstoned_at(&mut tx, &after.article_id)
-                .await?
-                .is_some()
-            {
-                after.article_id = posts::renew_article_id_in(&mut tx, &id).await?;
-            }
-            queue(
-                &mut tx,
-                "publish",
-                &after.title,
-                create::build(state, &after),
-            )
-            .await?;
-        }
-        (true, true) => {
+        (false, true) if dates.announced => announce_in(state, &mut tx, &id).await?,
+        // Backdated without announcing: on the blog and in its outbox, but no follower is told.
+        (false, true) => {}
+        (true, true) if was_announced => {
             let after = reload(&mut tx, &id).await?;
             queue(&mut tx, "edit", &after.title, update::build(state, &after)).await?;
         }
+        // Announced now, after it was published quietly.
+        (true, true) if announce => announce_in(state, &mut tx, &id).await?,
+        (true, true) => {}
         (true, false) => {
             if let Some(before) = &before {
+                // Sent even for a post published quietly: anyone may have found it in the outbox.
                 posts::tombstone_in(&mut tx, &before.article_id, &before.slug).await?;
                 queue(
                     &mut tx,
@@ -200,6 +240,9 @@ pub async fn save(state: &AppState, save: &Save<'_>) -> Result<String, SaveError
     }
     state.db.commit_content(tx).await?;
     state.wakeup.wake();
+    if status == PostStatus::Scheduled {
+        state.scheduler.notify_one();
+    }
     Ok(id)
 }
 

@@ -373,12 +373,7 @@ impl FromRequestParts<AppState> for Owner {
             }
             Ok(MaybeOwner(None)) => Err(OwnerRejection::LogIn {
                 next: (parts.method == axum::http::Method::GET)
-                    .then(|| {
-                        parts
-                            .uri
-                            .path_and_query()
-                            .map(|p| p.as_str().to_string())
-                    })
+                    .then(|| parts.uri.path_and_query().map(|p| p.as_str().to_string()))
                     .flatten()
                     .filter(|p| is_admin_path(p)),
             }),

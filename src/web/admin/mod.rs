@@ -56,7 +56,12 @@ struct AdminPostRow {
     comments_open: bool,
     title: String,
     status: &'static str,
+    /// "Draft", "Scheduled", "Published", "Published quietly".
+    status_label: &'static str,
     published: bool,
+    /// The publication date (to be, for a scheduled post) in the blog's zone, or "".
+    date: String,
+    date_iso: String,
     updated_human: String,
     updated_iso: String,
     edit_url: String,
@@ -73,6 +78,135 @@ struct PostListPage<'a> {
     waiting: i64,
     notice: Option<&'static str>,
     posts: Vec<AdminPostRow>,
+    /// The filters with their counts: (key, label, count, current).
+    filters: Vec<(&'static str, &'static str, i64, bool)>,
+    show: &'static str,
+    search: String,
+    /// How many posts match, and the links to the neighbouring pages of the list.
+    total: i64,
+    page: i64,
+    pages: i64,
+    newer_url: Option<String>,
+    older_url: Option<String>,
+}
+
+/// `?show=drafts|scheduled|published&q=…&page=N` on the post list.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    show: Option<String>,
+    q: Option<String>,
+    page: Option<String>,
+}
+
+/// Posts per page of the owner's list.
+const ADMIN_PAGE_SIZE: i64 = 25;
+
+fn list_url(show: &str, search: &str, page: i64) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if show != "all" {
+        query.append_pair("show", show);
+    }
+    if !search.is_empty() {
+        query.append_pair("q", search);
+    }
+    if page > 1 {
+        query.append_pair("page", &page.to_string());
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        "/admin".into()
+    } else {
+        format!("/admin?{query}")
+    }
+}
+
+/// The owner's post list: filtered, searched, paginated.
+async fn post_list(
+    state: &AppState,
+    csrf: &CsrfToken,
+    owner: &db::users::User,
+    notice: Option<&'static str>,
+    query: ListQuery,
+) -> Result<Response, AppError> {
+    use db::posts::Show;
+    let show = Show::parse(query.show.as_deref().unwrap_or_default());
+    let search: String = query
+        .q
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(200)
+        .collect();
+    let counts = db::posts::counts(&state.db).await?;
+    let page = query
+        .page
+        .and_then(|p| p.parse::<i64>().ok())
+        .unwrap_or(1)
+        .clamp(1, 100_000);
+    let offset = (page - 1).saturating_mul(ADMIN_PAGE_SIZE);
+    let (posts, total) =
+        db::posts::list_for_owner(&state.db, show, &search, ADMIN_PAGE_SIZE, offset).await?;
+    let pages = ((total + ADMIN_PAGE_SIZE - 1) / ADMIN_PAGE_SIZE).max(1);
+    let zone = state.config.site.zone();
+    let filters = [
+        (Show::All, "All", counts.all),
+        (Show::Drafts, "Drafts", counts.drafts),
+        (Show::Scheduled, "Scheduled", counts.scheduled),
+        (Show::Published, "Published", counts.published),
+    ]
+    .into_iter()
+    .map(|(s, label, n)| (s.key(), label, n, s == show))
+    .collect();
+    render(&PostListPage {
+        site: &state.config.site,
+        csrf: csrf.token(),
+        owner_name: &owner.display_name,
+        waiting: db::comments::count_waiting(&state.db).await?,
+        notice,
+        filters,
+        show: show.key(),
+        newer_url: (page > 1).then(|| list_url(show.key(), &search, page - 1)),
+        older_url: (page < pages).then(|| list_url(show.key(), &search, page + 1)),
+        search,
+        total,
+        page,
+        pages,
+        posts: posts
+            .into_iter()
+            .map(|p| {
+                use crate::domain::posts::PostStatus;
+                let (updated_human, updated_iso) = dates(p.updated_at);
+                let status = p.status();
+                let published = status == PostStatus::Published;
+                AdminPostRow {
+                    id: p.id.clone(),
+                    comments_open: p.comments_open == 1,
+                    edit_url: format!("/admin/posts/{}/edit", p.id),
+                    delete_url: format!("/admin/posts/{}/delete", p.id),
+                    view_url: super::views::post_path(&p.slug),
+                    status: status.as_str(),
+                    status_label: match status {
+                        PostStatus::Draft => "Draft",
+                        PostStatus::Scheduled => "Scheduled",
+                        PostStatus::Published if p.announced == 0 => "Published quietly",
+                        PostStatus::Published => "Published",
+                    },
+                    published,
+                    date: p
+                        .published_at
+                        .map(|t| format!("{} {}", zone.moment(t), zone.name()))
+                        .unwrap_or_default(),
+                    date_iso: p
+                        .published_at
+                        .map(crate::domain::dates::iso)
+                        .unwrap_or_default(),
+                    title: p.title,
+                    updated_human,
+                    updated_iso,
+                }
+            })
+            .collect(),
+    })
 }
 
 /// `?notice=…` after a redirect: only known keys, so nothing from the URL is echoed.
@@ -88,6 +222,12 @@ impl NoticeQuery {
         Some(match self.notice.as_deref()? {
             "draft" => "Draft saved.",
             "published" => "Published.",
+            "scheduled" => {
+                "Scheduled: it stays private until its publication date, when it is published and sent to followers."
+            }
+            "quiet" => {
+                "Published with its date in the past, without telling followers. Tick \u{201c}Announce to followers\u{201d} and update to tell them."
+            }
             "deleted" => "The post was deleted.",
             "welcome" => "Your blog is ready. Write your first post.",
             "settings" => "Settings saved.",
@@ -104,7 +244,9 @@ impl NoticeQuery {
             "imported" => "The blocklist is imported.",
             "comments-opened" => "Comments are open on that post.",
             "resumed" => "The host is resumed; its deliveries are sent now.",
-            "session-ended" => "Your session had ended, so nothing was saved. Log in again: the text you sent is kept and comes back in the editor.",
+            "session-ended" => {
+                "Your session had ended, so nothing was saved. Log in again: the text you sent is kept and comes back in the editor."
+            }
             _ => return None,
         })
     }
@@ -116,37 +258,10 @@ pub async fn index(
     MaybeOwner(owner): MaybeOwner,
     csrf: CsrfToken,
     Query(notice): Query<NoticeQuery>,
+    Query(list): Query<ListQuery>,
 ) -> Result<Response, AppError> {
     let page = match owner {
-        Some(owner) => {
-            let posts = db::posts::list_all(&state.db).await?;
-            render(&PostListPage {
-                site: &state.config.site,
-                csrf: csrf.token(),
-                owner_name: &owner.display_name,
-                waiting: db::comments::count_waiting(&state.db).await?,
-                notice: notice.message(),
-                posts: posts
-                    .into_iter()
-                    .map(|p| {
-                        let (updated_human, updated_iso) = dates(p.updated_at);
-                        let published = p.status() == crate::domain::posts::PostStatus::Published;
-                        AdminPostRow {
-                            id: p.id.clone(),
-                            comments_open: p.comments_open == 1,
-                            edit_url: format!("/admin/posts/{}/edit", p.id),
-                            delete_url: format!("/admin/posts/{}/delete", p.id),
-                            view_url: super::views::post_path(&p.slug),
-                            status: if published { "published" } else { "draft" },
-                            published,
-                            title: p.title,
-                            updated_human,
-                            updated_iso,
-                        }
-                    })
-                    .collect(),
-            })?
-        }
+        Some(owner) => post_list(&state, &csrf, &owner, notice.message(), list).await?,
         None if !db::users::owner_exists(&state.db).await? => render(&SetupPage {
             site: &state.config.site,
             csrf: csrf.token(),
@@ -246,8 +361,7 @@ pub async fn login(
             } else {
                 "/admin"
             };
-            let mut response =
-                ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response();
+            let mut response = ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response();
             if let Some(device) = device_cookie {
                 response.headers_mut().append(header::SET_COOKIE, device);
             }

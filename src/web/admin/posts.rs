@@ -78,6 +78,16 @@ struct EditPage<'a> {
     confirm_unpublish: bool,
     /// Where the editor's script sends the text a few seconds after the last keystroke.
     autosave_url: String,
+    /// The publication date field as typed (or as stored, in the blog's time zone).
+    date_text: String,
+    zone_name: String,
+    /// "Announce to followers" ticked.
+    announce: bool,
+    /// Where the post stands: "Draft", "Scheduled for …", "Published …".
+    status_line: String,
+    scheduled: bool,
+    /// Published without telling followers.
+    quiet: bool,
     /// The saved revisions and the autosave, newest first (stored posts only).
     revisions: Vec<RevisionRow>,
     /// When the form shows text other than the saved version (an autosave, a revision, a recovered form): where
@@ -145,6 +155,12 @@ struct Editor<'a> {
     /// `None` for a new post.
     post_id: Option<String>,
     published: bool,
+    /// The stored post's status and publication date.
+    stored: Option<(PostStatus, Option<i64>)>,
+    announced: bool,
+    /// The date field and announce box as the form left them.
+    date_text: String,
+    announce: bool,
     revisions: Vec<RevisionRow>,
 }
 
@@ -157,6 +173,10 @@ impl<'a> Editor<'a> {
             owner,
             post_id: None,
             published: false,
+            stored: None,
+            announced: false,
+            date_text: String::new(),
+            announce: false,
             revisions: Vec::new(),
         }
     }
@@ -169,7 +189,40 @@ impl<'a> Editor<'a> {
             owner,
             post_id: Some(post.id.clone()),
             published: post.status() == PostStatus::Published,
+            stored: Some((post.status(), post.published_at)),
+            announced: post.announced == 1,
+            date_text: post
+                .published_at
+                .map(|t| state.config.site.zone().input_value(t))
+                .unwrap_or_default(),
+            announce: false,
             revisions: Vec::new(),
+        }
+    }
+
+    /// Takes the date field and announce box from a submitted form.
+    fn typed(mut self, form: &FormData) -> Self {
+        self.date_text = form.value("published_at").trim().to_string();
+        self.announce = form.get("announce") == Some("1");
+        self
+    }
+
+    fn status_line(&self) -> String {
+        let zone = self.state.config.site.zone();
+        let at = |t: Option<i64>| {
+            t.map(|t| format!("{} ({})", zone.moment(t), zone.name()))
+                .unwrap_or_default()
+        };
+        match self.stored {
+            None => "New post, not saved yet".into(),
+            Some((PostStatus::Draft, _)) => "Draft: only you can see it".into(),
+            Some((PostStatus::Scheduled, t)) => {
+                format!("Scheduled for {}: private until then", at(t))
+            }
+            Some((PostStatus::Published, t)) if !self.announced => {
+                format!("Published {} without telling followers", at(t))
+            }
+            Some((PostStatus::Published, t)) => format!("Published {}", at(t)),
         }
     }
 
@@ -221,6 +274,12 @@ impl<'a> Editor<'a> {
             },
             revisions: self.revisions.iter().map(RevisionRow::copy).collect(),
             saved_version_url: None,
+            date_text: self.date_text.clone(),
+            zone_name: self.state.config.site.zone().name().to_string(),
+            announce: self.announce,
+            status_line: self.status_line(),
+            scheduled: matches!(self.stored, Some((PostStatus::Scheduled, _))),
+            quiet: self.published && !self.announced,
             max_title: self.state.config.limits.max_title_chars,
             published: self.published,
             input,
@@ -420,6 +479,31 @@ impl<'a> Editor<'a> {
             page.confirm_unpublish = true;
             return render(&page);
         }
+        let zone = self.state.config.site.zone();
+        let typed = if self.date_text.is_empty() {
+            None
+        } else {
+            match zone.parse_local(&self.date_text) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    let error = format!(
+                        "The publication date \u{201c}{}\u{201d} {e}.",
+                        self.date_text
+                    );
+                    return self.invalid(input, &images, vec![error]);
+                }
+            }
+        };
+        let choice = match crate::domain::posts::choose_dates(
+            status,
+            typed,
+            self.stored,
+            self.announce,
+            db::now(),
+        ) {
+            Ok(c) => c,
+            Err(error) => return self.invalid(input, &images, vec![error]),
+        };
         if status == PostStatus::Published && !images.undescribed.is_empty() {
             let error = format!(
                 "Describe every image before publishing (or tick \u{201c}decorative\u{201d} for one that adds nothing to the text): {}.",
@@ -433,7 +517,9 @@ impl<'a> Editor<'a> {
                 author_id: &self.owner.0.id,
                 post_id: self.post_id.as_deref(),
                 post: &valid,
-                status,
+                status: choice.status,
+                published_at: choice.published_at,
+                announce: choice.announce,
                 images: &images.saved,
                 revisions_kept: self.state.config.editor.revisions_kept,
             },
@@ -451,13 +537,16 @@ impl<'a> Editor<'a> {
             Err(SaveError::NotFound) => return Err(AppError::NotFound),
             Err(SaveError::Db(e)) => return Err(e.into()),
         };
-        tracing::info!(post = %id, status = status.as_str(), "post saved");
-        // The notice keys are the status names ("draft", "published").
-        Ok(Redirect::to(&format!(
-            "/admin/posts/{id}/edit?notice={}",
-            status.as_str()
-        ))
-        .into_response())
+        tracing::info!(post = %id, status = choice.status.as_str(), "post saved");
+        // The notice keys are the status names ("draft", "scheduled", "published"), or "quiet" for a post
+        // published without telling followers.
+        let notice =
+            if choice.status == PostStatus::Published && !choice.announce && !self.announced {
+                "quiet"
+            } else {
+                choice.status.as_str()
+            };
+        Ok(Redirect::to(&format!("/admin/posts/{id}/edit?notice={notice}")).into_response())
     }
 }
 
@@ -538,7 +627,8 @@ async fn unsaved_text(
             .to_string();
         return Ok((Some((input, notice)), auth::clear_recover_cookie(state)));
     }
-    let Some(autosave) = db::revisions::find_autosave(&state.db, post_id, &owner.0.id).await? else {
+    let Some(autosave) = db::revisions::find_autosave(&state.db, post_id, &owner.0.id).await?
+    else {
         return Ok((None, None));
     };
     let input = autosave.input();
@@ -554,7 +644,11 @@ async fn unsaved_text(
     let notice = format!(
         "This is the text autosaved at {}, which you have not saved yet. Save it to keep it{}.",
         crate::domain::dates::moment(autosave.created_at),
-        if saved.is_some() { ", or open the saved version instead" } else { "" }
+        if saved.is_some() {
+            ", or open the saved version instead"
+        } else {
+            ""
+        }
     );
     Ok((Some((input, notice)), None))
 }
@@ -657,9 +751,14 @@ pub async fn create(
     match receive(&state, owner, request).await? {
         Received::NoSession(response) => Ok(response),
         Received::StaleToken(owner, form) => {
-            stale(&Editor::blank(&state, &csrf, &owner), &form).await
+            stale(&Editor::blank(&state, &csrf, &owner).typed(&form), &form).await
         }
-        Received::Form(owner, form) => Editor::blank(&state, &csrf, &owner).submit(form).await,
+        Received::Form(owner, form) => {
+            Editor::blank(&state, &csrf, &owner)
+                .typed(&form)
+                .submit(form)
+                .await
+        }
     }
 }
 
@@ -750,6 +849,7 @@ pub async fn update(
         .await?
         .ok_or(AppError::NotFound)?;
     let editor = Editor::of(&state, &csrf, &owner, &post)
+        .typed(&form)
         .with_revisions()
         .await?;
     if fresh {
@@ -913,7 +1013,10 @@ pub async fn revision(
     let revision = db::revisions::find(&state.db, &id, &rev)
         .await?
         .ok_or(AppError::NotFound)?;
-    let lines = diff_lines(&comparable(&revision.input()), &comparable(&input_of(&post)));
+    let lines = diff_lines(
+        &comparable(&revision.input()),
+        &comparable(&input_of(&post)),
+    );
     let page = render(&RevisionPage {
         site: &state.config.site,
         csrf: csrf.token(),
