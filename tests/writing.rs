@@ -390,3 +390,76 @@ async fn the_post_list_is_filtered_searched_and_paginated() {
     assert_eq!(status, StatusCode::OK);
     app.finish().await;
 }
+
+/// The seed blog writes apostrophes as backticks: the editor asks before they become code spans, and escaping keeps
+/// them as written.
+#[tokio::test]
+async fn backticks_between_letters_are_kept_as_written() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    let fixture = crate::harness::fixture_posts()
+        .into_iter()
+        .find(|p| p.text.contains("don`t") && p.text.contains("I`m"))
+        .expect("a seed post with backtick apostrophes");
+    let body = fixture.text.clone();
+    let fields = [("title", fixture.title.as_str()), ("body", body.as_str())];
+    let mut publish = fields.to_vec();
+    publish.push(("action", "publish"));
+    let r = app
+        .submit("/admin/posts/new", "/admin/posts/new", &publish)
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "asked first");
+    let html = r.text().await.unwrap();
+    assert!(!texts(&html, "#stray-backticks code").is_empty());
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM posts")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0, "nothing saved until the owner chooses");
+    // Escaping them keeps the text as written, then it publishes.
+    let mut escape = fields.to_vec();
+    escape.push(("action", "escape-backticks"));
+    let r = app
+        .submit("/admin/posts/new", "/admin/posts/new", &escape)
+        .await;
+    let escaped = textarea(&r.text().await.unwrap(), "body");
+    assert!(escaped.contains("\\`"));
+    let editor = app
+        .save_post(
+            "/admin/posts/new",
+            &[
+                ("title", fixture.title.as_str()),
+                ("body", escaped.as_str()),
+            ],
+            "publish",
+        )
+        .await;
+    let slug: String = sqlx::query_scalar("SELECT slug FROM posts")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let (_, page) = app.page(&format!("/posts/{slug}")).await;
+    let text = texts(&page, ".entry-content").concat();
+    for word in ["don`t", "I`m"] {
+        if fixture.text.contains(word) {
+            assert!(text.contains(word), "{word} is shown as written");
+        }
+    }
+    let code = texts(&page, ".entry-content code");
+    assert!(code.is_empty(), "no code spans: {code:?}");
+    // Code spans still work for those who write them, and "keep" saves as Markdown.
+    let r = app
+        .submit(
+            &editor,
+            &editor,
+            &[
+                ("title", "Code"),
+                ("body", "Run `cargo` then it`s done"),
+                ("backticks", "keep"),
+                ("action", "publish"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    app.finish().await;
+}

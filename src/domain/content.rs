@@ -157,6 +157,87 @@ pub fn excerpt_text(excerpt_html: &str) -> String {
 }
 
 /// Escapes text for HTML element content and attribute values.
+/// Backticks written as apostrophes ("don`t", "I`m", as some old blogs have them): a backtick with a letter or digit
+/// on both sides, outside fenced and indented code. Markdown would pair them into code spans ("don`t … I`m" shows
+/// "dont … Im"), so the editor offers [`escape_stray_backticks`]. Returns the words that have one, each once, at
+/// most `max`.
+pub fn stray_backticks(markdown: &str, max: usize) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for_stray_backticks(markdown, |line, _, at| {
+        let start = line[..at]
+            .rfind(|c: char| !c.is_alphanumeric())
+            .map_or(0, |i| {
+                i + line[i..].chars().next().map_or(1, char::len_utf8)
+            });
+        let end = line[at + 1..]
+            .find(|c: char| !c.is_alphanumeric() && c != '`')
+            .map_or(line.len(), |i| at + 1 + i);
+        let word = line[start..end].to_string();
+        if words.len() < max && !words.contains(&word) {
+            words.push(word);
+        }
+    });
+    words
+}
+
+/// The text with every stray backtick (see [`stray_backticks`]) escaped as "\`", so that it shows as typed.
+pub fn escape_stray_backticks(markdown: &str) -> String {
+    let mut positions: Vec<usize> = Vec::new();
+    for_stray_backticks(markdown, |_, line_start, at| {
+        positions.push(line_start + at)
+    });
+    let mut out = String::with_capacity(markdown.len() + positions.len());
+    let mut last = 0;
+    for at in positions {
+        out.push_str(&markdown[last..at]);
+        out.push('\\');
+        last = at;
+    }
+    out.push_str(&markdown[last..]);
+    out
+}
+
+/// Calls `found(line, line_start, byte_index_in_line)` for each stray backtick, line by line, skipping fenced and
+/// indented code.
+fn for_stray_backticks(markdown: &str, mut found: impl FnMut(&str, usize, usize)) {
+    let mut fence: Option<&str> = None;
+    let mut line_start = 0;
+    for line in markdown.split_inclusive('\n') {
+        let this_start = line_start;
+        line_start += line.len();
+        let trimmed = line.trim_start();
+        let marker = ["```", "~~~"].into_iter().find(|m| trimmed.starts_with(m));
+        match (fence, marker) {
+            (None, Some(m)) => {
+                fence = Some(m);
+                continue;
+            }
+            (Some(f), Some(m)) if f == m => {
+                fence = None;
+                continue;
+            }
+            (Some(_), _) => continue,
+            (None, None) => {}
+        }
+        if line.starts_with("    ") || line.starts_with('\t') {
+            continue;
+        }
+        let mut prev: Option<char> = None;
+        let mut chars = line.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c == '`' {
+                let next = chars.peek().map(|&(_, n)| n);
+                if prev.is_some_and(char::is_alphanumeric)
+                    && next.is_some_and(char::is_alphanumeric)
+                {
+                    found(line, this_start, i);
+                }
+            }
+            prev = Some(c);
+        }
+    }
+}
+
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -192,6 +273,30 @@ pub fn plain_text_to_markdown(text: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod backtick_tests {
+    use super::{escape_stray_backticks, render_markdown, stray_backticks};
+
+    #[test]
+    fn backticks_between_letters_are_found_and_escaped() {
+        let seed = "I don`t know, but I`m sure.\n\nUse `cargo` here.\n\n```\nlet a = b`c;\n```\n";
+        assert_eq!(stray_backticks(seed, 10), vec!["don`t", "I`m"]);
+        let fixed = escape_stray_backticks(seed);
+        assert_eq!(
+            fixed,
+            "I don\\`t know, but I\\`m sure.\n\nUse `cargo` here.\n\n```\nlet a = b`c;\n```\n"
+        );
+        let html = render_markdown(&fixed);
+        assert!(html.contains("I don`t know, but I`m sure."), "{html}");
+        assert!(html.contains("<code>cargo</code>"));
+        assert!(html.contains("b`c;"));
+        assert!(stray_backticks(&fixed, 10).is_empty());
+        // Unicode letters, and nothing to do for plain code spans.
+        assert_eq!(stray_backticks("Қазақстан`ның", 10), vec!["Қазақстан`ның"]);
+        assert!(stray_backticks("`code` and ``x``", 10).is_empty());
+    }
 }
 
 #[cfg(test)]

@@ -83,6 +83,10 @@ struct EditPage<'a> {
     zone_name: String,
     /// "Announce to followers" ticked.
     announce: bool,
+    /// Words with backticks between letters ("don`t"), which Markdown would pair into code spans.
+    stray: Vec<String>,
+    /// The button that was pressed when they were found ("preview", "draft", "publish"), to press it again.
+    stray_action: &'static str,
     /// Where the post stands: "Draft", "Scheduled for …", "Published …".
     status_line: String,
     scheduled: bool,
@@ -116,10 +120,11 @@ struct DeletePage<'a> {
     edit_url: String,
 }
 
-/// Which button: "preview", "upload", "draft" or "publish".
+/// Which button: "preview", "upload", "escape-backticks", "draft" or "publish".
 enum Action {
     Preview,
     Upload,
+    EscapeBackticks,
     Save(PostStatus),
 }
 
@@ -128,6 +133,7 @@ impl Action {
         match s {
             "preview" => Ok(Self::Preview),
             "upload" => Ok(Self::Upload),
+            "escape-backticks" => Ok(Self::EscapeBackticks),
             "draft" => Ok(Self::Save(PostStatus::Draft)),
             "publish" => Ok(Self::Save(PostStatus::Published)),
             _ => Err(AppError::BadRequest(
@@ -278,6 +284,8 @@ impl<'a> Editor<'a> {
             zone_name: self.state.config.site.zone().name().to_string(),
             announce: self.announce,
             status_line: self.status_line(),
+            stray: Vec::new(),
+            stray_action: "",
             scheduled: matches!(self.stored, Some((PostStatus::Scheduled, _))),
             quiet: self.published && !self.announced,
             max_title: self.state.config.limits.max_title_chars,
@@ -435,6 +443,14 @@ impl<'a> Editor<'a> {
         if !upload_errors.is_empty() {
             return self.invalid(input, &images, upload_errors);
         }
+        if let Action::EscapeBackticks = action {
+            input.body = content::escape_stray_backticks(&input.body);
+            let mut page = self.page(input, Some(&images));
+            page.notice = Some(
+                "The backticks between letters are escaped (\\`): they show as typed. Nothing is saved yet.".into(),
+            );
+            return render(&page);
+        }
         if let Action::Upload = action {
             let mut page = self.page(input, Some(&images));
             page.notice = Some(match stored {
@@ -459,17 +475,36 @@ impl<'a> Editor<'a> {
             self.state.urls.base(),
             &images.images,
         );
+        // "don`t … I`m" would lose its backticks to a code span: asked first, unless the owner chose to keep them.
+        let stray = if form.get("backticks") == Some("keep") {
+            Vec::new()
+        } else {
+            content::stray_backticks(&input.body, 8)
+        };
         let status = match action {
-            Action::Preview | Action::Upload => {
+            Action::Preview | Action::Upload | Action::EscapeBackticks => {
                 let mut page = self.page(input, Some(&images));
                 page.preview = Some(Preview {
                     title: valid.title,
                     body_html: valid.body_html,
                 });
+                page.stray = stray;
+                page.stray_action = "preview";
                 return render(&page);
             }
             Action::Save(status) => status,
         };
+        if !stray.is_empty() {
+            let mut page = self.page(input, Some(&images));
+            page.stray = stray;
+            page.stray_action = if status == PostStatus::Published {
+                "publish"
+            } else {
+                "draft"
+            };
+            let page = render(&page)?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
         // Unpublishing tells every follower's server to delete the post: asked once more, the text kept.
         if self.published
             && status == PostStatus::Draft

@@ -100,7 +100,14 @@
   });
   body.addEventListener("paste", function (e) {
     var files = images(e.clipboardData && e.clipboardData.items);
-    if (!files.length) return;
+    if (!files.length) {
+      // Text with backticks between letters ("don`t"): offer to escape them (the server does it, as without
+      // this script), since Markdown would pair them into code spans.
+      var text = e.clipboardData ? e.clipboardData.getData("text/plain") : "";
+      var offer = document.getElementById("paste-backticks");
+      if (offer && /[\p{L}\p{N}]`[\p{L}\p{N}]/u.test(text)) offer.hidden = false;
+      return;
+    }
     e.preventDefault();
     uploadAll(files);
   });
