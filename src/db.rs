@@ -218,6 +218,19 @@ fn prepare_sqlite_url(url: &str) -> Result<String, DbError> {
     })
 }
 
+/// `text` as a LIKE pattern that matches it anywhere, its own `%`, `_` and `\` taken literally.
+pub(crate) fn like_anywhere(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// The current time as unix seconds, the one timestamp format stored.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()

@@ -14,6 +14,7 @@ mod delivery;
 mod errors;
 mod exhaustion;
 mod federation;
+mod followers;
 mod fuzz_corpus;
 mod hardening;
 mod inbox;

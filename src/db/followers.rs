@@ -23,6 +23,81 @@ pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
         .await
 }
 
+/// A page of followers, newest first, whose handle or name contains `search` (any case), and how many match.
+pub async fn list(
+    db: &Db,
+    search: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Follower>, i64), sqlx::Error> {
+    let search = search.trim();
+    let pattern = super::like_anywhere(search);
+    let matching = if search.is_empty() {
+        "1 = 1"
+    } else {
+        "(LOWER(handle) LIKE $1 ESCAPE '\\' OR LOWER(name) LIKE $1 ESCAPE '\\')"
+    };
+    let count_sql = format!("SELECT COUNT(*) FROM followers WHERE {matching}");
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    if !search.is_empty() {
+        count = count.bind(&pattern);
+    }
+    let total = count.fetch_one(&db.pool).await?;
+    let (l, o) = if search.is_empty() { (1, 2) } else { (2, 3) };
+    let sql = format!(
+        "SELECT actor_id, follow_id, inbox, shared_inbox, handle, name, avatar_url, followed_at FROM followers \
+         WHERE {matching} ORDER BY followed_at DESC, actor_id LIMIT ${l} OFFSET ${o}"
+    );
+    let mut query = sqlx::query_as::<_, Follower>(&sql);
+    if !search.is_empty() {
+        query = query.bind(&pattern);
+    }
+    let rows = query.bind(limit).bind(offset).fetch_all(&db.pool).await?;
+    Ok((rows, total))
+}
+
+/// Every follower, oldest first (the CSV export).
+pub async fn all(db: &Db) -> Result<Vec<Follower>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT actor_id, follow_id, inbox, shared_inbox, handle, name, avatar_url, followed_at FROM followers \
+         ORDER BY followed_at, actor_id",
+    )
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// One follower.
+pub async fn find(db: &Db, actor_id: &str) -> Result<Option<Follower>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT actor_id, follow_id, inbox, shared_inbox, handle, name, avatar_url, followed_at FROM followers \
+         WHERE actor_id = $1",
+    )
+    .bind(actor_id)
+    .fetch_optional(&db.pool)
+    .await
+}
+
+/// Removes a follower inside the caller's transaction and returns it; `None` when it was not one.
+pub async fn remove_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    actor_id: &str,
+) -> Result<Option<Follower>, sqlx::Error> {
+    let found: Option<Follower> = sqlx::query_as(
+        "SELECT actor_id, follow_id, inbox, shared_inbox, handle, name, avatar_url, followed_at FROM followers \
+         WHERE actor_id = $1",
+    )
+    .bind(actor_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if found.is_some() {
+        sqlx::query("DELETE FROM followers WHERE actor_id = $1")
+            .bind(actor_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(found)
+}
+
 /// Followers' actor ids, newest first, a page at a time.
 pub async fn list_ids(db: &Db, limit: i64, offset: i64) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(

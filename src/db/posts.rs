@@ -337,19 +337,6 @@ pub struct Counts {
     pub published: i64,
 }
 
-/// `text` as a LIKE pattern that matches it anywhere, its own `%`, `_` and `\` taken literally.
-fn like_anywhere(text: &str) -> String {
-    let mut pattern = String::from("%");
-    for c in text.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 /// A page of the owner's list: the posts `show` selects whose title or text contains `search` (any case), by
 /// publication date (a draft without one by its last change), newest first; and how many there are in all.
 pub async fn list_for_owner(
@@ -366,7 +353,7 @@ pub async fn list_for_owner(
     } else {
         "(LOWER(p.title) LIKE $1 ESCAPE '\\' OR LOWER(p.body_markdown) LIKE $1 ESCAPE '\\')"
     };
-    let pattern = like_anywhere(search);
+    let pattern = super::like_anywhere(search);
     let condition = show.condition();
     let count_sql = format!("SELECT COUNT(*) FROM posts p WHERE {condition} AND {matching}");
     let mut count = sqlx::query_scalar::<_, i64>(&count_sql);

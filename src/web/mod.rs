@@ -94,6 +94,12 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(admin::blocks::remove),
         )
         .route("/admin/deliveries", get(admin::deliveries::show))
+        .route("/admin/followers", get(admin::followers::show))
+        .route("/admin/followers.csv", get(admin::followers::export))
+        .route(
+            "/admin/followers/remove",
+            axum::routing::post(admin::followers::remove),
+        )
         .route(
             "/admin/deliveries/retry",
             axum::routing::post(admin::deliveries::retry),

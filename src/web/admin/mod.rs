@@ -3,6 +3,7 @@
 pub mod blocks;
 pub mod comments;
 pub mod deliveries;
+pub mod followers;
 pub mod media;
 pub mod mentions;
 pub mod posts;
@@ -243,6 +244,7 @@ impl NoticeQuery {
             "unblocked" => "The block is lifted.",
             "imported" => "The blocklist is imported.",
             "comments-opened" => "Comments are open on that post.",
+            "follower-removed" => "The follower is removed; their server is told.",
             "resumed" => "The host is resumed; its deliveries are sent now.",
             "session-ended" => {
                 "Your session had ended, so nothing was saved. Log in again: the text you sent is kept and comes back in the editor."

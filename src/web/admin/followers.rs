@@ -1,0 +1,252 @@
+//! The owner's Followers page: every follower with name, handle, server and since when, searchable and paginated;
+//! removing one (after a confirmation; their server is sent a `Reject` of the Follow); and a CSV export.
+
+use askama::Template;
+use axum::{
+    extract::{Query, State},
+    http::header,
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use super::NoticeQuery;
+use crate::{
+    app::AppState,
+    config::SiteConfig,
+    db::followers::{self, Follower},
+    error::AppError,
+    federation::activities::reject,
+    web::{
+        auth::{CsrfForm, CsrfToken, Owner},
+        views::render,
+    },
+};
+
+const PAGE_SIZE: i64 = 50;
+
+pub struct FollowerRow {
+    pub name: String,
+    pub handle: String,
+    pub server: String,
+    pub actor_id: String,
+    pub since: String,
+    pub since_iso: String,
+}
+
+impl FollowerRow {
+    fn of(f: Follower, zone: &crate::domain::dates::Zone) -> Self {
+        Self {
+            server: server_of(&f),
+            name: f.name,
+            handle: f.handle,
+            since: zone.moment(f.followed_at),
+            since_iso: crate::domain::dates::iso(f.followed_at),
+            actor_id: f.actor_id,
+        }
+    }
+}
+
+/// The host of a follower's actor id ("mastodon.example").
+fn server_of(f: &Follower) -> String {
+    url::Url::parse(&f.actor_id)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "admin/followers.html")]
+struct FollowersPage<'a> {
+    site: &'a SiteConfig,
+    csrf: &'a str,
+    owner_name: &'a str,
+    waiting: i64,
+    notice: Option<&'static str>,
+    followers: Vec<FollowerRow>,
+    search: String,
+    total: i64,
+    all: i64,
+    page: i64,
+    pages: i64,
+    newer_url: Option<String>,
+    older_url: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/remove_follower.html")]
+struct ConfirmPage<'a> {
+    site: &'a SiteConfig,
+    csrf: &'a str,
+    owner_name: &'a str,
+    waiting: i64,
+    follower: FollowerRow,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    q: Option<String>,
+    page: Option<String>,
+    notice: Option<String>,
+}
+
+fn list_url(search: &str, page: i64) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if !search.is_empty() {
+        query.append_pair("q", search);
+    }
+    query.append_pair("page", &page.to_string());
+    format!("/admin/followers?{}", query.finish())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    owner: Owner,
+    csrf: CsrfToken,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let search: String = query
+        .q
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(200)
+        .collect();
+    let page = query
+        .page
+        .and_then(|p| p.parse::<i64>().ok())
+        .unwrap_or(1)
+        .clamp(1, 1_000_000);
+    let (rows, total) = followers::list(
+        &state.db,
+        &search,
+        PAGE_SIZE,
+        (page - 1).saturating_mul(PAGE_SIZE),
+    )
+    .await?;
+    let all = if search.is_empty() {
+        total
+    } else {
+        followers::count(&state.db).await?
+    };
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let zone = state.config.site.zone();
+    let notice = NoticeQuery {
+        notice: query.notice,
+        next: None,
+    };
+    let html = render(&FollowersPage {
+        site: &state.config.site,
+        csrf: csrf.token(),
+        owner_name: &owner.0.display_name,
+        waiting: owner.1.0,
+        notice: notice.message(),
+        followers: rows
+            .into_iter()
+            .map(|f| FollowerRow::of(f, &zone))
+            .collect(),
+        newer_url: (page > 1).then(|| list_url(&search, page - 1)),
+        older_url: (page < pages).then(|| list_url(&search, page + 1)),
+        search,
+        total,
+        all,
+        page,
+        pages,
+    })?;
+    Ok((csrf, html).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemoveForm {
+    actor: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Removes a follower once confirmed; the first press shows what it does.
+pub async fn remove(
+    State(state): State<AppState>,
+    owner: Owner,
+    csrf: CsrfToken,
+    CsrfForm(form): CsrfForm<RemoveForm>,
+) -> Result<Response, AppError> {
+    if form.confirm != "1" {
+        let follower = followers::find(&state.db, &form.actor)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let html = render(&ConfirmPage {
+            site: &state.config.site,
+            csrf: csrf.token(),
+            owner_name: &owner.0.display_name,
+            waiting: owner.1.0,
+            follower: FollowerRow::of(follower, &state.config.site.zone()),
+        })?;
+        return Ok((csrf, html).into_response());
+    }
+    if reject::remove_follower(&state, &form.actor)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::NotFound);
+    }
+    Ok(Redirect::to("/admin/followers?notice=follower-removed").into_response())
+}
+
+/// A CSV cell: quoted when needed, and with a leading apostrophe when a spreadsheet would take it for a formula (a
+/// remote account chooses its own name).
+fn cell(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+/// Every follower as CSV: the account address (user@host, as Mastodon's imports take it), name, actor id and
+/// since when.
+pub async fn export(State(state): State<AppState>, _owner: Owner) -> Result<Response, AppError> {
+    let mut csv = String::from("Account address,Name,Actor,Following since\n");
+    for f in followers::all(&state.db).await? {
+        let row = [
+            cell(f.handle.trim_start_matches('@')),
+            cell(&f.name),
+            cell(&f.actor_id),
+            crate::domain::dates::iso(f.followed_at),
+        ];
+        csv.push_str(&row.join(","));
+        csv.push('\n');
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"followers.csv\"",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cells_are_quoted_and_formulas_defused() {
+        assert_eq!(super::cell("Ann"), "Ann");
+        assert_eq!(
+            super::cell("Ann, the \"best\""),
+            "\"Ann, the \"\"best\"\"\""
+        );
+        assert_eq!(
+            super::cell("=HYPERLINK(\"x\")"),
+            "\"'=HYPERLINK(\"\"x\"\")\""
+        );
+        assert_eq!(super::cell("@me"), "'@me");
+    }
+}
