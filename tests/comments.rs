@@ -583,11 +583,30 @@ async fn blocks_remove_drop_and_reject() {
     )
     .await;
     assert!(shown(&app, &path).await.contains("Before the block."));
+    // The first press asks, naming the whole server; nothing is blocked yet.
     let r = app
         .submit(
             "/admin/comments",
             "/admin/comments/action",
             &[("id", &alice.note_id("1")), ("action", "block_domain")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let confirm = r.text().await.unwrap();
+    assert!(
+        texts(&confirm, "h1")[0].starts_with("Block the whole server 127.0.0.1"),
+        "{confirm}"
+    );
+    assert!(shown(&app, &path).await.contains("Before the block."));
+    let r = app
+        .submit(
+            "/admin/comments",
+            "/admin/comments/action",
+            &[
+                ("id", &alice.note_id("1")),
+                ("action", "block_domain"),
+                ("confirm", "1"),
+            ],
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -753,7 +772,7 @@ async fn the_owner_replies_edits_and_deletes() {
         .submit(
             "/admin/comments",
             "/admin/comments/action",
-            &[("id", &id), ("action", "delete")],
+            &[("id", &id), ("action", "delete"), ("confirm", "1")],
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);

@@ -89,3 +89,41 @@ async fn followers_are_listed_exported_and_removed_with_a_reject() {
     remote.stop().await;
     app.finish().await;
 }
+
+/// Blocks take `@user@host` (found through WebFinger), an actor URL or a domain; a handle that cannot be found is
+/// a clear error with the input kept.
+#[tokio::test]
+async fn blocks_take_an_address_a_url_or_a_domain() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    let remote = Remote::spawn("spammer").await;
+    let handle = format!("@spammer@{}", remote.base.trim_start_matches("http://"));
+    let r = app
+        .submit("/admin/blocks", "/admin/blocks", &[("value", &handle)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = app.page("/admin/blocks").await;
+    assert!(
+        texts(&html, ".block code").contains(&remote.actor_id()),
+        "blocked by actor id: {html}"
+    );
+    let r = app
+        .submit(
+            "/admin/blocks",
+            "/admin/blocks",
+            &[("value", "@nobody@127.0.0.1:9")],
+        )
+        .await;
+    let html = r.text().await.unwrap();
+    assert!(html.contains("could not be blocked"), "{html}");
+    let r = app
+        .submit(
+            "/admin/blocks",
+            "/admin/blocks",
+            &[("value", "not a thing!")],
+        )
+        .await;
+    assert!(r.text().await.unwrap().contains("is neither a domain"));
+    remote.stop().await;
+    app.finish().await;
+}

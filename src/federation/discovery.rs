@@ -215,23 +215,7 @@ pub async fn interaction_url(
     handle: &str,
     uri: &str,
 ) -> Result<String, InteractionError> {
-    let handle = handle.trim().trim_start_matches('@');
-    let (user, host) = handle
-        .split_once('@')
-        .ok_or(InteractionError::NotAnAddress)?;
-    let host_ok = !host.is_empty()
-        && host.len() <= 253
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
-    let user_ok = !user.is_empty()
-        && user.len() <= 64
-        && user
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if !host_ok || !user_ok {
-        return Err(InteractionError::NotAnAddress);
-    }
+    let (user, host) = parse_address(handle)?;
     let host = host.to_ascii_lowercase();
     let base = format!("{}://{host}", federation.scheme());
     let address = format!("{}@{host}", user.to_ascii_lowercase());
@@ -250,6 +234,72 @@ pub async fn interaction_url(
     };
     let encoded: String = url::form_urlencoded::byte_serialize(uri.as_bytes()).collect();
     Ok(template.replace("{uri}", &encoded))
+}
+
+/// `user` and `host` of "@user@host" (or "user@host"), checked to be plain enough to put in a URL.
+fn parse_address(handle: &str) -> Result<(&str, &str), InteractionError> {
+    let handle = handle.trim().trim_start_matches('@');
+    let (user, host) = handle
+        .split_once('@')
+        .ok_or(InteractionError::NotAnAddress)?;
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+    let user_ok = !user.is_empty()
+        && user.len() <= 64
+        && user
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if host_ok && user_ok {
+        Ok((user, host))
+    } else {
+        Err(InteractionError::NotAnAddress)
+    }
+}
+
+/// The actor id of the account "@user@host", from its server's WebFinger: the `self` link of an ActivityPub type,
+/// on that host or a subdomain of it (the owner blocks by address; the block is stored by actor id).
+pub async fn resolve_account(
+    federation: &super::client::FederationClient,
+    handle: &str,
+) -> Result<String, InteractionError> {
+    let (user, host) = parse_address(handle)?;
+    let host = host.to_ascii_lowercase();
+    let base = format!("{}://{host}", federation.scheme());
+    let not_found = || InteractionError::NotFound(format!("@{user}@{host}"));
+    let mut webfinger = url::Url::parse(&format!("{base}/.well-known/webfinger"))
+        .map_err(|_| InteractionError::NotAnAddress)?;
+    webfinger
+        .query_pairs_mut()
+        .append_pair("resource", &format!("acct:{user}@{host}"));
+    let jrd = federation
+        .fetch_jrd(webfinger.as_str())
+        .await
+        .map_err(|_| not_found())?;
+    let actor = jrd["links"]
+        .as_array()
+        .and_then(|links| {
+            links.iter().find_map(|l| {
+                let activitypub = l["type"].as_str().is_some_and(|t| {
+                    t == "application/activity+json" || t.starts_with("application/ld+json")
+                });
+                (l["rel"] == "self" && activitypub)
+                    .then(|| l["href"].as_str())
+                    .flatten()
+            })
+        })
+        .ok_or_else(not_found)?;
+    match url::Url::parse(actor) {
+        Ok(u)
+            if matches!(u.scheme(), "https" | "http")
+                && super::actors::inbox_belongs_to(u.as_str(), &base) =>
+        {
+            Ok(u.to_string())
+        }
+        _ => Err(not_found()),
+    }
 }
 
 /// The interaction template (with `{uri}`) that `user@host` publishes, checked, else Mastodon's.

@@ -97,11 +97,23 @@ pub async fn add(
     if !value.is_empty() {
         if value.starts_with("https://") || value.starts_with("http://") {
             blocks::block(&state.db, "actor", value).await?;
+        } else if value.trim_start_matches('@').contains('@') {
+            match crate::federation::discovery::resolve_account(&state.client, value).await {
+                Ok(actor) => {
+                    blocks::block(&state.db, "actor", &actor).await?;
+                }
+                Err(e) => {
+                    let error = format!(
+                        "\u{201c}{value}\u{201d} could not be blocked: {e} Give its address (https://\u{2026}) or block its domain."
+                    );
+                    return page(&state, &owner, &csrf, None, vec![error]).await;
+                }
+            }
         } else if let Some(domain) = normalize_domain(value) {
             blocks::block(&state.db, "domain", &domain).await?;
         } else {
             let error = format!(
-                "“{value}” is neither a domain (spam.example) nor an account's address (https://…)."
+                "“{value}” is neither a domain (spam.example), an account (@user@server.example) nor an account's address (https://…)."
             );
             return page(&state, &owner, &csrf, None, vec![error]).await;
         }

@@ -127,18 +127,82 @@ pub async fn set_policy(
 pub struct ActionForm {
     id: String,
     action: String,
+    /// "1" once the owner confirmed a delete or a block.
+    #[serde(default)]
+    confirm: String,
 }
 
-/// Approve, reject, delete, block the author or their domain.
+#[derive(Template)]
+#[template(path = "admin/confirm.html")]
+struct ConfirmPage<'a> {
+    site: &'a SiteConfig,
+    csrf: &'a str,
+    owner_name: &'a str,
+    waiting: i64,
+    question: String,
+    explanation: String,
+    action_url: &'static str,
+    fields: Vec<(&'static str, String)>,
+    button: String,
+    cancel_url: &'static str,
+}
+
+/// Approve, reject, delete, block the author or their domain. Deleting and blocking ask first.
 pub async fn act(
     State(state): State<AppState>,
-    _owner: Owner,
+    owner: Owner,
+    csrf: CsrfToken,
     CsrfForm(form): CsrfForm<ActionForm>,
 ) -> Result<Response, AppError> {
     let comment = comments::find(&state.db, &form.id)
         .await?
         .ok_or(AppError::NotFound)?;
     let own = comment.author_id == state.urls.actor();
+    let domain = crate::federation::comments::host(&comment.author_id).unwrap_or_default();
+    let ask = match form.action.as_str() {
+        "delete" if own => Some((
+            "Delete your reply?".to_string(),
+            "It is removed from the post page, and the servers that received it are sent a Delete.".to_string(),
+            "Delete the reply".to_string(),
+        )),
+        "delete" => Some((
+            format!("Delete the comment by {}?", comment.author_name),
+            "It is removed from the post page for good. To hide it but keep it, reject it instead.".to_string(),
+            "Delete the comment".to_string(),
+        )),
+        "block_author" if !own => Some((
+            format!("Block {}?", comment.author_handle),
+            "Their comments, likes, boosts and follow are removed, and everything they send from now on is dropped.".to_string(),
+            format!("Block {}", comment.author_handle),
+        )),
+        "block_domain" if !own => Some((
+            format!("Block the whole server {domain}?"),
+            format!("Every account on {domain}, not only {}, is blocked: their comments, likes, boosts and follows are removed and everything the server sends is dropped.", comment.author_handle),
+            format!("Block {domain}"),
+        )),
+        _ => None,
+    };
+    if let Some((question, explanation, button)) = ask
+        && form.confirm != "1"
+    {
+        let html = render(&ConfirmPage {
+            site: &state.config.site,
+            csrf: csrf.token(),
+            owner_name: &owner.0.display_name,
+            waiting: owner.1.0,
+            question,
+            explanation,
+            action_url: "/admin/comments/action",
+            fields: vec![
+                ("id", comment.id.clone()),
+                ("action", form.action.clone()),
+                ("confirm", "1".into()),
+            ],
+            button,
+            cancel_url: "/admin/comments",
+        })?;
+        return Ok((csrf, html).into_response());
+    }
     let notice = match form.action.as_str() {
         "approve" => {
             comments::set_status(&state.db, &comment.id, "shown").await?;
@@ -161,8 +225,9 @@ pub async fn act(
             "blocked"
         }
         "block_domain" if !own => {
-            let domain = crate::federation::comments::host(&comment.author_id)
-                .ok_or_else(|| AppError::BadRequest("That author has no domain.".into()))?;
+            if domain.is_empty() {
+                return Err(AppError::BadRequest("That author has no domain.".into()));
+            }
             blocks::block(&state.db, "domain", &domain).await?;
             "blocked"
         }
