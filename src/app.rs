@@ -58,6 +58,10 @@ pub struct Inner {
     pub lookups: crate::federation::discovery::Lookups,
     /// Image processing and the media store.
     pub media: crate::media::Media,
+    /// The site settings in effect: `config.toml`'s `[site]` with the owner's changes from the web admin.
+    site: Arc<std::sync::RwLock<Arc<crate::config::SiteConfig>>>,
+    /// Reloads `site` whenever the content changes (in any process sharing the database).
+    _site_follower: AbortOnDrop,
 }
 
 impl Deref for AppState {
@@ -94,6 +98,8 @@ pub enum StartError {
     Hash(String),
     #[error(transparent)]
     Media(#[from] crate::media::store::OpenError),
+    #[error("cannot read the site settings: {0}")]
+    Settings(#[from] sqlx::Error),
 }
 
 /// A built application, listening but not yet serving.
@@ -122,6 +128,14 @@ impl AppState {
             Duration::from_secs(config.cache.max_age_seconds),
         );
         let change_listener = db.follow_changes().map(AbortOnDrop);
+        let site = Arc::new(std::sync::RwLock::new(Arc::new(
+            crate::db::settings::site(&db, &config.site).await?,
+        )));
+        let site_follower = AbortOnDrop(tokio::spawn(follow_site(
+            db.clone(),
+            config.site.clone(),
+            site.clone(),
+        )));
         let (blog_key, urls, client) = federation_parts(&config, &db).await?;
         let cookie_key = web::auth::CookieKey::derive(
             &blog_key
@@ -159,7 +173,58 @@ impl AppState {
             cookie_key,
             lookups: Default::default(),
             media,
+            site,
+            _site_follower: site_follower,
         })))
+    }
+}
+
+impl Inner {
+    /// The site settings in effect (the owner's changes from the web admin over `config.toml`'s `[site]`).
+    pub fn site(&self) -> Arc<crate::config::SiteConfig> {
+        self.site
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reads the site settings again at once (after this process changed them).
+    pub async fn reload_site(&self) -> Result<(), sqlx::Error> {
+        let fresh = crate::db::settings::site(&self.db, &self.config.site).await?;
+        *self
+            .site
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(fresh);
+        // A page rendered with the old settings after they were saved must not be served from the cache.
+        self.db.bump_content_version();
+        Ok(())
+    }
+}
+
+/// Reloads the site settings whenever the database's content version moves (another process, on PostgreSQL, saved
+/// them); checked every second, read only after a change.
+async fn follow_site(
+    db: Db,
+    base: crate::config::SiteConfig,
+    site: Arc<std::sync::RwLock<Arc<crate::config::SiteConfig>>>,
+) {
+    let mut seen = db.content_version();
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = db.content_version();
+        if now == seen {
+            continue;
+        }
+        match crate::db::settings::site(&db, &base).await {
+            Ok(fresh) => {
+                *site
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(fresh);
+                // Pages rendered with the old settings since the change are stale; the bump is our own.
+                seen = db.bump_content_version();
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot reload the site settings"),
+        }
     }
 }
 

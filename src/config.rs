@@ -208,6 +208,9 @@ pub struct SiteConfig {
     /// The IANA time zone in which the owner types and reads dates ("Asia/Almaty").
     #[serde(default = "default_time_zone")]
     pub time_zone: String,
+    /// The favicon's address, set in the web admin only.
+    #[serde(skip)]
+    pub favicon_url: Option<String>,
 }
 
 impl SiteConfig {
@@ -664,7 +667,7 @@ impl Config {
     }
 }
 
-fn is_language_tag(s: &str) -> bool {
+pub fn is_language_tag(s: &str) -> bool {
     let mut parts = s.split('-');
     let first_ok = parts
         .next()

@@ -119,6 +119,12 @@ impl Db {
         self.content_version.load(Ordering::Acquire)
     }
 
+    /// Makes every cached page of this process stale, for a change that is not in a transaction of its own (the
+    /// site settings in effect were reloaded).
+    pub fn bump_content_version(&self) -> u64 {
+        self.content_version.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
     /// Commits a transaction that changed what readers see, and makes every cached page stale: in this process at
     /// once, and on PostgreSQL in every other process too (a NOTIFY delivered on commit, see [`Db::follow_changes`]).
     pub async fn commit_content(

@@ -129,3 +129,169 @@ async fn bad_settings_are_refused() {
     }
     app.finish().await;
 }
+
+#[tokio::test]
+async fn the_blogs_settings_are_changed_in_the_web_admin() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    for n in 0..3 {
+        app.publish(&format!("Post {n}"), "", "x").await;
+    }
+    let form = app
+        .settings_form()
+        .await
+        .text("title", "Notes from Almaty")
+        .text("description", "Small stories")
+        .text("language", "kk")
+        .text("time_zone", "Asia/Almaty")
+        .text("posts_per_page", "2");
+    let r = app.post_settings(form).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, home) = app.page("/").await;
+    assert!(home.contains("<html lang=\"kk\""), "language");
+    assert!(home.contains("Notes from Almaty") && home.contains("Small stories"));
+    assert_eq!(texts(&home, ".entry-title").len(), 2, "posts per page");
+    let actor: serde_json::Value = app
+        .client
+        .get(app.url("/users/blog"))
+        .header("accept", AP)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(actor["name"], "Notes from Almaty");
+    // The editor types dates in the new zone.
+    let (_, editor) = app.page("/admin/posts/new").await;
+    assert!(editor.contains("Asia/Almaty"));
+    // Bad values: a clear message each, the typed values kept, nothing changed.
+    let form = app
+        .settings_form()
+        .await
+        .text("title", "")
+        .text("language", "english please")
+        .text("time_zone", "Mars/Olympus")
+        .text("posts_per_page", "1000");
+    let r = app.post_settings(form).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    let errors = texts(&html, ".errors li");
+    assert_eq!(errors.len(), 4, "{errors:?}");
+    assert!(html.contains("value=\"Mars/Olympus\""));
+    let (_, home) = app.page("/").await;
+    assert!(home.contains("Notes from Almaty"));
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_password_change_asks_the_current_one_and_ends_other_sessions() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    // Another browser logged in too.
+    let other = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let token = csrf_token(
+        &other
+            .get(app.url("/admin"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let r = crate::harness::post_form(
+        &other,
+        &app.url("/admin/login"),
+        &[],
+        &[
+            ("csrf", &token),
+            ("username", crate::harness::OWNER),
+            ("password", crate::harness::PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let wrong = app
+        .submit(
+            "/admin/settings",
+            "/admin/settings/password",
+            &[
+                ("current", "not it at all"),
+                ("new", "a new long password"),
+                ("repeat", "a new long password"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("The current password is not right.")
+    );
+    let mismatch = app
+        .submit(
+            "/admin/settings",
+            "/admin/settings/password",
+            &[
+                ("current", crate::harness::PASSWORD),
+                ("new", "a new long password"),
+                ("repeat", "another"),
+            ],
+        )
+        .await;
+    assert_eq!(mismatch.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app
+        .submit(
+            "/admin/settings",
+            "/admin/settings/password",
+            &[
+                ("current", crate::harness::PASSWORD),
+                ("new", "a new long password"),
+                ("repeat", "a new long password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // This browser stays logged in; the other one is logged out.
+    let (status, _) = app.page("/admin/settings").await;
+    assert_eq!(status, StatusCode::OK);
+    let r = other.get(app.url("/admin/settings")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // The new password logs in, the old one no longer does.
+    let login = |password: &'static str| {
+        let url = app.url("/admin");
+        async move {
+            let client = reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            let token = csrf_token(&client.get(&url).send().await.unwrap().text().await.unwrap());
+            crate::harness::post_form(
+                &client,
+                &format!("{url}/login"),
+                &[],
+                &[
+                    ("csrf", &token),
+                    ("username", crate::harness::OWNER),
+                    ("password", password),
+                ],
+            )
+            .await
+            .status()
+        }
+    };
+    assert_eq!(login("a new long password").await, StatusCode::SEE_OTHER);
+    assert_eq!(
+        login(crate::harness::PASSWORD).await,
+        StatusCode::UNAUTHORIZED
+    );
+    app.finish().await;
+}

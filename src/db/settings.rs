@@ -3,6 +3,51 @@
 use std::collections::HashMap;
 
 use super::Db;
+use crate::config::SiteConfig;
+
+/// The keys of the site settings the web admin changes, over `config.toml`'s `[site]`.
+pub const SITE_TITLE: &str = "site_title";
+pub const SITE_DESCRIPTION: &str = "site_description";
+pub const SITE_LANGUAGE: &str = "site_language";
+pub const SITE_TIME_ZONE: &str = "site_time_zone";
+pub const SITE_POSTS_PER_PAGE: &str = "site_posts_per_page";
+
+/// `base` (from `config.toml`) with the owner's stored changes; a stored value that is no longer valid is ignored.
+pub async fn site(db: &Db, base: &SiteConfig) -> Result<SiteConfig, sqlx::Error> {
+    Ok(site_from(base, &all(db).await?))
+}
+
+/// `base` with the values of `stored` that are valid.
+pub fn site_from(base: &SiteConfig, stored: &HashMap<String, String>) -> SiteConfig {
+    let mut site = base.clone();
+    if let Some(v) = stored.get(SITE_TITLE).filter(|v| !v.trim().is_empty()) {
+        site.title = v.clone();
+    }
+    if let Some(v) = stored.get(SITE_DESCRIPTION) {
+        site.description = v.clone();
+    }
+    if let Some(v) = stored
+        .get(SITE_LANGUAGE)
+        .filter(|v| crate::config::is_language_tag(v))
+    {
+        site.language = v.clone();
+    }
+    if let Some(v) = stored
+        .get(SITE_TIME_ZONE)
+        .filter(|v| crate::domain::dates::Zone::named(v).is_some())
+    {
+        site.time_zone = v.clone();
+    }
+    if let Some(n) = stored
+        .get(SITE_POSTS_PER_PAGE)
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|n| (1..=100).contains(n))
+    {
+        site.posts_per_page = n;
+    }
+    site.favicon_url = stored.get("favicon_url").cloned();
+    site
+}
 
 pub async fn all(db: &Db) -> Result<HashMap<String, String>, sqlx::Error> {
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM site_settings")

@@ -93,6 +93,18 @@ impl Zone {
         &self.name
     }
 
+    /// Every zone name the bundled database knows, sorted (for the settings form's suggestions).
+    pub fn all_names() -> Vec<String> {
+        let mut names: Vec<String> = jiff::tz::db()
+            .available()
+            .map(|n| n.as_str().to_string())
+            .filter(|n| n.contains('/') || n == "UTC")
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     fn civil(&self, unix: i64) -> Option<jiff::civil::DateTime> {
         jiff::Timestamp::from_second(unix)
             .ok()

@@ -172,7 +172,7 @@ pub async fn reply(state: &AppState, parent_id: &str, text: &str) -> Result<Stri
         parent_id: Some(parent.id.clone()),
         author_id: state.urls.actor(),
         author_host: replies::host(state.urls.base()).unwrap_or_default(),
-        author_name: plain(&state.config.site.title, 200),
+        author_name: plain(&state.site().title, 200),
         author_handle: state.urls.handle(),
         author_url: state.urls.home(),
         author_avatar: profile_image(&values, "avatar").map(|i| i.url),

@@ -112,7 +112,7 @@ pub async fn nodeinfo_links(State(state): State<AppState>) -> Response {
 pub async fn nodeinfo(State(state): State<AppState>) -> Result<Response, AppError> {
     let local_posts = db::posts::count_published(&state.db).await?;
     let local_comments = db::comments::count_shown(&state.db).await?;
-    let site = &state.config.site;
+    let site = &state.site();
     let document = NodeInfo {
         version: "2.1".into(),
         software: Software {

@@ -50,7 +50,7 @@ pub async fn actor(
         return Ok(see_other_varying("/"));
     }
     let urls = &state.urls;
-    let site = &state.config.site;
+    let site = &state.site();
     let actor_id = urls.actor();
     let values = crate::db::settings::all(&state.db).await?;
     let image = |key: &str| {
@@ -183,7 +183,7 @@ pub async fn outbox(
         return Ok(response);
     }
     let total = posts::count_published(&state.db).await?;
-    let language = state.config.site.language.clone();
+    let language = state.site().language.clone();
     collection(
         state.urls.outbox(),
         total,
@@ -291,7 +291,7 @@ pub async fn article(
         ));
     }
     verify::signed_get(&state, &uri, &headers).await?;
-    let article = objects::article(&post, &state.urls, &state.config.site.language, true);
+    let article = objects::article(&post, &state.urls, &state.site().language, true);
     Ok(ActivityJson(article).into_response())
 }
 

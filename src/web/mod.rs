@@ -63,6 +63,10 @@ pub fn router(state: AppState) -> Router {
             "/admin/settings",
             get(admin::settings::show).post(admin::settings::save.layer(uploads)),
         )
+        .route(
+            "/admin/settings/password",
+            axum::routing::post(admin::settings::change_password),
+        )
         .route("/admin/mentions", get(admin::mentions::show))
         .route("/admin/comments", get(admin::comments::show))
         .route(
@@ -211,7 +215,7 @@ async fn render_error_pages(
         },
     };
     let template = views::ErrorTemplate {
-        site: &state.config.site,
+        site: &state.site(),
         heading: format!(
             "{} {}",
             page.status.as_u16(),

@@ -43,14 +43,14 @@ pub async fn home(
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
     let page = q.number()?;
-    let per_page = state.config.site.posts_per_page;
+    let per_page = state.site().posts_per_page;
     let total = posts::count_published(&state.db).await?;
     if page > 1 && (page - 1) * per_page >= total {
         return Err(AppError::NotFound);
     }
     let list = posts::list_published(&state.db, per_page, (page - 1) * per_page).await?;
     render(&HomePage {
-        site: &state.config.site,
+        site: &state.site(),
         posts: list
             .into_iter()
             .map(|p| PostView::new(p, state.urls.base()))
@@ -73,7 +73,7 @@ pub async fn tag(
         // One address per tag: /tags/NGOs and /tags/ngos are the same page.
         return Ok(moved_permanently(&views::tag_path(&tag.slug)));
     }
-    let per_page = state.config.site.posts_per_page;
+    let per_page = state.site().posts_per_page;
     let total = posts::count_published_by_tag(&state.db, &tag.slug).await?;
     if total == 0 || (page - 1) * per_page >= total {
         return Err(AppError::NotFound);
@@ -81,7 +81,7 @@ pub async fn tag(
     let list =
         posts::list_published_by_tag(&state.db, &tag.slug, per_page, (page - 1) * per_page).await?;
     render(&TagPage {
-        site: &state.config.site,
+        site: &state.site(),
         pager: Pager::new(&views::tag_path(&tag.slug), page, per_page, total),
         tag_name: tag.name,
         posts: list
@@ -114,7 +114,7 @@ pub async fn post(
     let canonical_url = state.urls.permalink(&post.slug);
     let description = content::excerpt_text(&post.excerpt_html);
     let mut response = render(&PostPage {
-        site: &state.config.site,
+        site: &state.site(),
         canonical_url,
         article_url,
         description,
@@ -162,7 +162,7 @@ pub async fn feed(State(state): State<AppState>) -> Result<Response, AppError> {
     let list = posts::list_published_full_page(&state.db, FEED_ENTRIES, 0).await?;
     let updated = list.iter().map(|p| p.updated_at).max().unwrap_or(0);
     let feed = AtomFeed {
-        site: &state.config.site,
+        site: &state.site(),
         base_url: state.config.base_url(),
         updated: views::dates(updated).1,
         entries: list.into_iter().map(Into::into).collect(),

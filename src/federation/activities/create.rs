@@ -65,7 +65,7 @@ pub async fn receive(state: &AppState, signer: &str, object: &Value) -> Result<(
 
 /// The Create of `post`: its id and JSON body.
 pub fn build(state: &AppState, post: &Post) -> (String, String) {
-    let activity = objects::create_activity(post, &state.urls, &state.config.site.language, true);
+    let activity = objects::create_activity(post, &state.urls, &state.site().language, true);
     (
         state.urls.article_create(&post.article_id),
         activity.to_string(),

@@ -91,7 +91,7 @@ async fn profile(state: &AppState, signer: &str, object: &Value) -> Result<(), A
 
 /// The Update of `post` (as it is now): its id and JSON body.
 pub fn build(state: &AppState, post: &Post) -> (String, String) {
-    let article = objects::article(post, &state.urls, &state.config.site.language, false);
+    let article = objects::article(post, &state.urls, &state.site().language, false);
     let id = super::new_id(state);
     let body = json!({
         "@context": context(),

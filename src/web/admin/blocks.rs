@@ -59,7 +59,7 @@ async fn page(
         })
         .collect();
     render(&BlocksPage {
-        site: &state.config.site,
+        site: &state.site(),
         csrf: csrf.token(),
         owner_name: &owner.0.display_name,
         waiting: owner.1.0,

@@ -92,7 +92,7 @@ pub async fn show(
     let held = comments::list_for_moderation(&state.db, "held", LISTED).await?;
     let recent = comments::list_for_moderation(&state.db, "shown", LISTED).await?;
     render(&CommentsPage {
-        site: &state.config.site,
+        site: &state.site(),
         csrf: csrf.token(),
         owner_name: &owner.0.display_name,
         waiting: owner.1.0,
@@ -186,7 +186,7 @@ pub async fn act(
         && form.confirm != "1"
     {
         let html = render(&ConfirmPage {
-            site: &state.config.site,
+            site: &state.site(),
             csrf: csrf.token(),
             owner_name: &owner.0.display_name,
             waiting: owner.1.0,

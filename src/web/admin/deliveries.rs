@@ -101,7 +101,7 @@ pub async fn show(
     let problems = deliveries::problems(&state.db, PROBLEMS).await?;
     let hosts = deliveries::troubled_hosts(&state.db, PROBLEMS).await?;
     let page = DeliveriesPage {
-        site: &state.config.site,
+        site: &state.site(),
         csrf: csrf.token(),
         owner_name: &owner.0.display_name,
         waiting: owner.1.0,

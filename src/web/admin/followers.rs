@@ -129,13 +129,13 @@ pub async fn show(
         followers::count(&state.db).await?
     };
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    let zone = state.config.site.zone();
+    let zone = state.site().zone();
     let notice = NoticeQuery {
         notice: query.notice,
         next: None,
     };
     let html = render(&FollowersPage {
-        site: &state.config.site,
+        site: &state.site(),
         csrf: csrf.token(),
         owner_name: &owner.0.display_name,
         waiting: owner.1.0,
@@ -174,11 +174,11 @@ pub async fn remove(
             .await?
             .ok_or(AppError::NotFound)?;
         let html = render(&ConfirmPage {
-            site: &state.config.site,
+            site: &state.site(),
             csrf: csrf.token(),
             owner_name: &owner.0.display_name,
             waiting: owner.1.0,
-            follower: FollowerRow::of(follower, &state.config.site.zone()),
+            follower: FollowerRow::of(follower, &state.site().zone()),
         })?;
         return Ok((csrf, html).into_response());
     }

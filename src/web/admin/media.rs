@@ -164,7 +164,7 @@ async fn page(
 ) -> Result<String, AppError> {
     let rows = db::media::list(&state.db).await?;
     Ok(MediaPage {
-        site: &state.config.site,
+        site: &state.site(),
         csrf: csrf.token(),
         owner_name: &owner.0.display_name,
         waiting: owner.1.0,

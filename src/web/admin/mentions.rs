@@ -57,7 +57,7 @@ pub async fn show(
         })
         .collect();
     render(&MentionsPage {
-        site: &state.config.site,
+        site: &state.site(),
         csrf: csrf.token(),
         owner_name: &owner.0.display_name,
         waiting: owner.1.0,

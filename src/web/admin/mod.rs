@@ -148,7 +148,7 @@ async fn post_list(
     let (posts, total) =
         db::posts::list_for_owner(&state.db, show, &search, ADMIN_PAGE_SIZE, offset).await?;
     let pages = ((total + ADMIN_PAGE_SIZE - 1) / ADMIN_PAGE_SIZE).max(1);
-    let zone = state.config.site.zone();
+    let zone = state.site().zone();
     let filters = [
         (Show::All, "All", counts.all),
         (Show::Drafts, "Drafts", counts.drafts),
@@ -159,7 +159,7 @@ async fn post_list(
     .map(|(s, label, n)| (s.key(), label, n, s == show))
     .collect();
     render(&PostListPage {
-        site: &state.config.site,
+        site: &state.site(),
         csrf: csrf.token(),
         owner_name: &owner.display_name,
         waiting: db::comments::count_waiting(&state.db).await?,
@@ -232,6 +232,9 @@ impl NoticeQuery {
             "deleted" => "The post was deleted.",
             "welcome" => "Your blog is ready. Write your first post.",
             "settings" => "Settings saved.",
+            "password" => {
+                "Your password is changed. Every other session (other browsers, other devices) has ended."
+            }
             "retried" => "The failed deliveries will be sent again now.",
             "comments-closed" => "Comments are closed on that post.",
             "policy" => "The policy for new comments is saved.",
@@ -265,14 +268,14 @@ pub async fn index(
     let page = match owner {
         Some(owner) => post_list(&state, &csrf, &owner, notice.message(), list).await?,
         None if !db::users::owner_exists(&state.db).await? => render(&SetupPage {
-            site: &state.config.site,
+            site: &state.site(),
             csrf: csrf.token(),
             errors: Vec::new(),
             username: String::new(),
             display_name: String::new(),
         })?,
         None => render(&LoginPage {
-            site: &state.config.site,
+            site: &state.site(),
             csrf: csrf.token(),
             errors: Vec::new(),
             notice: notice.message(),
@@ -313,7 +316,7 @@ pub async fn setup(
     let errors = owner.validate();
     if !errors.is_empty() {
         let page = render(&SetupPage {
-            site: &state.config.site,
+            site: &state.site(),
             csrf: csrf.token(),
             errors: errors.into_iter().map(|(_, m)| m).collect(),
             username: owner.username,
@@ -386,7 +389,7 @@ pub async fn login(
         ),
     };
     let page = render(&LoginPage {
-        site: &state.config.site,
+        site: &state.site(),
         csrf: csrf.token(),
         errors: vec![message],
         notice: None,

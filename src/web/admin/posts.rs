@@ -55,7 +55,7 @@ pub struct ImageRow {
 #[derive(Template)]
 #[template(path = "admin/edit.html")]
 struct EditPage<'a> {
-    site: &'a SiteConfig,
+    site: std::sync::Arc<SiteConfig>,
     csrf: &'a str,
     owner_name: &'a str,
     waiting: i64,
@@ -199,7 +199,7 @@ impl<'a> Editor<'a> {
             announced: post.announced == 1,
             date_text: post
                 .published_at
-                .map(|t| state.config.site.zone().input_value(t))
+                .map(|t| state.site().zone().input_value(t))
                 .unwrap_or_default(),
             announce: false,
             revisions: Vec::new(),
@@ -214,7 +214,7 @@ impl<'a> Editor<'a> {
     }
 
     fn status_line(&self) -> String {
-        let zone = self.state.config.site.zone();
+        let zone = self.state.site().zone();
         let at = |t: Option<i64>| {
             t.map(|t| format!("{} ({})", zone.moment(t), zone.name()))
                 .unwrap_or_default()
@@ -263,7 +263,7 @@ impl<'a> Editor<'a> {
 
     fn page(&self, input: PostInput, images: Option<&FormImages>) -> EditPage<'_> {
         EditPage {
-            site: &self.state.config.site,
+            site: self.state.site(),
             csrf: self.csrf.token(),
             owner_name: &self.owner.0.display_name,
             waiting: self.owner.1.0,
@@ -281,7 +281,7 @@ impl<'a> Editor<'a> {
             revisions: self.revisions.iter().map(RevisionRow::copy).collect(),
             saved_version_url: None,
             date_text: self.date_text.clone(),
-            zone_name: self.state.config.site.zone().name().to_string(),
+            zone_name: self.state.site().zone().name().to_string(),
             announce: self.announce,
             status_line: self.status_line(),
             stray: Vec::new(),
@@ -514,7 +514,7 @@ impl<'a> Editor<'a> {
             page.confirm_unpublish = true;
             return render(&page);
         }
-        let zone = self.state.config.site.zone();
+        let zone = self.state.site().zone();
         let typed = if self.date_text.is_empty() {
             None
         } else {
@@ -952,7 +952,7 @@ pub async fn confirm_delete(
         .await?
         .ok_or(AppError::NotFound)?;
     let page = render(&DeletePage {
-        site: &state.config.site,
+        site: &state.site(),
         csrf: csrf.token(),
         owner_name: &owner.0.display_name,
         waiting: owner.1.0,
@@ -1053,7 +1053,7 @@ pub async fn revision(
         &comparable(&input_of(&post)),
     );
     let page = render(&RevisionPage {
-        site: &state.config.site,
+        site: &state.site(),
         csrf: csrf.token(),
         owner_name: &owner.0.display_name,
         waiting: owner.1.0,

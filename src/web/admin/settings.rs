@@ -1,5 +1,6 @@
-//! The owner's settings page: the blog's fediverse avatar and header image, uploaded (and processed like every
-//! image: metadata stripped, resized) or given by address.
+//! The owner's settings page: the blog's title, tagline, language, time zone and posts per page (stored in the
+//! database, over `config.toml`'s `[site]`), its fediverse avatar, header image and favicon (uploaded, processed like
+//! every image, or given by address), and the owner's password (asking the current one; every other session ends).
 
 use std::collections::HashMap;
 
@@ -23,13 +24,26 @@ use crate::{
     error::AppError,
     media::UploadError,
     web::{
-        auth::{self, CsrfToken, Owner},
+        auth::{self, CsrfForm, CsrfToken, Owner},
         views::render,
     },
 };
 
-/// The two images, by settings key prefix.
-const IMAGES: [(&str, &str); 2] = [("avatar", "Avatar"), ("header", "Header image")];
+/// The images, by settings key prefix.
+const IMAGES: [(&str, &str); 3] = [
+    ("avatar", "Avatar"),
+    ("header", "Header image"),
+    ("favicon", "Favicon (the icon in browser tabs)"),
+];
+
+/// The blog's text settings as the form shows them (typed, or in effect).
+struct SiteFields {
+    title: String,
+    description: String,
+    language: String,
+    time_zone: String,
+    posts_per_page: String,
+}
 
 struct ImageField {
     key: &'static str,
@@ -41,7 +55,7 @@ struct ImageField {
 #[derive(Template)]
 #[template(path = "admin/settings.html")]
 struct SettingsPage<'a> {
-    site: &'a SiteConfig,
+    site: std::sync::Arc<SiteConfig>,
     csrf: &'a str,
     owner_name: &'a str,
     waiting: i64,
@@ -50,6 +64,10 @@ struct SettingsPage<'a> {
     errors: Vec<String>,
     images: Vec<ImageField>,
     max_kib: usize,
+    fields: SiteFields,
+    zones: Vec<String>,
+    /// Problems with the password form.
+    password_errors: Vec<String>,
 }
 
 fn page<'a>(
@@ -63,7 +81,7 @@ fn page<'a>(
 ) -> SettingsPage<'a> {
     let media_prefix = format!("{}/media/", state.urls.base());
     SettingsPage {
-        site: &state.config.site,
+        site: state.site(),
         csrf: csrf.token(),
         owner_name: &owner.0.display_name,
         waiting: owner.1.0,
@@ -91,6 +109,75 @@ fn page<'a>(
             })
             .collect(),
         max_kib: state.config.media.max_upload_bytes / 1024,
+        fields: {
+            let site = state.site();
+            let typed_or = |key: &str, current: String| typed.get(key).cloned().unwrap_or(current);
+            SiteFields {
+                title: typed_or("title", site.title.clone()),
+                description: typed_or("description", site.description.clone()),
+                language: typed_or("language", site.language.clone()),
+                time_zone: typed_or("time_zone", site.time_zone.clone()),
+                posts_per_page: typed_or("posts_per_page", site.posts_per_page.to_string()),
+            }
+        },
+        zones: crate::domain::dates::Zone::all_names(),
+        password_errors: Vec::new(),
+    }
+}
+
+/// The text settings of a submitted form, checked: the values to store, or the problems.
+fn site_changes(
+    form: &HashMap<String, String>,
+) -> Result<Vec<(String, Option<String>)>, Vec<String>> {
+    let mut changes = Vec::new();
+    let mut errors = Vec::new();
+    let get = |k: &str| form.get(k).map(|v| v.trim().to_string());
+    if let Some(title) = get("title") {
+        if title.is_empty() || title.chars().count() > 200 {
+            errors.push("Title: 1 to 200 characters.".to_string());
+        } else {
+            changes.push((settings::SITE_TITLE.to_string(), Some(title)));
+        }
+    }
+    if let Some(description) = get("description") {
+        if description.chars().count() > 300 {
+            errors.push("Tagline: at most 300 characters.".to_string());
+        } else {
+            changes.push((settings::SITE_DESCRIPTION.to_string(), Some(description)));
+        }
+    }
+    if let Some(language) = get("language") {
+        if crate::config::is_language_tag(&language) {
+            changes.push((settings::SITE_LANGUAGE.to_string(), Some(language)));
+        } else {
+            errors.push(format!(
+                "Language: \u{201c}{language}\u{201d} is not a language tag such as en, ru, kk or pt-BR."
+            ));
+        }
+    }
+    if let Some(zone) = get("time_zone") {
+        match crate::domain::dates::Zone::named(&zone) {
+            Some(z) => changes.push((settings::SITE_TIME_ZONE.to_string(), Some(z.name().to_string()))),
+            None => errors.push(format!(
+                "Time zone: \u{201c}{zone}\u{201d} is not a time zone name such as Europe/Berlin, Asia/Almaty or UTC."
+            )),
+        }
+    }
+    if let Some(n) = get("posts_per_page") {
+        match n.parse::<i64>() {
+            Ok(n) if (1..=100).contains(&n) => {
+                changes.push((
+                    settings::SITE_POSTS_PER_PAGE.to_string(),
+                    Some(n.to_string()),
+                ));
+            }
+            _ => errors.push("Posts per page: a number from 1 to 100.".to_string()),
+        }
+    }
+    if errors.is_empty() {
+        Ok(changes)
+    } else {
+        Err(errors)
     }
 }
 
@@ -129,8 +216,10 @@ pub async fn save(
     auth::check_csrf(&state, &headers, form.get("csrf"))?;
     let files: HashMap<&str, &FileField> =
         form.files.iter().map(|f| (f.field.as_str(), f)).collect();
-    let mut errors = Vec::new();
-    let mut changes: Vec<(String, Option<String>)> = Vec::new();
+    let (mut changes, mut errors) = match site_changes(&form.text) {
+        Ok(changes) => (changes, Vec::new()),
+        Err(errors) => (Vec::new(), errors),
+    };
     for (key, label) in IMAGES {
         let url_key = format!("{key}_url");
         let type_key = format!("{key}_media_type");
@@ -197,5 +286,73 @@ pub async fn save(
         .map(|(k, v)| (k.as_str(), v.clone()))
         .collect();
     settings::set(&state.db, &changes).await?;
+    state.reload_site().await?;
     Ok(Redirect::to("/admin/settings?notice=settings").into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    repeat: String,
+}
+
+/// Changes the owner's password, asking the current one. Every session ends, this browser gets a new one.
+pub async fn change_password(
+    State(state): State<AppState>,
+    owner: Owner,
+    csrf: CsrfToken,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Result<Response, AppError> {
+    let min = crate::domain::users::MIN_PASSWORD_CHARS;
+    let mut errors = Vec::new();
+    match state
+        .hashing
+        .verify(&form.current, &owner.0.password_hash)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => errors.push("The current password is not right.".to_string()),
+        Err(_) => {
+            errors.push("The blog is busy checking passwords; try again in a moment.".to_string())
+        }
+    }
+    if form.new.chars().count() < min {
+        errors.push(format!("The new password needs at least {min} characters."));
+    } else if form.new.len() > 1024 {
+        errors.push("The new password: at most 1024 bytes.".to_string());
+    } else if form.new != form.repeat {
+        errors.push("The new password and its repetition differ.".to_string());
+    }
+    if !errors.is_empty() {
+        let values = settings::all(&state.db).await?;
+        let mut page = page(
+            &state,
+            &csrf,
+            &owner,
+            &values,
+            &HashMap::new(),
+            Vec::new(),
+            None,
+        );
+        page.password_errors = errors;
+        let html = render(&page)?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
+    }
+    let hash = state
+        .hashing
+        .hash(&form.new)
+        .await
+        .map_err(AppError::internal)?;
+    crate::db::users::set_password(&state.db, &owner.0.username, &hash).await?;
+    let cookie = auth::start_session(&state, &owner.0).await?;
+    tracing::info!(user = %owner.0.username, "password changed; every other session ended");
+    Ok((
+        [(axum::http::header::SET_COOKIE, cookie)],
+        Redirect::to("/admin/settings?notice=password"),
+    )
+        .into_response())
 }
