@@ -211,6 +211,9 @@ pub struct SiteConfig {
     /// The favicon's address, set in the web admin only.
     #[serde(skip)]
     pub favicon_url: Option<String>,
+    /// The pages listed in the site's navigation, in order: (title, path). Read from the database.
+    #[serde(skip)]
+    pub nav: Vec<(String, String)>,
 }
 
 impl SiteConfig {

@@ -20,6 +20,7 @@ mod hardening;
 mod inbox;
 mod interop;
 mod media;
+mod pages;
 mod posts;
 mod publishing;
 mod reading;

@@ -349,7 +349,13 @@ async fn the_post_list_is_filtered_searched_and_paginated() {
     let (_, html) = app.page("/admin").await;
     assert_eq!(
         texts(&html, ".filters a"),
-        ["All (29)", "Drafts (27)", "Scheduled (1)", "Published (1)"]
+        [
+            "All (29)",
+            "Drafts (27)",
+            "Scheduled (1)",
+            "Published (1)",
+            "Pages (0)"
+        ]
     );
     // Sorted by publication date: the scheduled post (2099) first.
     let titles = texts(&html, ".post-table tbody td:first-child a");

@@ -41,6 +41,10 @@ pub struct Post {
     pub announced: i64,
     /// 1 for a draft the scheduler publishes at `published_at`.
     pub scheduled: i64,
+    /// "post", or "page" for a static page at `/{slug}`.
+    pub kind: String,
+    /// A page's place in the site's navigation (lowest first); `None`: not listed.
+    pub nav_position: Option<i64>,
     /// The featured image, when the query attached images (see `db::media::attach`).
     #[sqlx(skip)]
     pub featured: Option<crate::domain::media::Image>,
@@ -54,6 +58,19 @@ impl Post {
         match PostStatus::from_db(&self.status) {
             PostStatus::Draft if self.scheduled == 1 => PostStatus::Scheduled,
             status => status,
+        }
+    }
+
+    pub fn is_page(&self) -> bool {
+        self.kind == "page"
+    }
+
+    /// Where readers find it: `/posts/{slug}`, or `/{slug}` for a page.
+    pub fn path(&self) -> String {
+        if self.is_page() {
+            format!("/{}", self.slug)
+        } else {
+            format!("/posts/{}", self.slug)
         }
     }
 
@@ -100,7 +117,7 @@ const POST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, p.body_markdown, p
      AND c.visibility IN ('public', 'unlisted')) AS comment_count, \
      (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'like') AS like_count, \
      (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'announce') AS share_count, \
-     p.comments_open, p.featured_media_id, p.announced, p.scheduled";
+     p.comments_open, p.featured_media_id, p.announced, p.scheduled, p.kind, p.nav_position";
 
 /// The columns of lists: the same, but without the bodies, which lists never show (left empty in the rows).
 const LIST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, '' AS body_markdown, '' AS body_html, p.excerpt_html, \
@@ -109,7 +126,7 @@ const LIST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, '' AS body_markdow
      AND c.visibility IN ('public', 'unlisted')) AS comment_count, \
      (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'like') AS like_count, \
      (SELECT COUNT(*) FROM reactions r WHERE r.post_id = p.id AND r.kind = 'announce') AS share_count, \
-     p.comments_open, p.featured_media_id, p.announced, p.scheduled";
+     p.comments_open, p.featured_media_id, p.announced, p.scheduled, p.kind, p.nav_position";
 
 /// `$start, $start+1, …` for an `IN (…)` list of `n` values.
 pub(crate) fn placeholders(start: usize, n: usize) -> String {
@@ -153,7 +170,7 @@ async fn published_page(
     let mut conn = db.pool.acquire().await?;
     let sql = format!(
         "SELECT {columns} FROM posts p JOIN users u ON u.id = p.author_id \
-         WHERE p.status = 'published' ORDER BY p.published_at DESC, p.id DESC LIMIT $1 OFFSET $2"
+         WHERE p.status = 'published' AND p.kind = 'post' ORDER BY p.published_at DESC, p.id DESC LIMIT $1 OFFSET $2"
     );
     let mut posts: Vec<Post> = sqlx::query_as(&sql)
         .bind(limit)
@@ -180,7 +197,7 @@ pub async fn list_published_full_page(
 }
 
 pub async fn count_published(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM posts WHERE status = 'published'")
+    sqlx::query_scalar("SELECT COUNT(*) FROM posts WHERE status = 'published' AND kind = 'post'")
         .fetch_one(&db.pool)
         .await
 }
@@ -204,7 +221,7 @@ pub async fn list_published_by_tag(
     let sql = format!(
         "SELECT {LIST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
          JOIN post_tags pt ON pt.post_id = p.id AND pt.tag_slug = $1 \
-         WHERE p.status = 'published' ORDER BY p.published_at DESC, p.id DESC LIMIT $2 OFFSET $3"
+         WHERE p.status = 'published' AND p.kind = 'post' ORDER BY p.published_at DESC, p.id DESC LIMIT $2 OFFSET $3"
     );
     let mut posts: Vec<Post> = sqlx::query_as(&sql)
         .bind(tag_slug)
@@ -220,7 +237,7 @@ pub async fn list_published_by_tag(
 pub async fn count_published_by_tag(db: &Db, tag_slug: &str) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT COUNT(*) FROM posts p JOIN post_tags pt ON pt.post_id = p.id \
-         WHERE pt.tag_slug = $1 AND p.status = 'published'",
+         WHERE pt.tag_slug = $1 AND p.status = 'published' AND p.kind = 'post'",
     )
     .bind(tag_slug)
     .fetch_one(&db.pool)
@@ -276,14 +293,44 @@ pub async fn find_published_by_article_id(
 /// A published post by its current slug.
 pub async fn find_published_by_slug(db: &Db, slug: &str) -> Result<Option<Post>, sqlx::Error> {
     let mut conn = db.pool.acquire().await?;
-    find_one(&mut conn, "p.slug = $1 AND p.status = 'published'", slug).await
+    find_one(
+        &mut conn,
+        "p.slug = $1 AND p.status = 'published' AND p.kind = 'post'",
+        slug,
+    )
+    .await
+}
+
+/// A published page by its slug.
+pub async fn find_published_page(db: &Db, slug: &str) -> Result<Option<Post>, sqlx::Error> {
+    let mut conn = db.pool.acquire().await?;
+    find_one(
+        &mut conn,
+        "p.slug = $1 AND p.status = 'published' AND p.kind = 'page'",
+        slug,
+    )
+    .await
+}
+
+/// The published pages the site's navigation lists, in their order: (title, path).
+pub async fn navigation(db: &Db) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT title, slug FROM posts WHERE kind = 'page' AND status = 'published' \
+         AND nav_position IS NOT NULL ORDER BY nav_position, title",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(title, slug)| (title, format!("/{slug}")))
+        .collect())
 }
 
 /// The current slug of the published post that once had `old_slug`.
 pub async fn current_slug_for_old(db: &Db, old_slug: &str) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT p.slug FROM post_old_slugs o JOIN posts p ON p.id = o.post_id \
-         WHERE o.slug = $1 AND p.status = 'published'",
+         WHERE o.slug = $1 AND p.status = 'published' AND p.kind = 'post'",
     )
     .bind(old_slug)
     .fetch_optional(&db.pool)
@@ -297,6 +344,7 @@ pub enum Show {
     Drafts,
     Scheduled,
     Published,
+    Pages,
 }
 
 impl Show {
@@ -305,6 +353,7 @@ impl Show {
             "drafts" => Self::Drafts,
             "scheduled" => Self::Scheduled,
             "published" => Self::Published,
+            "pages" => Self::Pages,
             _ => Self::All,
         }
     }
@@ -315,15 +364,17 @@ impl Show {
             Self::Drafts => "drafts",
             Self::Scheduled => "scheduled",
             Self::Published => "published",
+            Self::Pages => "pages",
         }
     }
 
     fn condition(self) -> &'static str {
         match self {
             Self::All => "1 = 1",
-            Self::Drafts => "p.status = 'draft' AND p.scheduled = 0",
-            Self::Scheduled => "p.scheduled = 1",
-            Self::Published => "p.status = 'published'",
+            Self::Drafts => "p.kind = 'post' AND p.status = 'draft' AND p.scheduled = 0",
+            Self::Scheduled => "p.kind = 'post' AND p.scheduled = 1",
+            Self::Published => "p.kind = 'post' AND p.status = 'published'",
+            Self::Pages => "p.kind = 'page'",
         }
     }
 }
@@ -335,6 +386,7 @@ pub struct Counts {
     pub drafts: i64,
     pub scheduled: i64,
     pub published: i64,
+    pub pages: i64,
 }
 
 /// A page of the owner's list: the posts `show` selects whose title or text contains `search` (any case), by
@@ -377,11 +429,12 @@ pub async fn list_for_owner(
 
 /// How many posts each filter of the owner's list has.
 pub async fn counts(db: &Db) -> Result<Counts, sqlx::Error> {
-    let (all, drafts, scheduled, published): (i64, i64, i64, i64) = sqlx::query_as(
+    let (all, drafts, scheduled, published, pages): (i64, i64, i64, i64, i64) = sqlx::query_as(
         "SELECT COUNT(*), \
-         COALESCE(SUM(CASE WHEN status = 'draft' AND scheduled = 0 THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN scheduled = 1 THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN status = 'published' THEN 1 ELSE 0 END), 0) FROM posts",
+         COALESCE(SUM(CASE WHEN kind = 'post' AND status = 'draft' AND scheduled = 0 THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN kind = 'post' AND scheduled = 1 THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN kind = 'post' AND status = 'published' THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN kind = 'page' THEN 1 ELSE 0 END), 0) FROM posts",
     )
     .fetch_one(&db.pool)
     .await?;
@@ -390,6 +443,7 @@ pub async fn counts(db: &Db) -> Result<Counts, sqlx::Error> {
         drafts,
         scheduled,
         published,
+        pages,
     })
 }
 
@@ -476,6 +530,9 @@ fn map_unique(e: sqlx::Error) -> SaveError {
 pub struct Dates {
     pub published_at: Option<i64>,
     pub announced: bool,
+    /// A static page (at `/{slug}`) rather than a post.
+    pub page: bool,
+    pub nav_position: Option<i64>,
 }
 
 /// Publishes a scheduled post whose time has come, inside `tx`: `true` only for the one transaction that changed
@@ -526,8 +583,8 @@ pub async fn create_in(
     let slug = free_slug(tx, post, &id).await?;
     sqlx::query(
         "INSERT INTO posts (id, slug, title, summary, body_markdown, body_html, excerpt_html, status, author_id, \
-         created_at, updated_at, published_at, article_id, announced, scheduled) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $1, $12, $13)",
+         created_at, updated_at, published_at, article_id, announced, scheduled, kind, nav_position) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $1, $12, $13, $14, $15)",
     )
     .bind(&id)
     .bind(slug.as_str())
@@ -542,6 +599,8 @@ pub async fn create_in(
     .bind(dates.published_at)
     .bind(i64::from(dates.announced))
     .bind(i64::from(status == PostStatus::Scheduled))
+    .bind(if dates.page { "page" } else { "post" })
+    .bind(dates.nav_position)
     .execute(&mut **tx)
     .await
     .map_err(map_unique)?;
@@ -561,6 +620,8 @@ pub async fn create(
     let dates = Dates {
         published_at: (status == PostStatus::Published).then(now),
         announced: true,
+        page: false,
+        nav_position: None,
     };
     let id = create_in(&mut tx, author_id, post, status, &dates).await?;
     db.commit_content(tx).await?;
@@ -602,7 +663,7 @@ pub async fn update_in(
         "UPDATE posts SET slug = $2, title = $3, summary = $4, body_markdown = $5, body_html = $6, \
          excerpt_html = $7, status = $8, \
          updated_at = CASE WHEN updated_at >= $9 THEN updated_at + 1 ELSE $9 END, \
-         published_at = $10, announced = $11, scheduled = $12 WHERE id = $1",
+         published_at = $10, announced = $11, scheduled = $12, nav_position = $13 WHERE id = $1",
     )
     .bind(id)
     .bind(slug.as_str())
@@ -616,6 +677,7 @@ pub async fn update_in(
     .bind(dates.published_at)
     .bind(i64::from(dates.announced))
     .bind(i64::from(status == PostStatus::Scheduled))
+    .bind(dates.nav_position)
     .execute(&mut **tx)
     .await
     .map_err(map_unique)?;

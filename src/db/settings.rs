@@ -14,7 +14,9 @@ pub const SITE_POSTS_PER_PAGE: &str = "site_posts_per_page";
 
 /// `base` (from `config.toml`) with the owner's stored changes; a stored value that is no longer valid is ignored.
 pub async fn site(db: &Db, base: &SiteConfig) -> Result<SiteConfig, sqlx::Error> {
-    Ok(site_from(base, &all(db).await?))
+    let mut site = site_from(base, &all(db).await?);
+    site.nav = super::posts::navigation(db).await?;
+    Ok(site)
 }
 
 /// `base` with the values of `stored` that are valid.

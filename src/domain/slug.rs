@@ -121,6 +121,42 @@ fn transliterate(c: char) -> Option<&'static str> {
     })
 }
 
+/// The first path segments of Steppe's own routes, and names kept for later ones: a page at `/{slug}` may not take
+/// them (the route would win, or the page would hide it).
+pub const RESERVED: &[&str] = &[
+    "activities",
+    "admin",
+    "api",
+    "articles",
+    "assets",
+    "feed",
+    "favicon",
+    "healthz",
+    "inbox",
+    "interact",
+    "login",
+    "logout",
+    "media",
+    "nodeinfo",
+    "notes",
+    "outbox",
+    "page",
+    "pages",
+    "posts",
+    "robots",
+    "search",
+    "sitemap",
+    "static",
+    "tags",
+    "users",
+    "well-known",
+];
+
+/// Whether a page may live at `/{slug}`.
+pub fn is_reserved(slug: &str) -> bool {
+    RESERVED.contains(&slug)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

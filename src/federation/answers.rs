@@ -192,7 +192,7 @@ pub async fn reply(state: &AppState, parent_id: &str, text: &str) -> Result<Stri
     // Its page is the post's, at the reply's anchor.
     stored.url = Some(format!(
         "{}#comment-{}",
-        state.urls.permalink(&post.slug),
+        state.urls.page_url(&post.path()),
         stored.anchor
     ));
     let activity = envelope(
@@ -224,7 +224,7 @@ async fn with_url(state: &AppState, mut reply: CommentRow) -> Result<CommentRow,
     if let Some(post) = db::posts::find_by_id(&state.db, &reply.post_id).await? {
         reply.url = Some(format!(
             "{}#comment-{}",
-            state.urls.permalink(&post.slug),
+            state.urls.page_url(&post.path()),
             reply.anchor
         ));
     }

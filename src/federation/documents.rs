@@ -287,7 +287,7 @@ pub async fn article(
     if !wants_activity_json(&headers) {
         return Ok(redirect_varying(
             StatusCode::MOVED_PERMANENTLY,
-            &crate::web::views::post_path(&post.slug),
+            &post.path(),
         ));
     }
     verify::signed_get(&state, &uri, &headers).await?;
@@ -311,7 +311,7 @@ pub async fn article_collection(
         .await?
         .ok_or(AppError::NotFound)?;
     if !wants_activity_json(&headers) {
-        return Ok(see_other_varying(&crate::web::views::post_path(&post.slug)));
+        return Ok(see_other_varying(&post.path()));
     }
     verify::signed_get(&state, &uri, &headers).await?;
     let collection_id = state.urls.article_collection(&post.article_id, &which);

@@ -59,7 +59,7 @@ pub fn article(post: &Post, urls: &Urls, language: &str, with_context: bool) -> 
         content: post.body_html.clone(),
         content_map,
         media_type: "text/html".into(),
-        url: urls.permalink(&post.slug),
+        url: urls.page_url(&post.path()),
         published,
         updated,
         to: vec![PUBLIC.into()],

@@ -139,6 +139,9 @@ pub async fn publish_due(state: &AppState) -> Result<(usize, Option<i64>), SaveE
             announce_in(state, &mut tx, &id).await?;
         }
         state.db.commit_content(tx).await?;
+        if post.is_page() {
+            state.reload_site().await?;
+        }
         tracing::info!(post = %id, "scheduled post published");
         published += 1;
     }
@@ -161,6 +164,9 @@ pub struct Save<'a> {
     /// Whether followers hear of it when it is (or becomes) published: false for a backdated post the owner did
     /// not announce. A published post that was announced stays announced.
     pub announce: bool,
+    /// A static page (kept as such once created) and its place in the navigation.
+    pub page: bool,
+    pub nav_position: Option<i64>,
     pub images: &'a PostImages,
     /// Saved revisions kept per post (`editor.revisions_kept`).
     pub revisions_kept: i64,
@@ -176,6 +182,8 @@ pub async fn save(state: &AppState, save: &Save<'_>) -> Result<String, SaveError
         status,
         published_at,
         announce,
+        page,
+        nav_position,
         images,
         revisions_kept,
     } = *save;
@@ -191,6 +199,8 @@ pub async fn save(state: &AppState, save: &Save<'_>) -> Result<String, SaveError
     let dates = posts::Dates {
         published_at,
         announced: was_announced || announce,
+        page,
+        nav_position,
     };
     describe_in(state, &mut tx, &images.alts, post_id).await?;
     let id = match post_id {
@@ -243,6 +253,10 @@ pub async fn save(state: &AppState, save: &Save<'_>) -> Result<String, SaveError
     if status == PostStatus::Scheduled {
         state.scheduler.notify_one();
     }
+    // The site's navigation lists pages: read again at once in this process (others follow within a second).
+    if page {
+        state.reload_site().await?;
+    }
     Ok(id)
 }
 
@@ -265,5 +279,8 @@ pub async fn delete(state: &AppState, id: &str) -> Result<bool, sqlx::Error> {
     let deleted = posts::delete_in(&mut tx, id).await?;
     state.db.commit_content(tx).await?;
     state.wakeup.wake();
+    if before.is_page() {
+        state.reload_site().await?;
+    }
     Ok(deleted)
 }

@@ -90,6 +90,11 @@ impl Urls {
         format!("{}/posts/{slug}", self.base)
     }
 
+    /// The address readers use for a post or page (see `Post::path`).
+    pub fn page_url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
     pub fn tag(&self, tag_slug: &str) -> String {
         format!("{}/tags/{tag_slug}", self.base)
     }

@@ -36,6 +36,9 @@ pub fn router(state: AppState) -> Router {
         .route("/posts/{slug}", get(pages::post))
         .route("/tags/{slug}", get(pages::tag))
         .route("/feed.xml", get(pages::feed))
+        // Static pages (About, Contact); the blog's own routes above and below win over a page's slug, and the
+        // editor refuses the slugs they use (`domain::slug::RESERVED`).
+        .route("/{slug}", get(pages::page))
         .layer(middleware::map_response(cache::mark_cacheable));
     // Forms that carry images take up to three files of the largest size at once (the editor's script sends one
     // file a request); the body limit of every other route stays `limits.max_body_bytes`.

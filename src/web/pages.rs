@@ -130,6 +130,44 @@ pub async fn post(
     Ok(response)
 }
 
+#[derive(askama::Template)]
+#[template(path = "page.html")]
+struct StaticPage<'a> {
+    site: &'a crate::config::SiteConfig,
+    canonical_url: String,
+    description: String,
+    post: PostView,
+}
+
+/// `/{slug}`: a static page (About, Contact). ActivityPub clients get its Article when it was sent to followers.
+pub async fn page(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let Some(page) = posts::find_published_page(&state.db, &slug).await? else {
+        return Err(AppError::NotFound);
+    };
+    if wants_activity_json(&headers) && page.announced == 1 {
+        return Ok(redirect_varying(
+            StatusCode::FOUND,
+            &state.urls.article(&page.article_id),
+        ));
+    }
+    let canonical_url = state.urls.page_url(&page.path());
+    let description = content::excerpt_text(&page.excerpt_html);
+    let mut response = render(&StaticPage {
+        site: &state.site(),
+        canonical_url,
+        description,
+        post: PostView::new(page, state.urls.base()),
+    })?;
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    Ok(response)
+}
+
 /// Points commenters' avatars at this blog's copies (fetching missing ones in the background); an avatar without a
 /// copy yet is left out rather than loaded from the commenter's server.
 async fn with_copied_avatars(

@@ -154,6 +154,7 @@ async fn post_list(
         (Show::Drafts, "Drafts", counts.drafts),
         (Show::Scheduled, "Scheduled", counts.scheduled),
         (Show::Published, "Published", counts.published),
+        (Show::Pages, "Pages", counts.pages),
     ]
     .into_iter()
     .map(|(s, label, n)| (s.key(), label, n, s == show))
@@ -184,9 +185,11 @@ async fn post_list(
                     comments_open: p.comments_open == 1,
                     edit_url: format!("/admin/posts/{}/edit", p.id),
                     delete_url: format!("/admin/posts/{}/delete", p.id),
-                    view_url: super::views::post_path(&p.slug),
+                    view_url: p.path(),
                     status: status.as_str(),
                     status_label: match status {
+                        PostStatus::Draft if p.is_page() => "Page (draft)",
+                        PostStatus::Published if p.is_page() => "Page",
                         PostStatus::Draft => "Draft",
                         PostStatus::Scheduled => "Scheduled",
                         PostStatus::Published if p.announced == 0 => "Published quietly",

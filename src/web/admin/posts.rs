@@ -28,7 +28,7 @@ use crate::{
     federation::publish::{self, PostImages},
     web::{
         auth::{self, CsrfForm, CsrfToken, MaybeOwner, Owner},
-        views::{post_path, render},
+        views::render,
     },
 };
 
@@ -89,6 +89,10 @@ struct EditPage<'a> {
     stray_action: &'static str,
     /// Where the post stands: "Draft", "Scheduled for …", "Published …".
     status_line: String,
+    /// A static page at `/{slug}` rather than a post.
+    is_page: bool,
+    /// The page's place in the navigation as typed, or "".
+    nav_text: String,
     scheduled: bool,
     /// Published without telling followers.
     quiet: bool,
@@ -167,6 +171,9 @@ struct Editor<'a> {
     /// The date field and announce box as the form left them.
     date_text: String,
     announce: bool,
+    /// A static page, and its navigation position as typed.
+    page: bool,
+    nav_text: String,
     revisions: Vec<RevisionRow>,
 }
 
@@ -183,8 +190,17 @@ impl<'a> Editor<'a> {
             announced: false,
             date_text: String::new(),
             announce: false,
+            page: false,
+            nav_text: String::new(),
             revisions: Vec::new(),
         }
+    }
+
+    /// The editor of a new page.
+    fn blank_page(state: &'a AppState, csrf: &'a CsrfToken, owner: &'a Owner) -> Self {
+        let mut editor = Self::blank(state, csrf, owner);
+        editor.page = true;
+        editor
     }
 
     /// The editor of a stored post.
@@ -202,14 +218,21 @@ impl<'a> Editor<'a> {
                 .map(|t| state.site().zone().input_value(t))
                 .unwrap_or_default(),
             announce: false,
+            page: post.is_page(),
+            nav_text: post.nav_position.map(|n| n.to_string()).unwrap_or_default(),
             revisions: Vec::new(),
         }
     }
 
-    /// Takes the date field and announce box from a submitted form.
+    /// Takes the date field, the announce box and the navigation position from a submitted form (and, for a new
+    /// one, whether it is a page; a stored post stays what it is).
     fn typed(mut self, form: &FormData) -> Self {
         self.date_text = form.value("published_at").trim().to_string();
         self.announce = form.get("announce") == Some("1");
+        self.nav_text = form.value("nav_position").trim().to_string();
+        if self.post_id.is_none() {
+            self.page = form.get("kind") == Some("page");
+        }
         self
     }
 
@@ -268,10 +291,11 @@ impl<'a> Editor<'a> {
             owner_name: &self.owner.0.display_name,
             waiting: self.owner.1.0,
             base_url: self.state.config.base_url(),
-            heading: if self.post_id.is_some() {
-                "Edit post"
-            } else {
-                "New post"
+            heading: match (self.post_id.is_some(), self.page) {
+                (true, false) => "Edit post",
+                (false, false) => "New post",
+                (true, true) => "Edit page",
+                (false, true) => "New page",
             },
             action_url: self.edit_path(),
             autosave_url: match &self.post_id {
@@ -284,6 +308,8 @@ impl<'a> Editor<'a> {
             zone_name: self.state.site().zone().name().to_string(),
             announce: self.announce,
             status_line: self.status_line(),
+            is_page: self.page,
+            nav_text: self.nav_text.clone(),
             stray: Vec::new(),
             stray_action: "",
             scheduled: matches!(self.stored, Some((PostStatus::Scheduled, _))),
@@ -529,7 +555,25 @@ impl<'a> Editor<'a> {
                 }
             }
         };
-        let choice = match crate::domain::posts::choose_dates(
+        let nav_position = match self.nav_text.as_str() {
+            "" => None,
+            text => match text.parse::<i64>() {
+                Ok(n) if self.page && (1..=1000).contains(&n) => Some(n),
+                _ => {
+                    let error = "Position in the navigation: a number from 1 to 1000, or empty to leave the page out of it.".to_string();
+                    return self.invalid(input, &images, vec![error]);
+                }
+            },
+        };
+        let slug = valid.chosen_slug.as_ref().unwrap_or(&valid.derived_slug);
+        if self.page && crate::domain::slug::is_reserved(slug.as_str()) {
+            let error = format!(
+                "A page cannot have the address /{}: the blog uses it. Choose another slug.",
+                slug.as_str()
+            );
+            return self.invalid(input, &images, vec![error]);
+        }
+        let mut choice = match crate::domain::posts::choose_dates(
             status,
             typed,
             self.stored,
@@ -539,6 +583,10 @@ impl<'a> Editor<'a> {
             Ok(c) => c,
             Err(error) => return self.invalid(input, &images, vec![error]),
         };
+        // A page is sent to followers only when the owner asks.
+        if self.page {
+            choice.announce = self.announce;
+        }
         if status == PostStatus::Published && !images.undescribed.is_empty() {
             let error = format!(
                 "Describe every image before publishing (or tick \u{201c}decorative\u{201d} for one that adds nothing to the text): {}.",
@@ -555,6 +603,8 @@ impl<'a> Editor<'a> {
                 status: choice.status,
                 published_at: choice.published_at,
                 announce: choice.announce,
+                page: self.page,
+                nav_position,
                 images: &images.saved,
                 revisions_kept: self.state.config.editor.revisions_kept,
             },
@@ -688,13 +738,24 @@ async fn unsaved_text(
     Ok((Some((input, notice)), None))
 }
 
+/// `?kind=page` on the editor of a new post makes it a page.
+#[derive(Debug, serde::Deserialize)]
+pub struct NewQuery {
+    kind: Option<String>,
+}
+
 pub async fn new(
     State(state): State<AppState>,
     owner: Owner,
     csrf: CsrfToken,
     headers: HeaderMap,
+    Query(query): Query<NewQuery>,
 ) -> Result<Response, AppError> {
-    let editor = Editor::blank(&state, &csrf, &owner);
+    let editor = if query.kind.as_deref() == Some("page") {
+        Editor::blank_page(&state, &csrf, &owner)
+    } else {
+        Editor::blank(&state, &csrf, &owner)
+    };
     let (unsaved, clear) =
         unsaved_text(&state, &headers, &editor.edit_path(), None, &owner, None).await?;
     let page = match unsaved {
@@ -861,7 +922,7 @@ pub async fn edit(
     let differs = input != saved;
     let mut page = editor.page(input, Some(&images));
     page.notice = notice;
-    page.view_url = editor.published.then(|| post_path(&post.slug));
+    page.view_url = editor.published.then(|| post.path());
     page.saved_version_url = differs.then(|| format!("/admin/posts/{id}/edit?saved=1"));
     let page = render(&page)?;
     Ok((clear.map(|c| [(header::SET_COOKIE, c)]), csrf, page).into_response())
