@@ -469,3 +469,47 @@ async fn backticks_between_letters_are_kept_as_written() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     app.finish().await;
 }
+
+/// The live preview renders with the page's own renderer, and shows what Mastodon makes of the post.
+#[tokio::test]
+async fn the_live_preview_matches_the_page_and_shows_the_mastodon_view() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    let body = "Intro *words*.\n\n> A quote\n\nMore.";
+    let fields = [
+        ("title", "Preview me"),
+        ("summary", "What it is about"),
+        ("tags", "NGOs"),
+        ("body", body),
+    ];
+    let r = autosave(&app, "/admin/posts/new", "/admin/posts/preview", &fields).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let json: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(json["title"], "Preview me");
+    assert_eq!(json["words"], 5);
+    let mastodon = json["mastodon_html"].as_str().unwrap();
+    assert!(mastodon.contains("What it is about") && mastodon.contains("/posts/preview-me"));
+    assert!(
+        mastodon.contains("&#34;type&#34;: &#34;Article&#34;")
+            || mastodon.contains("&quot;type&quot;: &quot;Article&quot;"),
+        "the Article as sent: {mastodon}"
+    );
+    // Nothing was saved; once published, the page shows exactly the previewed HTML.
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM posts")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+    app.publish("Preview me", "NGOs", body).await;
+    let (_, page) = app.page("/posts/preview-me").await;
+    assert!(page.contains(json["html"].as_str().unwrap().trim()));
+    // Without JavaScript the Preview button shows the same Mastodon view.
+    let mut preview = fields.to_vec();
+    preview.push(("action", "preview"));
+    let r = app
+        .submit("/admin/posts/new", "/admin/posts/new", &preview)
+        .await;
+    let html = r.text().await.unwrap();
+    assert_eq!(texts(&html, ".preview .mastodon-title"), ["Preview me"]);
+    app.finish().await;
+}

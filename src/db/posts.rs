@@ -11,7 +11,7 @@ use crate::domain::{
 };
 
 /// A post as the reader's pages and the admin form need it.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, Default, FromRow)]
 pub struct Post {
     pub id: String,
     pub slug: String,

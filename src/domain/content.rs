@@ -238,6 +238,14 @@ fn for_stray_backticks(markdown: &str, mut found: impl FnMut(&str, usize, usize)
     }
 }
 
+/// Words in a Markdown text: whitespace-separated pieces with a letter or digit (so "-", ">" and "**" do not count).
+pub fn word_count(markdown: &str) -> usize {
+    markdown
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .count()
+}
+
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {

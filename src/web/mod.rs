@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/style.css", get(pages::stylesheet))
         .route("/assets/editor.js", get(pages::editor_script))
         .route("/assets/autosave.js", get(pages::autosave_script))
+        .route("/assets/preview.js", get(pages::preview_script))
         .route("/admin", get(admin::index))
         .route("/admin/setup", axum::routing::post(admin::setup))
         .route("/admin/login", axum::routing::post(admin::login))
@@ -136,6 +137,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/admin/posts/{id}/edit",
             get(admin::posts::edit).post(admin::posts::update.layer(uploads)),
+        )
+        .route(
+            "/admin/posts/preview",
+            axum::routing::post(admin::posts::live_preview),
         )
         .route(
             "/admin/posts/autosave",

@@ -261,6 +261,11 @@ pub async fn editor_script() -> Response {
     script(include_str!("assets/editor.js"))
 }
 
+/// The editor's live preview and toolbar (`src/web/assets/preview.js`).
+pub async fn preview_script() -> Response {
+    script(include_str!("assets/preview.js"))
+}
+
 /// The editor's safety net (`src/web/assets/autosave.js`): autosave, a copy in the browser, a warning on leaving.
 pub async fn autosave_script() -> Response {
     script(include_str!("assets/autosave.js"))

@@ -35,6 +35,30 @@ use crate::{
 struct Preview {
     title: String,
     body_html: String,
+    mastodon: MastodonView,
+}
+
+#[derive(Template)]
+#[template(path = "admin/mastodon.html")]
+struct MastodonPartial<'a> {
+    m: &'a MastodonView,
+}
+
+/// How Mastodon shows the post: the status it builds from the Article (title, summary, link), the link card it
+/// builds from the page's OpenGraph tags, and the Article itself as sent.
+#[derive(serde::Serialize)]
+pub struct MastodonView {
+    pub title: String,
+    pub summary_html: String,
+    pub url: String,
+    pub site: String,
+    pub handle: String,
+    pub card_description: String,
+    pub card_image: Option<String>,
+    pub card_image_alt: String,
+    /// The Article as followers' servers receive it, pretty-printed.
+    pub article_json: String,
+    pub words: usize,
 }
 
 /// An image of the post as the editor lists it, with the description as typed.
@@ -78,6 +102,8 @@ struct EditPage<'a> {
     confirm_unpublish: bool,
     /// Where the editor's script sends the text a few seconds after the last keystroke.
     autosave_url: String,
+    /// The stored post's id, or "" (for the live preview).
+    post_id: String,
     /// The publication date field as typed (or as stored, in the blog's time zone).
     date_text: String,
     zone_name: String,
@@ -269,7 +295,7 @@ impl<'a> Editor<'a> {
                     },
                     when: crate::domain::dates::moment(r.created_at),
                     iso: crate::domain::dates::iso(r.created_at),
-                    words: r.body_markdown.split_whitespace().count(),
+                    words: content::word_count(&r.body_markdown),
                     compare_url: format!("/admin/posts/{id}/revisions/{}", r.id),
                 })
                 .collect();
@@ -298,6 +324,7 @@ impl<'a> Editor<'a> {
                 (false, true) => "New page",
             },
             action_url: self.edit_path(),
+            post_id: self.post_id.clone().unwrap_or_default(),
             autosave_url: match &self.post_id {
                 Some(id) => format!("/admin/posts/{id}/autosave"),
                 None => "/admin/posts/autosave".into(),
@@ -509,10 +536,17 @@ impl<'a> Editor<'a> {
         };
         let status = match action {
             Action::Preview | Action::Upload | Action::EscapeBackticks => {
+                let stored = match &self.post_id {
+                    Some(id) => posts::find_by_id(&self.state.db, id).await?,
+                    None => None,
+                };
+                let mastodon =
+                    mastodon_view(self.state, &valid, &images, stored.as_ref(), self.page);
                 let mut page = self.page(input, Some(&images));
                 page.preview = Some(Preview {
                     title: valid.title,
                     body_html: valid.body_html,
+                    mastodon,
                 });
                 page.stray = stray;
                 page.stray_action = "preview";
@@ -632,6 +666,80 @@ impl<'a> Editor<'a> {
                 choice.status.as_str()
             };
         Ok(Redirect::to(&format!("/admin/posts/{id}/edit?notice={notice}")).into_response())
+    }
+}
+
+/// The Mastodon view of a post as the form has it (not saved).
+fn mastodon_view(
+    state: &AppState,
+    valid: &ValidPost,
+    images: &FormImages,
+    stored: Option<&posts::Post>,
+    page: bool,
+) -> MastodonView {
+    let site = state.site();
+    let slug = valid
+        .chosen_slug
+        .as_ref()
+        .unwrap_or(&valid.derived_slug)
+        .as_str()
+        .to_string();
+    let featured = images
+        .saved
+        .featured
+        .as_ref()
+        .and_then(|id| images.images.get(id))
+        .cloned();
+    let post = posts::Post {
+        id: stored.map(|p| p.id.clone()).unwrap_or_default(),
+        article_id: stored
+            .map(|p| p.article_id.clone())
+            .unwrap_or_else(|| "preview".into()),
+        slug,
+        title: valid.title.clone(),
+        summary: valid.summary.clone(),
+        body_markdown: valid.body_markdown.clone(),
+        body_html: valid.body_html.clone(),
+        excerpt_html: valid.excerpt_html.clone(),
+        status: "published".into(),
+        created_at: db::now(),
+        updated_at: db::now(),
+        published_at: stored.and_then(|p| p.published_at).or(Some(db::now())),
+        kind: if page { "page" } else { "post" }.into(),
+        tags: valid
+            .tags
+            .iter()
+            .map(|t| posts::Tag {
+                slug: t.slug.as_str().to_string(),
+                name: t.name.clone(),
+            })
+            .collect(),
+        images: images
+            .saved
+            .shown
+            .iter()
+            .filter_map(|id| images.images.get(id).cloned())
+            .collect(),
+        featured: featured.clone(),
+        like_count: stored.map_or(0, |p| p.like_count),
+        share_count: stored.map_or(0, |p| p.share_count),
+        ..Default::default()
+    };
+    let article = crate::federation::objects::article(&post, &state.urls, &site.language, true);
+    let base = state.urls.base();
+    MastodonView {
+        url: state.urls.page_url(&post.path()),
+        site: site.title.clone(),
+        handle: state.urls.handle(),
+        card_description: content::excerpt_text(&valid.excerpt_html),
+        card_image: featured
+            .as_ref()
+            .and_then(|f| f.near(960).map(|v| f.url(base, v))),
+        card_image_alt: featured.and_then(|f| f.alt).unwrap_or_default(),
+        title: valid.title.clone(),
+        summary_html: valid.excerpt_html.clone(),
+        article_json: serde_json::to_string_pretty(&article).unwrap_or_default(),
+        words: content::word_count(&valid.body_markdown),
     }
 }
 
@@ -953,6 +1061,49 @@ pub async fn update(
     } else {
         stale(&editor, &form).await
     }
+}
+
+/// The live preview, for the editor's script: the post as the form has it, rendered by the same code as the page,
+/// with the Mastodon view; nothing is saved. Errors are listed, not thrown, so the preview says what is wrong.
+pub async fn live_preview(
+    State(state): State<AppState>,
+    owner: Owner,
+    csrf: CsrfToken,
+    request: Request,
+) -> Result<Response, AppError> {
+    let form = uploads::read_checked(&state, request).await?;
+    let stored = match form.get("id").filter(|id| !id.is_empty()) {
+        Some(id) => posts::find_by_id(&state.db, id).await?,
+        None => None,
+    };
+    let mut editor = match &stored {
+        Some(post) => Editor::of(&state, &csrf, &owner, post),
+        None => Editor::blank(&state, &csrf, &owner),
+    };
+    editor.page = stored
+        .as_ref()
+        .map_or(form.get("kind") == Some("page"), posts::Post::is_page);
+    let input = input_of_form(&form);
+    let images = editor.images(&form, &input.body).await?;
+    let mut valid = match input.validate(&state.config.limits) {
+        Ok(v) => v,
+        Err(errors) => {
+            let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+            return Ok(axum::Json(serde_json::json!({ "errors": messages })).into_response());
+        }
+    };
+    valid.body_html =
+        content::render_markdown_with(&valid.body_markdown, state.urls.base(), &images.images);
+    let mastodon = mastodon_view(&state, &valid, &images, stored.as_ref(), editor.page);
+    let mastodon_html = MastodonPartial { m: &mastodon }.render()?;
+    Ok(axum::Json(serde_json::json!({
+        "title": valid.title,
+        "html": valid.body_html,
+        "words": mastodon.words,
+        "stray_backticks": content::stray_backticks(&input.body, 8),
+        "mastodon_html": mastodon_html,
+    }))
+    .into_response())
 }
 
 /// The text typed so far, sent by the editor's script: kept as the owner's autosave of the post (a new post's when
