@@ -8,6 +8,7 @@ mod remote;
 mod s3;
 
 mod admin;
+mod browser;
 mod cli;
 mod comments;
 mod delivery;
