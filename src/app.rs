@@ -398,9 +398,18 @@ impl App {
             self.state.clone(),
             stopped(),
         ));
+        let mailer = self
+            .state
+            .config
+            .email
+            .enabled
+            .then(|| tokio::spawn(crate::notify::run(self.state.clone(), stopped())));
         let limits = web::serve::Limits::from_config(&self.state.config.server);
         let served = web::serve::serve(self.listener, self.router, limits, stopped()).await;
         let _ = scheduler.await;
+        if let Some(mailer) = mailer {
+            let _ = mailer.await;
+        }
         let worker = self
             .state
             .delivery_worker

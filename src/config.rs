@@ -28,6 +28,47 @@ pub struct Config {
     pub metrics: MetricsConfig,
     #[serde(default)]
     pub editor: EditorConfig,
+    #[serde(default)]
+    pub email: EmailConfig,
+}
+
+/// E-mail digests of the owner's notifications, over SMTP; off by default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    pub enabled: bool,
+    pub host: String,
+    pub port: u16,
+    /// "starttls" (port 587), "tls" (implicit TLS, port 465), or "none" (a server on this machine only).
+    pub tls: String,
+    pub username: String,
+    pub password: String,
+    pub from: String,
+    pub to: String,
+    /// A digest waits this long after the oldest event it holds, so that a burst sends one mail.
+    pub wait_seconds: i64,
+    /// After a failed send, the next try waits this long.
+    pub retry_seconds: u64,
+    /// Seconds one SMTP conversation may take.
+    pub timeout_seconds: u64,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            host: String::new(),
+            port: 587,
+            tls: "starttls".into(),
+            username: String::new(),
+            password: String::new(),
+            from: String::new(),
+            to: String::new(),
+            wait_seconds: 120,
+            retry_seconds: 300,
+            timeout_seconds: 20,
+        }
+    }
 }
 
 /// The post editor: how much history it keeps.
@@ -538,6 +579,50 @@ impl Config {
         }
         if !(1..=500).contains(&m.max_megapixels) {
             return Err(key_error("media.max_megapixels", "must be from 1 to 500"));
+        }
+        let e = &self.email;
+        if e.enabled {
+            if e.host.trim().is_empty() {
+                return Err(key_error(
+                    "email.host",
+                    "must name the SMTP server when email.enabled",
+                ));
+            }
+            let local =
+                matches!(e.host.as_str(), "localhost" | "::1") || e.host.starts_with("127.");
+            match e.tls.as_str() {
+                "starttls" | "tls" => {}
+                "none" if local => {}
+                "none" => {
+                    return Err(key_error(
+                        "email.tls",
+                        "\"none\" sends the password in the clear: only for a server on this machine",
+                    ));
+                }
+                _ => {
+                    return Err(key_error(
+                        "email.tls",
+                        "must be \"starttls\", \"tls\" or \"none\"",
+                    ));
+                }
+            }
+            for (key, value) in [("email.from", &e.from), ("email.to", &e.to)] {
+                if value.parse::<lettre::message::Mailbox>().is_err() {
+                    return Err(key_error(
+                        key,
+                        format!("is not an e-mail address: {value:?}"),
+                    ));
+                }
+            }
+            if !(0..=86_400).contains(&e.wait_seconds)
+                || e.timeout_seconds == 0
+                || e.retry_seconds == 0
+            {
+                return Err(key_error(
+                    "email.wait_seconds",
+                    "wait_seconds must be from 0 to 86400, retry_seconds and timeout_seconds above 0",
+                ));
+            }
         }
         if !(1..=10_000).contains(&self.editor.revisions_kept) {
             return Err(key_error(

@@ -10,6 +10,7 @@ pub mod deliveries;
 pub mod followers;
 pub mod inbox_seen;
 pub mod media;
+pub mod notifications;
 pub mod posts;
 pub mod remote_actors;
 pub mod revisions;

@@ -10,6 +10,7 @@
 //! - [`domain`]: validated values (slugs, tags, posts, owner), Markdown rendering, password hashing.
 //! - [`federation`]: ActivityPub: signatures, documents, inboxes, publishing, and the durable delivery queue.
 //! - [`media`]: images: processing uploads into variants, the local or S3 store, commenters' avatars copied.
+//! - [`notify`]: e-mail digests of the owner's notifications (SMTP, off by default).
 //! - `fuzzing`: the bodies of the fuzz targets (`fuzz/`), replayed on the committed corpus by `cargo test`.
 //! - [`ratelimit`]: bounded in-memory budgets (key fetches per host, lookups per client).
 //! - [`web`]: the accept loop (timeouts, connection bounds), routes, reader and admin pages, sessions and CSRF,
@@ -28,5 +29,6 @@ pub mod federation;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod media;
+pub mod notify;
 pub mod ratelimit;
 pub mod web;

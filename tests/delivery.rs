@@ -125,6 +125,10 @@ async fn outage_gone_and_failed_are_handled_and_shown() {
     let reasons = texts(&html, "table.problems td.reason").join("\n");
     assert!(reasons.contains("400 Bad Request"), "{reasons}");
     assert!(reasons.contains("410 Gone"), "{reasons}");
+    // The owner hears of the delivery that failed for good.
+    let (_, notices) = app.page("/admin/notifications").await;
+    let failed = texts(&notices, ".notification-delivery_failed").join("\n");
+    assert!(failed.contains("failed for good"), "{failed}");
 
     // Host 0 comes back; "Retry now" on its row ends the pause.
     fleet.set_mode(0, Mode::Accept);

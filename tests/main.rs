@@ -6,6 +6,7 @@ mod fleet;
 mod harness;
 mod remote;
 mod s3;
+mod smtp;
 
 mod admin;
 mod browser;
@@ -21,6 +22,7 @@ mod hardening;
 mod inbox;
 mod interop;
 mod media;
+mod notifications;
 mod pages;
 mod posts;
 mod publishing;

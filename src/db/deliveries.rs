@@ -434,6 +434,29 @@ pub async fn settle(
         }
         q.execute(&mut *tx).await?;
     }
+    // Deliveries that failed for good tell the owner: one notification for the batch, naming the hosts.
+    let mut failed_hosts: Vec<&str> = rows
+        .iter()
+        .filter(|r| matches!(r.settle, Settle::Failed { .. }))
+        .map(|r| r.host.as_str())
+        .collect();
+    let failed = failed_hosts.len();
+    failed_hosts.sort_unstable();
+    failed_hosts.dedup();
+    if failed > 0 {
+        let summary = format!(
+            "{failed} deliver{} failed for good (to {})",
+            if failed == 1 { "y" } else { "ies" },
+            failed_hosts.join(", ")
+        );
+        super::notifications::add_in(
+            &mut tx,
+            super::notifications::Kind::DeliveryFailed,
+            &summary,
+            "/admin/deliveries",
+        )
+        .await?;
+    }
     for r in rows {
         match &r.settle {
             Settle::Done => {}

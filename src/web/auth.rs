@@ -263,9 +263,21 @@ fn compare_csrf(expected: Option<&str>, form_token: Option<&str>) -> Result<(), 
 #[derive(Debug, Clone)]
 pub struct Owner(pub User, pub Waiting);
 
-/// Comments waiting for the owner's approval: every admin page shows the number in its header.
-#[derive(Debug, Clone, Copy)]
-pub struct Waiting(pub i64);
+/// What every admin page's header counts: comments waiting for the owner's approval, unread notifications.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Waiting {
+    pub comments: i64,
+    pub unread: i64,
+}
+
+impl Waiting {
+    pub async fn load(db: &crate::db::Db) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            comments: crate::db::comments::count_waiting(db).await?,
+            unread: crate::db::notifications::count_unread(db).await?,
+        })
+    }
+}
 
 /// The owner if logged in, else nobody; for pages that show something either way.
 #[derive(Debug, Clone)]
@@ -366,10 +378,10 @@ impl FromRequestParts<AppState> for Owner {
     ) -> Result<Self, OwnerRejection> {
         match MaybeOwner::from_request_parts(parts, state).await {
             Ok(MaybeOwner(Some(user))) => {
-                let waiting = crate::db::comments::count_waiting(&state.db)
+                let waiting = Waiting::load(&state.db)
                     .await
                     .map_err(|e| OwnerRejection::Error(e.into()))?;
-                Ok(Self(user, Waiting(waiting)))
+                Ok(Self(user, waiting))
             }
             Ok(MaybeOwner(None)) => Err(OwnerRejection::LogIn {
                 next: (parts.method == axum::http::Method::GET)

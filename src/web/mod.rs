@@ -72,6 +72,11 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(admin::settings::change_password),
         )
         .route("/admin/mentions", get(admin::mentions::show))
+        .route("/admin/notifications", get(admin::notifications::show))
+        .route(
+            "/admin/notifications/read",
+            axum::routing::post(admin::notifications::mark_read),
+        )
         .route("/admin/comments", get(admin::comments::show))
         .route(
             "/admin/comments/policy",

@@ -53,6 +53,29 @@ pub async fn receive(state: &AppState, signer: &str, object: &Value) -> Result<(
     }
     if comments::insert(&state.db, &comment).await? {
         tracing::info!(comment = %comment.id, author = %comment.author_handle, status = %comment.status, "new comment");
+        let title = crate::db::posts::find_by_id(&state.db, &comment.post_id)
+            .await?
+            .map(|p| p.title)
+            .unwrap_or_default();
+        let text = crate::domain::content::excerpt_text(&comment.content_html);
+        let text: String = text.chars().take(140).collect();
+        let (kind, url) = if !showable {
+            (crate::db::notifications::Kind::Mention, "/admin/mentions")
+        } else if comment.status == "held" {
+            (crate::db::notifications::Kind::Waiting, "/admin/comments")
+        } else {
+            (crate::db::notifications::Kind::Comment, "/admin/comments")
+        };
+        crate::db::notifications::add(
+            &state.db,
+            kind,
+            &format!(
+                "{} ({}) on \u{201c}{title}\u{201d}: {text}",
+                comment.author_name, comment.author_handle
+            ),
+            url,
+        )
+        .await?;
         // Copied now, so that the page shows the avatar from this blog's host by the time readers see the comment.
         if let Some(avatar) = &comment.author_avatar
             && comment.status == "shown"

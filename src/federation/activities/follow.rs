@@ -40,6 +40,15 @@ pub async fn receive(state: &AppState, signer: &str, follow: Follow) -> Result<(
         },
     )
     .await?;
+    if !repeated {
+        db::notifications::add_in(
+            &mut tx,
+            db::notifications::Kind::Follower,
+            &format!("{} ({}) follows the blog", actor.name, actor.handle),
+            "/admin/followers",
+        )
+        .await?;
+    }
     if !may_answer(&mut tx, &actor.handle, repeated).await? {
         // Answered lately: repeated Follows change nothing and queue nothing more.
         tx.commit().await?;

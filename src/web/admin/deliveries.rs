@@ -63,7 +63,7 @@ struct DeliveriesPage<'a> {
     site: &'a SiteConfig,
     csrf: &'a str,
     owner_name: &'a str,
-    waiting: i64,
+    waiting: crate::web::auth::Waiting,
     notice: Option<&'static str>,
     /// "5 days": how long failing deliveries are retried.
     give_up: String,
@@ -104,7 +104,7 @@ pub async fn show(
         site: &state.site(),
         csrf: csrf.token(),
         owner_name: &owner.0.display_name,
-        waiting: owner.1.0,
+        waiting: owner.1,
         notice: notice.message(),
         give_up: outcome::span(state.config.delivery.give_up_after_seconds),
         activities: activities

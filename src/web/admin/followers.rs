@@ -60,7 +60,7 @@ struct FollowersPage<'a> {
     site: &'a SiteConfig,
     csrf: &'a str,
     owner_name: &'a str,
-    waiting: i64,
+    waiting: crate::web::auth::Waiting,
     notice: Option<&'static str>,
     followers: Vec<FollowerRow>,
     search: String,
@@ -78,7 +78,7 @@ struct ConfirmPage<'a> {
     site: &'a SiteConfig,
     csrf: &'a str,
     owner_name: &'a str,
-    waiting: i64,
+    waiting: crate::web::auth::Waiting,
     follower: FollowerRow,
 }
 
@@ -138,7 +138,7 @@ pub async fn show(
         site: &state.site(),
         csrf: csrf.token(),
         owner_name: &owner.0.display_name,
-        waiting: owner.1.0,
+        waiting: owner.1,
         notice: notice.message(),
         followers: rows
             .into_iter()
@@ -177,7 +177,7 @@ pub async fn remove(
             site: &state.site(),
             csrf: csrf.token(),
             owner_name: &owner.0.display_name,
-            waiting: owner.1.0,
+            waiting: owner.1,
             follower: FollowerRow::of(follower, &state.site().zone()),
         })?;
         return Ok((csrf, html).into_response());

@@ -24,7 +24,7 @@ struct MentionsPage<'a> {
     site: &'a SiteConfig,
     csrf: &'a str,
     owner_name: &'a str,
-    waiting: i64,
+    waiting: crate::web::auth::Waiting,
     mentions: Vec<(CommentView, &'static str)>,
 }
 
@@ -60,7 +60,7 @@ pub async fn show(
         site: &state.site(),
         csrf: csrf.token(),
         owner_name: &owner.0.display_name,
-        waiting: owner.1.0,
+        waiting: owner.1,
         mentions,
     })
 }

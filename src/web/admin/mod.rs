@@ -6,6 +6,7 @@ pub mod deliveries;
 pub mod followers;
 pub mod media;
 pub mod mentions;
+pub mod notifications;
 pub mod posts;
 pub mod settings;
 pub mod uploads;
@@ -76,7 +77,7 @@ struct PostListPage<'a> {
     site: &'a SiteConfig,
     csrf: &'a str,
     owner_name: &'a str,
-    waiting: i64,
+    waiting: crate::web::auth::Waiting,
     notice: Option<&'static str>,
     posts: Vec<AdminPostRow>,
     /// The filters with their counts: (key, label, count, current).
@@ -163,7 +164,7 @@ async fn post_list(
         site: &state.site(),
         csrf: csrf.token(),
         owner_name: &owner.display_name,
-        waiting: db::comments::count_waiting(&state.db).await?,
+        waiting: crate::web::auth::Waiting::load(&state.db).await?,
         notice,
         filters,
         show: show.key(),

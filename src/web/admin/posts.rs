@@ -82,7 +82,7 @@ struct EditPage<'a> {
     site: std::sync::Arc<SiteConfig>,
     csrf: &'a str,
     owner_name: &'a str,
-    waiting: i64,
+    waiting: crate::web::auth::Waiting,
     base_url: &'a str,
     heading: &'static str,
     action_url: String,
@@ -144,7 +144,7 @@ struct DeletePage<'a> {
     site: &'a SiteConfig,
     csrf: &'a str,
     owner_name: &'a str,
-    waiting: i64,
+    waiting: crate::web::auth::Waiting,
     title: String,
     action_url: String,
     edit_url: String,
@@ -315,7 +315,7 @@ impl<'a> Editor<'a> {
             site: self.state.site(),
             csrf: self.csrf.token(),
             owner_name: &self.owner.0.display_name,
-            waiting: self.owner.1.0,
+            waiting: self.owner.1,
             base_url: self.state.config.base_url(),
             heading: match (self.post_id.is_some(), self.page) {
                 (true, false) => "Edit post",
@@ -919,8 +919,7 @@ async fn receive(
             ([(header::SET_COOKIE, cookie)], to).into_response(),
         ));
     };
-    let waiting = db::comments::count_waiting(&state.db).await?;
-    let owner = Owner(user, crate::web::auth::Waiting(waiting));
+    let owner = Owner(user, crate::web::auth::Waiting::load(&state.db).await?);
     let form = uploads::read_any(
         request,
         limits.max_body_bytes,
@@ -1167,7 +1166,7 @@ pub async fn confirm_delete(
         site: &state.site(),
         csrf: csrf.token(),
         owner_name: &owner.0.display_name,
-        waiting: owner.1.0,
+        waiting: owner.1,
         title: post.title,
         action_url: format!("/admin/posts/{id}/delete"),
         edit_url: format!("/admin/posts/{id}/edit"),
@@ -1201,7 +1200,7 @@ struct RevisionPage<'a> {
     site: &'a SiteConfig,
     csrf: &'a str,
     owner_name: &'a str,
-    waiting: i64,
+    waiting: crate::web::auth::Waiting,
     title: String,
     kind: &'static str,
     when: String,
@@ -1268,7 +1267,7 @@ pub async fn revision(
         site: &state.site(),
         csrf: csrf.token(),
         owner_name: &owner.0.display_name,
-        waiting: owner.1.0,
+        waiting: owner.1,
         title: post.title.clone(),
         kind: if revision.is_autosave() {
             "autosave"
