@@ -502,7 +502,7 @@ async fn moderation_holds_approves_rejects_and_closes() {
     assert!(!shown(&app, &path).await.contains("Hello there."), "held");
     let (_, page) = app.page("/admin/comments").await;
     assert_eq!(texts(&page, "#waiting"), ["Waiting for approval (1)"]);
-    assert!(texts(&page, ".admin-nav .waiting").contains(&"(1)".to_string()));
+    assert!(texts(&page, ".admin-nav .waiting").contains(&"(1 waiting for approval)".to_string()));
     let r = app
         .submit(
             "/admin/comments",
