@@ -312,6 +312,30 @@ async fn a_blogger_and_a_reader_in_a_real_browser() {
             .contains("Written after the session ended.")
     );
 
+    // Rich text pasted from a word processor becomes Markdown, every character kept.
+    b.d()
+        .execute(
+            "var body = document.getElementById('body'); body.focus(); \
+             body.setSelectionRange(body.value.length, body.value.length); \
+             var data = new DataTransfer(); \
+             data.setData('text/html', arguments[0]); data.setData('text/plain', 'plain'); \
+             body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));",
+            vec![Value::String(
+                "<meta charset=utf-8><p class=MsoNormal>A <b>bold</b> move, I <i>don`t</i> mind: \
+                 <a href=\"https://example.org/a\">a link</a> and 5*3.</p><ul><li>one</li><li>two</li></ul>"
+                    .into(),
+            )],
+        )
+        .await
+        .unwrap();
+    let pasted = b.value("#body").await;
+    for expected in [
+        "A **bold** move, I *don\\`t* mind: [a link](https://example.org/a) and 5\\*3.",
+        "- one\n- two",
+    ] {
+        assert!(pasted.contains(expected), "{expected:?} in {pasted:?}");
+    }
+
     // An image, uploaded and described.
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("steppe.png");
@@ -376,10 +400,11 @@ async fn a_blogger_and_a_reader_in_a_real_browser() {
     b.assert_accessible("a tag page").await;
     b.go(&app.url("/posts/a-winter-day")).await;
     b.wait_text("h1", "A winter day").await;
+    let text = b.text(".entry-content").await;
+    assert!(text.contains("Written after the session ended."));
     assert!(
-        b.text(".entry-content")
-            .await
-            .contains("Written after the session ended.")
+        text.contains("A bold move, I don`t mind: a link and 5*3."),
+        "{text}"
     );
     let alt = b
         .find(".entry-content img")

@@ -44,6 +44,7 @@ pub async fn home(
 ) -> Result<Response, AppError> {
     let page = q.number()?;
     let per_page = state.site().posts_per_page;
+    let zone = state.site().zone();
     let total = posts::count_published(&state.db).await?;
     if page > 1 && (page - 1) * per_page >= total {
         return Err(AppError::NotFound);
@@ -53,7 +54,7 @@ pub async fn home(
         site: &state.site(),
         posts: list
             .into_iter()
-            .map(|p| PostView::new(p, state.urls.base()))
+            .map(|p| PostView::new(p, state.urls.base(), &zone))
             .collect(),
         pager: Pager::new("/", page, per_page, total),
     })
@@ -74,6 +75,7 @@ pub async fn tag(
         return Ok(moved_permanently(&views::tag_path(&tag.slug)));
     }
     let per_page = state.site().posts_per_page;
+    let zone = state.site().zone();
     let total = posts::count_published_by_tag(&state.db, &tag.slug).await?;
     if total == 0 || (page - 1) * per_page >= total {
         return Err(AppError::NotFound);
@@ -86,7 +88,7 @@ pub async fn tag(
         tag_name: tag.name,
         posts: list
             .into_iter()
-            .map(|p| PostView::new(p, state.urls.base()))
+            .map(|p| PostView::new(p, state.urls.base(), &zone))
             .collect(),
     })
 }
@@ -119,7 +121,7 @@ pub async fn post(
         article_url,
         description,
         fediverse_creator: state.urls.handle(),
-        post: PostView::new(post, state.urls.base()),
+        post: PostView::new(post, state.urls.base(), &state.site().zone()),
         comments: with_copied_avatars(&state, views::comment_thread(comments)).await?,
         likes,
         boosts,
@@ -160,7 +162,7 @@ pub async fn page(
         site: &state.site(),
         canonical_url,
         description,
-        post: PostView::new(page, state.urls.base()),
+        post: PostView::new(page, state.urls.base(), &state.site().zone()),
     })?;
     response
         .headers_mut()

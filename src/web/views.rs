@@ -81,9 +81,11 @@ pub fn tag_path(slug: &str) -> String {
 }
 
 impl PostView {
-    /// A stored post for display; `base` is the blog's origin (image addresses are absolute).
-    pub fn new(p: Post, base: &str) -> Self {
-        let (date_human, date_iso) = dates(p.published_at.unwrap_or(p.created_at));
+    /// A stored post for display; `base` is the blog's origin (image addresses are absolute); the date is shown in
+    /// the blog's time zone.
+    pub fn new(p: Post, base: &str, zone: &crate::domain::dates::Zone) -> Self {
+        let at = p.published_at.unwrap_or(p.created_at);
+        let (date_human, date_iso) = (zone.human(at), crate::domain::dates::iso(at));
         Self {
             url: post_path(&p.slug),
             comments_open: p.comments_open == 1,

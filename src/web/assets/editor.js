@@ -98,9 +98,73 @@
     body.focus();
     uploadAll(files);
   });
+  // Pasted HTML as Markdown. The HTML is parsed into an inert document (nothing in it runs or loads).
+  function htmlToMarkdown(html) {
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    function escape(text) {
+      return text.replace(/\s+/g, " ").replace(/([\\`*_\[\]<>|~])/g, "\\$1");
+    }
+    function inner(node) {
+      var out = "";
+      node.childNodes.forEach(function (child) { out += convert(child); });
+      return out;
+    }
+    function block(text) { text = text.trim(); return text ? "\n\n" + text + "\n\n" : ""; }
+    function wrap(mark, text) {
+      var t = text.trim();
+      return t ? mark + t + mark + (/\s$/.test(text) ? " " : "") : text;
+    }
+    function list(node, ordered) {
+      var n = 0, out = "";
+      node.childNodes.forEach(function (child) {
+        if (child.nodeName !== "LI") return;
+        n += 1;
+        out += (ordered ? n + ". " : "- ") + inner(child).trim().replace(/\n+/g, "\n   ") + "\n";
+      });
+      return "\n\n" + out + "\n";
+    }
+    function convert(node) {
+      if (node.nodeType === 3) return escape(node.nodeValue);
+      if (node.nodeType !== 1) return "";
+      var name = node.nodeName;
+      switch (name) {
+        case "SCRIPT": case "STYLE": case "META": case "TITLE": case "HEAD": case "TEMPLATE": return "";
+        case "B": case "STRONG": return wrap("**", inner(node));
+        case "I": case "EM": return wrap("*", inner(node));
+        case "BR": return "\n";
+        case "P": case "DIV": case "SECTION": case "ARTICLE": return block(inner(node));
+        case "H1": case "H2": case "H3": case "H4": case "H5": case "H6":
+          return block(new Array(Number(name[1]) + 1).join("#") + " " + inner(node).trim());
+        case "UL": return list(node, false);
+        case "OL": return list(node, true);
+        case "BLOCKQUOTE": return block(inner(node).trim().split("\n").map(function (l) { return "> " + l; }).join("\n"));
+        case "PRE": return "\n\n```\n" + node.textContent.replace(/\n$/, "") + "\n```\n\n";
+        case "CODE": return "`" + node.textContent.replace(/`/g, "") + "`";
+        case "A":
+          var href = node.getAttribute("href") || "";
+          var label = inner(node).trim();
+          return /^(https?:|mailto:)/i.test(href) && label ? "[" + label + "](" + href.replace(/[()\s]/g, encodeURIComponent) + ")" : inner(node);
+        default: return inner(node);
+      }
+    }
+    return convert(doc.body).replace(/[ \t]+\n/g, "\n").replace(/\n{3,}/g, "\n\n").trim();
+  }
+
   body.addEventListener("paste", function (e) {
     var files = images(e.clipboardData && e.clipboardData.items);
     if (!files.length) {
+      // Rich text (from a word processor or a web page) becomes Markdown: its formatting kept, every character
+      // of its text kept (Markdown's own characters escaped).
+      var rich = e.clipboardData ? e.clipboardData.getData("text/html") : "";
+      if (rich && window.DOMParser) {
+        var markdown = htmlToMarkdown(rich);
+        if (markdown) {
+          e.preventDefault();
+          body.setRangeText(markdown, body.selectionStart, body.selectionEnd, "end");
+          body.dispatchEvent(new Event("input", { bubbles: true }));
+          return;
+        }
+      }
       // Text with backticks between letters ("don`t"): offer to escape them (the server does it, as without
       // this script), since Markdown would pair them into code spans.
       var text = e.clipboardData ? e.clipboardData.getData("text/plain") : "";
