@@ -249,5 +249,41 @@ async fn bad_dates_are_refused_with_the_text_intact() {
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("already published"));
+    // A scheduled post moved to a time already past is refused, the typed date kept.
+    let r = app
+        .submit(
+            "/admin/posts/new",
+            "/admin/posts/new",
+            &[
+                ("title", "Later"),
+                ("body", "Soon"),
+                ("published_at", "2099-01-01T10:00"),
+                ("action", "publish"),
+            ],
+        )
+        .await;
+    let editor = r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = app
+        .submit(
+            &editor,
+            &editor,
+            &[
+                ("title", "Later"),
+                ("body", "Soon"),
+                ("published_at", "2020-01-01T10:00"),
+                ("action", "publish"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("already passed"), "{html}");
+    assert!(html.contains("value=\"2020-01-01T10:00\""));
     app.finish().await;
 }

@@ -83,6 +83,15 @@ pub fn choose_dates(
             announce: announce_box,
         });
     }
+    // A scheduled post moved to a time already past: most likely a slip, not a wish to backdate.
+    if let (Some((PostStatus::Scheduled, _)), Some(at)) = (stored, typed)
+        && at < now.saturating_sub(BACKDATED_BEFORE)
+    {
+        return Err("That time has already passed, so the post cannot be scheduled for it. Choose a later time \
+             to keep it scheduled, or clear the date to publish it now. (To backdate it instead, save it as a \
+             draft first.)"
+            .into());
+    }
     Ok(match typed {
         None => DateChoice {
             status: PostStatus::Published,
@@ -332,13 +341,20 @@ mod date_tests {
             Some(NOW - 100_000)
         );
         assert!(choose_dates(Published, Some(NOW + 86_400), stored, false, NOW).is_err());
-        // A scheduled post moved to the past is published now.
+        // A scheduled post with its date cleared is published now; moved to the past, it is refused.
         let scheduled = Some((Scheduled, Some(NOW + 100)));
         assert_eq!(
             choose_dates(Published, None, scheduled, false, NOW)
                 .unwrap()
                 .status,
             Published
+        );
+        assert!(choose_dates(Published, Some(NOW - 86_400), scheduled, false, NOW).is_err());
+        assert_eq!(
+            choose_dates(Published, Some(NOW + 60), scheduled, false, NOW)
+                .unwrap()
+                .status,
+            Scheduled
         );
     }
 }
