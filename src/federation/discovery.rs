@@ -259,6 +259,20 @@ fn parse_address(handle: &str) -> Result<(&str, &str), InteractionError> {
     }
 }
 
+/// The WebFinger document of `acct:user@host` from `base` (the host's origin), or `None`.
+async fn fetch_webfinger(
+    federation: &super::client::FederationClient,
+    user: &str,
+    host: &str,
+    base: &str,
+) -> Option<serde_json::Value> {
+    let mut webfinger = url::Url::parse(&format!("{base}/.well-known/webfinger")).ok()?;
+    webfinger
+        .query_pairs_mut()
+        .append_pair("resource", &format!("acct:{user}@{host}"));
+    federation.fetch_jrd(webfinger.as_str()).await.ok()
+}
+
 /// The actor id of the account "@user@host", from its server's WebFinger: the `self` link of an ActivityPub type,
 /// on that host or a subdomain of it (the owner blocks by address; the block is stored by actor id).
 pub async fn resolve_account(
@@ -269,15 +283,9 @@ pub async fn resolve_account(
     let host = host.to_ascii_lowercase();
     let base = format!("{}://{host}", federation.scheme());
     let not_found = || InteractionError::NotFound(format!("@{user}@{host}"));
-    let mut webfinger = url::Url::parse(&format!("{base}/.well-known/webfinger"))
-        .map_err(|_| InteractionError::NotAnAddress)?;
-    webfinger
-        .query_pairs_mut()
-        .append_pair("resource", &format!("acct:{user}@{host}"));
-    let jrd = federation
-        .fetch_jrd(webfinger.as_str())
+    let jrd = fetch_webfinger(federation, user, &host, &base)
         .await
-        .map_err(|_| not_found())?;
+        .ok_or_else(not_found)?;
     let actor = jrd["links"]
         .as_array()
         .and_then(|links| {
@@ -310,15 +318,9 @@ async fn find_template(
     base: &str,
 ) -> Result<String, InteractionError> {
     let not_found = || InteractionError::NotFound(format!("@{user}@{host}"));
-    let mut webfinger = url::Url::parse(&format!("{base}/.well-known/webfinger"))
-        .map_err(|_| InteractionError::NotAnAddress)?;
-    webfinger
-        .query_pairs_mut()
-        .append_pair("resource", &format!("acct:{user}@{host}"));
-    let jrd = federation
-        .fetch_jrd(webfinger.as_str())
+    let jrd = fetch_webfinger(federation, user, host, base)
         .await
-        .map_err(|_| not_found())?;
+        .ok_or_else(not_found)?;
     let published = jrd["links"].as_array().and_then(|links| {
         links.iter().find_map(|l| {
             (l["rel"] == "http://ostatus.org/schema/1.0/subscribe")

@@ -104,18 +104,8 @@ pub async fn show(
     csrf: CsrfToken,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let search: String = query
-        .q
-        .unwrap_or_default()
-        .trim()
-        .chars()
-        .take(200)
-        .collect();
-    let page = query
-        .page
-        .and_then(|p| p.parse::<i64>().ok())
-        .unwrap_or(1)
-        .clamp(1, 1_000_000);
+    let search = super::search_text(query.q);
+    let page = super::page_number(query.page.as_deref(), 1_000_000);
     let (rows, total) = followers::list(
         &state.db,
         &search,

@@ -100,6 +100,18 @@ pub struct ListQuery {
     page: Option<String>,
 }
 
+/// A list's search box as typed: trimmed, at most 200 characters.
+pub fn search_text(q: Option<String>) -> String {
+    q.unwrap_or_default().trim().chars().take(200).collect()
+}
+
+/// A list's `?page=N`: 1 for anything that is not a page number, at most `max`.
+pub fn page_number(page: Option<&str>, max: i64) -> i64 {
+    page.and_then(|p| p.parse::<i64>().ok())
+        .unwrap_or(1)
+        .clamp(1, max)
+}
+
 /// Posts per page of the owner's list.
 const ADMIN_PAGE_SIZE: i64 = 25;
 
@@ -132,19 +144,9 @@ async fn post_list(
 ) -> Result<Response, AppError> {
     use db::posts::Show;
     let show = Show::parse(query.show.as_deref().unwrap_or_default());
-    let search: String = query
-        .q
-        .unwrap_or_default()
-        .trim()
-        .chars()
-        .take(200)
-        .collect();
+    let search = search_text(query.q);
     let counts = db::posts::counts(&state.db).await?;
-    let page = query
-        .page
-        .and_then(|p| p.parse::<i64>().ok())
-        .unwrap_or(1)
-        .clamp(1, 100_000);
+    let page = page_number(query.page.as_deref(), 100_000);
     let offset = (page - 1).saturating_mul(ADMIN_PAGE_SIZE);
     let (posts, total) =
         db::posts::list_for_owner(&state.db, show, &search, ADMIN_PAGE_SIZE, offset).await?;

@@ -58,11 +58,7 @@ pub async fn show(
     csrf: CsrfToken,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, AppError> {
-    let page = query
-        .page
-        .and_then(|p| p.parse::<i64>().ok())
-        .unwrap_or(1)
-        .clamp(1, 100_000);
+    let page = super::page_number(query.page.as_deref(), 100_000);
     let (list, total) =
         notifications::list(&state.db, PAGE_SIZE, (page - 1).saturating_mul(PAGE_SIZE)).await?;
     let zone = state.site().zone();
