@@ -232,6 +232,15 @@ async fn bad_dates_are_refused_with_the_text_intact() {
         assert!(html.contains(message), "{typed}: {html}");
         assert_eq!(texts(&html, "textarea#body"), vec!["Keep me"]);
         assert!(html.contains(&format!("value=\"{typed}\"")));
+        // The field points at the error.
+        assert_eq!(
+            crate::harness::attrs(&html, "#published_at", "aria-describedby"),
+            ["form-errors published-at-hint"]
+        );
+        assert_eq!(
+            crate::harness::attrs(&html, "#published_at", "aria-invalid"),
+            ["true"]
+        );
     }
     // A published post cannot be moved into the future (that would take it off the blog).
     let editor = app.publish("Out already", "", "x").await;

@@ -100,6 +100,8 @@ struct EditPage<'a> {
     max_upload_mib: usize,
     /// Asking whether to unpublish (followers will be sent a Delete): the form carries the confirmation.
     confirm_unpublish: bool,
+    /// The fields the errors are about (their inputs point at the list of errors).
+    error_fields: Vec<&'static str>,
     /// Where the editor's script sends the text a few seconds after the last keystroke.
     autosave_url: String,
     /// The stored post's id, or "" (for the live preview).
@@ -360,6 +362,7 @@ impl<'a> Editor<'a> {
                 .unwrap_or_default(),
             max_upload_mib: self.state.config.media.max_upload_bytes / (1024 * 1024),
             confirm_unpublish: false,
+            error_fields: Vec::new(),
         }
     }
 
@@ -370,8 +373,23 @@ impl<'a> Editor<'a> {
         images: &FormImages,
         errors: Vec<String>,
     ) -> Result<Response, AppError> {
+        self.invalid_in(input, images, errors.into_iter().map(|e| ("", e)).collect())
+    }
+
+    /// [`Editor::invalid`], with the field each problem is about.
+    fn invalid_in(
+        &self,
+        input: PostInput,
+        images: &FormImages,
+        errors: Vec<(&'static str, String)>,
+    ) -> Result<Response, AppError> {
         let mut page = self.page(input, Some(images));
-        page.errors = errors;
+        page.error_fields = errors
+            .iter()
+            .map(|(f, _)| *f)
+            .filter(|f| !f.is_empty())
+            .collect();
+        page.errors = errors.into_iter().map(|(_, e)| e).collect();
         let page = render(&page)?;
         Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
     }
@@ -516,10 +534,10 @@ impl<'a> Editor<'a> {
         let mut valid: ValidPost = match input.validate(&self.state.config.limits) {
             Ok(v) => v,
             Err(errors) => {
-                return self.invalid(
+                return self.invalid_in(
                     input,
                     &images,
-                    errors.into_iter().map(|e| e.message).collect(),
+                    errors.into_iter().map(|e| (e.field, e.message)).collect(),
                 );
             }
         };
@@ -585,7 +603,7 @@ impl<'a> Editor<'a> {
                         "The publication date \u{201c}{}\u{201d} {e}.",
                         self.date_text
                     );
-                    return self.invalid(input, &images, vec![error]);
+                    return self.invalid_in(input, &images, vec![("published_at", error)]);
                 }
             }
         };
@@ -595,7 +613,7 @@ impl<'a> Editor<'a> {
                 Ok(n) if self.page && (1..=1000).contains(&n) => Some(n),
                 _ => {
                     let error = "Position in the navigation: a number from 1 to 1000, or empty to leave the page out of it.".to_string();
-                    return self.invalid(input, &images, vec![error]);
+                    return self.invalid_in(input, &images, vec![("nav_position", error)]);
                 }
             },
         };
@@ -605,7 +623,7 @@ impl<'a> Editor<'a> {
                 "A page cannot have the address /{}: the blog uses it. Choose another slug.",
                 slug.as_str()
             );
-            return self.invalid(input, &images, vec![error]);
+            return self.invalid_in(input, &images, vec![("slug", error)]);
         }
         let mut choice = match crate::domain::posts::choose_dates(
             status,
@@ -615,7 +633,7 @@ impl<'a> Editor<'a> {
             db::now(),
         ) {
             Ok(c) => c,
-            Err(error) => return self.invalid(input, &images, vec![error]),
+            Err(error) => return self.invalid_in(input, &images, vec![("published_at", error)]),
         };
         // A page is sent to followers only when the owner asks.
         if self.page {
@@ -651,7 +669,7 @@ impl<'a> Editor<'a> {
                     "The slug \u{201c}{}\u{201d} is already used by another post: choose another.",
                     valid.chosen_slug.as_ref().map_or("", |s| s.as_str())
                 );
-                return self.invalid(input, &images, vec![error]);
+                return self.invalid_in(input, &images, vec![("slug", error)]);
             }
             Err(SaveError::NotFound) => return Err(AppError::NotFound),
             Err(SaveError::Db(e)) => return Err(e.into()),
@@ -740,6 +758,29 @@ fn mastodon_view(
         summary_html: valid.excerpt_html.clone(),
         article_json: serde_json::to_string_pretty(&article).unwrap_or_default(),
         words: content::word_count(&valid.body_markdown),
+    }
+}
+
+impl EditPage<'_> {
+    /// ` aria-describedby="…"` for a field: its hint, and the list of errors when one is about it (with
+    /// `aria-invalid`).
+    fn field_attrs(&self, field: &str, hint: &str) -> String {
+        let invalid = self.error_fields.contains(&field);
+        let ids: Vec<&str> = [
+            invalid.then_some("form-errors"),
+            (!hint.is_empty()).then_some(hint),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let mut attrs = String::new();
+        if invalid {
+            attrs.push_str(" aria-invalid=\"true\"");
+        }
+        if !ids.is_empty() {
+            attrs.push_str(&format!(" aria-describedby=\"{}\"", ids.join(" ")));
+        }
+        attrs
     }
 }
 
