@@ -190,15 +190,24 @@ impl Inner {
 
     /// Reads the site settings again at once (after this process changed them).
     pub async fn reload_site(&self) -> Result<(), sqlx::Error> {
-        let fresh = crate::db::settings::site(&self.db, &self.config.site).await?;
-        *self
-            .site
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(fresh);
-        // A page rendered with the old settings after they were saved must not be served from the cache.
-        self.db.bump_content_version();
-        Ok(())
+        refresh_site(&self.db, &self.config.site, &self.site)
+            .await
+            .map(|_| ())
     }
+}
+
+/// Reads the site settings in effect into `site`, then makes the page cache stale (a page rendered with the old
+/// settings after they changed must not be served from it). Returns the content version after that bump.
+async fn refresh_site(
+    db: &Db,
+    base: &crate::config::SiteConfig,
+    site: &std::sync::RwLock<Arc<crate::config::SiteConfig>>,
+) -> Result<u64, sqlx::Error> {
+    let fresh = crate::db::settings::site(db, base).await?;
+    *site
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(fresh);
+    Ok(db.bump_content_version())
 }
 
 /// Reloads the site settings whenever the database's content version moves (another process, on PostgreSQL, saved
@@ -215,14 +224,9 @@ async fn follow_site(
         if now == seen {
             continue;
         }
-        match crate::db::settings::site(&db, &base).await {
-            Ok(fresh) => {
-                *site
-                    .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(fresh);
-                // Pages rendered with the old settings since the change are stale; the bump is our own.
-                seen = db.bump_content_version();
-            }
+        match refresh_site(&db, &base, &site).await {
+            // The bump is our own: only a later change reads them again.
+            Ok(version) => seen = version,
             Err(e) => tracing::warn!(error = %e, "cannot reload the site settings"),
         }
     }

@@ -126,22 +126,18 @@ async fn send(
 
 /// "[Steppe] 3 new: 2 comments, 1 follower".
 fn subject(title: &str, due: &[Notification]) -> String {
-    let count = |kinds: &[&str]| {
-        due.iter()
-            .filter(|n| kinds.contains(&n.kind.as_str()))
-            .count()
-    };
+    let count = |kind: Kind| due.iter().filter(|n| n.kind == kind.as_str()).count();
     let parts: Vec<String> = [
-        (count(&["comment"]), "comment", "comments"),
+        (count(Kind::Comment), "comment", "comments"),
         (
-            count(&["waiting"]),
+            count(Kind::Waiting),
             "waiting for approval",
             "waiting for approval",
         ),
-        (count(&["mention"]), "mention", "mentions"),
-        (count(&["follower"]), "follower", "followers"),
+        (count(Kind::Mention), "mention", "mentions"),
+        (count(Kind::Follower), "follower", "followers"),
         (
-            count(&["delivery_failed"]),
+            count(Kind::DeliveryFailed),
             "failed delivery",
             "failed deliveries",
         ),

@@ -17,6 +17,9 @@ pub struct Follower {
     pub followed_at: i64,
 }
 
+/// Every column of a follower, for `query_as`.
+const SELECT: &str = "SELECT actor_id, follow_id, inbox, shared_inbox, handle, name, avatar_url, followed_at FROM followers";
+
 pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM followers")
         .fetch_one(&db.pool)
@@ -45,8 +48,7 @@ pub async fn list(
     let total = count.fetch_one(&db.pool).await?;
     let (l, o) = if search.is_empty() { (1, 2) } else { (2, 3) };
     let sql = format!(
-        "SELECT actor_id, follow_id, inbox, shared_inbox, handle, name, avatar_url, followed_at FROM followers \
-         WHERE {matching} ORDER BY followed_at DESC, actor_id LIMIT ${l} OFFSET ${o}"
+        "{SELECT} WHERE {matching} ORDER BY followed_at DESC, actor_id LIMIT ${l} OFFSET ${o}"
     );
     let mut query = sqlx::query_as::<_, Follower>(&sql);
     if !search.is_empty() {
@@ -58,23 +60,17 @@ pub async fn list(
 
 /// Every follower, oldest first (the CSV export).
 pub async fn all(db: &Db) -> Result<Vec<Follower>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT actor_id, follow_id, inbox, shared_inbox, handle, name, avatar_url, followed_at FROM followers \
-         ORDER BY followed_at, actor_id",
-    )
-    .fetch_all(&db.pool)
-    .await
+    sqlx::query_as(&format!("{SELECT} ORDER BY followed_at, actor_id"))
+        .fetch_all(&db.pool)
+        .await
 }
 
 /// One follower.
 pub async fn find(db: &Db, actor_id: &str) -> Result<Option<Follower>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT actor_id, follow_id, inbox, shared_inbox, handle, name, avatar_url, followed_at FROM followers \
-         WHERE actor_id = $1",
-    )
-    .bind(actor_id)
-    .fetch_optional(&db.pool)
-    .await
+    sqlx::query_as(&format!("{SELECT} WHERE actor_id = $1"))
+        .bind(actor_id)
+        .fetch_optional(&db.pool)
+        .await
 }
 
 /// Removes a follower inside the caller's transaction and returns it; `None` when it was not one.
@@ -82,13 +78,10 @@ pub async fn remove_in(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     actor_id: &str,
 ) -> Result<Option<Follower>, sqlx::Error> {
-    let found: Option<Follower> = sqlx::query_as(
-        "SELECT actor_id, follow_id, inbox, shared_inbox, handle, name, avatar_url, followed_at FROM followers \
-         WHERE actor_id = $1",
-    )
-    .bind(actor_id)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let found: Option<Follower> = sqlx::query_as(&format!("{SELECT} WHERE actor_id = $1"))
+        .bind(actor_id)
+        .fetch_optional(&mut **tx)
+        .await?;
     if found.is_some() {
         sqlx::query("DELETE FROM followers WHERE actor_id = $1")
             .bind(actor_id)

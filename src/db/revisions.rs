@@ -52,20 +52,9 @@ pub async fn record_save_in(
 ) -> Result<(), sqlx::Error> {
     let now = now();
     insert(tx, Some(post_id), user_id, "save", input, now).await?;
-    sqlx::query(
-        "DELETE FROM post_revisions WHERE kind = 'autosave' AND user_id = $1 AND post_id = $2",
-    )
-    .bind(user_id)
-    .bind(post_id)
-    .execute(&mut **tx)
-    .await?;
+    delete_autosave_in(tx, Some(post_id), user_id).await?;
     if was_new {
-        sqlx::query(
-            "DELETE FROM post_revisions WHERE kind = 'autosave' AND user_id = $1 AND post_id IS NULL",
-        )
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await?;
+        delete_autosave_in(tx, None, user_id).await?;
     }
     sqlx::query(
         "DELETE FROM post_revisions WHERE post_id = $1 AND kind = 'save' AND id NOT IN \
@@ -77,6 +66,26 @@ pub async fn record_save_in(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Removes the owner's autosave of a post (`None`: of their unsaved new post) inside `tx`.
+async fn delete_autosave_in(
+    tx: &mut Tx,
+    post_id: Option<&str>,
+    user_id: &str,
+) -> Result<(), sqlx::Error> {
+    let query = match post_id {
+        Some(id) => sqlx::query(
+            "DELETE FROM post_revisions WHERE kind = 'autosave' AND user_id = $1 AND post_id = $2",
+        )
+        .bind(user_id)
+        .bind(id),
+        None => sqlx::query(
+            "DELETE FROM post_revisions WHERE kind = 'autosave' AND user_id = $1 AND post_id IS NULL",
+        )
+        .bind(user_id),
+    };
+    query.execute(&mut **tx).await.map(|_| ())
 }
 
 async fn insert(
@@ -126,25 +135,7 @@ pub async fn autosave(
         }
     }
     let at = now();
-    match post_id {
-        Some(id) => {
-            sqlx::query(
-                "DELETE FROM post_revisions WHERE kind = 'autosave' AND user_id = $1 AND post_id = $2",
-            )
-            .bind(user_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-        }
-        None => {
-            sqlx::query(
-                "DELETE FROM post_revisions WHERE kind = 'autosave' AND user_id = $1 AND post_id IS NULL",
-            )
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?
-        }
-    };
+    delete_autosave_in(&mut tx, post_id, user_id).await?;
     insert(&mut tx, post_id, user_id, "autosave", input, at).await?;
     tx.commit().await?;
     Ok(Some(at))
@@ -175,26 +166,6 @@ pub async fn find_autosave(
             .await
         }
     }
-}
-
-/// Drops the owner's autosave of a post (`None`: of their unsaved new post).
-pub async fn discard_autosave(
-    db: &Db,
-    post_id: Option<&str>,
-    user_id: &str,
-) -> Result<(), sqlx::Error> {
-    let query = match post_id {
-        Some(id) => sqlx::query(
-            "DELETE FROM post_revisions WHERE kind = 'autosave' AND user_id = $1 AND post_id = $2",
-        )
-        .bind(user_id)
-        .bind(id),
-        None => sqlx::query(
-            "DELETE FROM post_revisions WHERE kind = 'autosave' AND user_id = $1 AND post_id IS NULL",
-        )
-        .bind(user_id),
-    };
-    query.execute(&db.pool).await.map(|_| ())
 }
 
 /// A post's revisions and autosaves, newest first.

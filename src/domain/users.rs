@@ -48,15 +48,23 @@ impl NewOwner {
                 "Display name: 1 to 100 characters.".to_string(),
             ));
         }
-        if self.password.chars().count() < MIN_PASSWORD_CHARS {
-            errors.push((
-                "password",
-                format!("Password: at least {MIN_PASSWORD_CHARS} characters."),
-            ));
-        } else if self.password.len() > 1024 {
-            errors.push(("password", "Password: at most 1024 bytes.".to_string()));
+        if let Some(problem) = password_problem(&self.password) {
+            errors.push(("password", problem));
         }
         errors
+    }
+}
+
+/// What is wrong with a new password, if anything: too short, or too long to hash.
+pub fn password_problem(password: &str) -> Option<String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        Some(format!(
+            "Password: at least {MIN_PASSWORD_CHARS} characters."
+        ))
+    } else if password.len() > 1024 {
+        Some("Password: at most 1024 bytes.".to_string())
+    } else {
+        None
     }
 }
 

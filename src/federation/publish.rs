@@ -111,12 +111,11 @@ async fn reload(tx: &mut Tx, id: &str) -> Result<Post, SaveError> {
         .ok_or(SaveError::NotFound)
 }
 
-/// Queues the `Create` of a post that has just become public, inside `tx`. An Article id once deleted is never used
-/// again: a post published anew gets a new one.
-async fn announce_in(state: &AppState, tx: &mut Tx, id: &str) -> Result<(), SaveError> {
-    let mut after = reload(tx, id).await?;
+/// Queues the `Create` of `after`, a post that has just become public (as stored in `tx`), inside `tx`. An Article
+/// id once deleted is never used again: a post published anew gets a new one.
+async fn announce_in(state: &AppState, tx: &mut Tx, mut after: Post) -> Result<(), SaveError> {
     if posts::tombstoned_at(tx, &after.article_id).await?.is_some() {
-        after.article_id = posts::renew_article_id_in(tx, id).await?;
+        after.article_id = posts::renew_article_id_in(tx, &after.id).await?;
     }
     queue(tx, "publish", &after.title, create::build(state, &after)).await?;
     Ok(())
@@ -135,11 +134,12 @@ pub async fn publish_due(state: &AppState) -> Result<(usize, Option<i64>), SaveE
             continue;
         }
         let post = reload(&mut tx, &id).await?;
+        let page = post.is_page();
         if post.announced == 1 {
-            announce_in(state, &mut tx, &id).await?;
+            announce_in(state, &mut tx, post).await?;
         }
         state.db.commit_content(tx).await?;
-        if post.is_page() {
+        if page {
             state.reload_site().await?;
         }
         tracing::info!(post = %id, "scheduled post published");
@@ -223,15 +223,20 @@ pub async fn save(state: &AppState, save: &Save<'_>) -> Result<String, SaveError
     )
     .await?;
     match (was_published, status == PostStatus::Published) {
-        (false, true) if dates.announced => announce_in(state, &mut tx, &id).await?,
+        (false, true) if dates.announced => announce_in(state, &mut tx, stored).await?,
         // Backdated without announcing: on the blog and in its outbox, but no follower is told.
         (false, true) => {}
         (true, true) if was_announced => {
-            let after = reload(&mut tx, &id).await?;
-            queue(&mut tx, "edit", &after.title, update::build(state, &after)).await?;
+            queue(
+                &mut tx,
+                "edit",
+                &stored.title,
+                update::build(state, &stored),
+            )
+            .await?;
         }
         // Announced now, after it was published quietly.
-        (true, true) if announce => announce_in(state, &mut tx, &id).await?,
+        (true, true) if announce => announce_in(state, &mut tx, stored).await?,
         (true, true) => {}
         (true, false) => {
             if let Some(before) = &before {

@@ -263,6 +263,13 @@ fn compare_csrf(expected: Option<&str>, form_token: Option<&str>) -> Result<(), 
 #[derive(Debug, Clone)]
 pub struct Owner(pub User, pub Waiting);
 
+impl Owner {
+    /// The owner `user`, with the counts the admin header shows.
+    pub async fn with_counts(user: User, db: &crate::db::Db) -> Result<Self, sqlx::Error> {
+        Ok(Self(user, Waiting::load(db).await?))
+    }
+}
+
 /// What every admin page's header counts: comments waiting for the owner's approval, unread notifications.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Waiting {
@@ -346,14 +353,7 @@ pub fn from_this_site(state: &AppState, headers: &HeaderMap) -> bool {
 /// for the admin pages only) and the hash to store the form under.
 pub fn recover_cookie(state: &AppState) -> Option<(HeaderValue, String)> {
     let token = random_token();
-    let https = state.config.is_https();
-    let secure = if https { "; Secure" } else { "" };
-    let name = CookieName::Recover.name(https);
-    // Path=/ because the __Host- prefix requires it; nothing outside /admin reads it.
-    let cookie = HeaderValue::from_str(&format!(
-        "{name}={token}; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax{secure}"
-    ))
-    .ok()?;
+    let cookie = set_cookie(state, CookieName::Recover, &token, 24 * 60 * 60)?;
     Some((cookie, hash_token(&token)))
 }
 
@@ -377,12 +377,9 @@ impl FromRequestParts<AppState> for Owner {
         state: &AppState,
     ) -> Result<Self, OwnerRejection> {
         match MaybeOwner::from_request_parts(parts, state).await {
-            Ok(MaybeOwner(Some(user))) => {
-                let waiting = Waiting::load(&state.db)
-                    .await
-                    .map_err(|e| OwnerRejection::Error(e.into()))?;
-                Ok(Self(user, waiting))
-            }
+            Ok(MaybeOwner(Some(user))) => Self::with_counts(user, &state.db)
+                .await
+                .map_err(|e| OwnerRejection::Error(e.into())),
             Ok(MaybeOwner(None)) => Err(OwnerRejection::LogIn {
                 next: (parts.method == axum::http::Method::GET)
                     .then(|| parts.uri.path_and_query().map(|p| p.as_str().to_string()))

@@ -179,14 +179,18 @@ pub struct Pager {
 impl Pager {
     /// `base` is the list's path; page 1 is the bare path, later pages add `?page=N`.
     pub fn new(base: &str, page: i64, per_page: i64, total: i64) -> Self {
-        let pages = ((total + per_page - 1) / per_page).max(1);
-        let link = |n: i64| {
+        Self::with_links(page, per_page, total, |n| {
             if n == 1 {
                 base.to_string()
             } else {
                 format!("{base}?page={n}")
             }
-        };
+        })
+    }
+
+    /// The same, with `link(n)` the address of page `n` (for lists whose addresses carry more, such as a search).
+    pub fn with_links(page: i64, per_page: i64, total: i64, link: impl Fn(i64) -> String) -> Self {
+        let pages = ((total + per_page - 1) / per_page).max(1);
         Self {
             page,
             pages,

@@ -132,21 +132,6 @@ pub struct ActionForm {
     confirm: String,
 }
 
-#[derive(Template)]
-#[template(path = "admin/confirm.html")]
-struct ConfirmPage<'a> {
-    site: &'a SiteConfig,
-    csrf: &'a str,
-    owner_name: &'a str,
-    waiting: crate::web::auth::Waiting,
-    question: String,
-    explanation: String,
-    action_url: &'static str,
-    fields: Vec<(&'static str, String)>,
-    button: String,
-    cancel_url: &'static str,
-}
-
 /// Approve, reject, delete, block the author or their domain. Deleting and blocking ask first.
 pub async fn act(
     State(state): State<AppState>,
@@ -185,7 +170,7 @@ pub async fn act(
     if let Some((question, explanation, button)) = ask
         && form.confirm != "1"
     {
-        let html = render(&ConfirmPage {
+        let html = render(&super::ConfirmPage {
             site: &state.site(),
             csrf: csrf.token(),
             owner_name: &owner.0.display_name,

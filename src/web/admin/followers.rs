@@ -36,7 +36,8 @@ pub struct FollowerRow {
 impl FollowerRow {
     fn of(f: Follower, zone: &crate::domain::dates::Zone) -> Self {
         Self {
-            server: server_of(&f),
+            // The server as blocks name it ("mastodon.example", with a port when it has one).
+            server: crate::federation::comments::host(&f.actor_id).unwrap_or_default(),
             name: f.name,
             handle: f.handle,
             since: zone.moment(f.followed_at),
@@ -44,14 +45,6 @@ impl FollowerRow {
             actor_id: f.actor_id,
         }
     }
-}
-
-/// The host of a follower's actor id ("mastodon.example").
-fn server_of(f: &Follower) -> String {
-    url::Url::parse(&f.actor_id)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 #[derive(Template)]
@@ -66,20 +59,7 @@ struct FollowersPage<'a> {
     search: String,
     total: i64,
     all: i64,
-    page: i64,
-    pages: i64,
-    newer_url: Option<String>,
-    older_url: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "admin/remove_follower.html")]
-struct ConfirmPage<'a> {
-    site: &'a SiteConfig,
-    csrf: &'a str,
-    owner_name: &'a str,
-    waiting: crate::web::auth::Waiting,
-    follower: FollowerRow,
+    pager: crate::web::views::Pager,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,7 +98,6 @@ pub async fn show(
     } else {
         followers::count(&state.db).await?
     };
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let zone = state.site().zone();
     let notice = NoticeQuery {
         notice: query.notice,
@@ -134,13 +113,12 @@ pub async fn show(
             .into_iter()
             .map(|f| FollowerRow::of(f, &zone))
             .collect(),
-        newer_url: (page > 1).then(|| list_url(&search, page - 1)),
-        older_url: (page < pages).then(|| list_url(&search, page + 1)),
+        pager: crate::web::views::Pager::with_links(page, PAGE_SIZE, total, |n| {
+            list_url(&search, n)
+        }),
         search,
         total,
         all,
-        page,
-        pages,
     })?;
     Ok((csrf, html).into_response())
 }
@@ -163,12 +141,23 @@ pub async fn remove(
         let follower = followers::find(&state.db, &form.actor)
             .await?
             .ok_or(AppError::NotFound)?;
-        let html = render(&ConfirmPage {
+        let f = FollowerRow::of(follower, &state.site().zone());
+        let html = render(&super::ConfirmPage {
             site: &state.site(),
             csrf: csrf.token(),
             owner_name: &owner.0.display_name,
             waiting: owner.1,
-            follower: FollowerRow::of(follower, &state.site().zone()),
+            question: format!("Remove {}?", f.handle),
+            explanation: format!(
+                "{} ({}, following since {}) stops receiving your posts. Their server ({}) is told that the \
+                 follow is refused, as Mastodon\u{2019}s \u{201c}Remove follower\u{201d} does. They can follow again \
+                 later; to keep them away, block them instead.",
+                f.name, f.handle, f.since, f.server
+            ),
+            action_url: "/admin/followers/remove",
+            fields: vec![("actor", f.actor_id), ("confirm", "1".into())],
+            button: "Remove the follower".into(),
+            cancel_url: "/admin/followers",
         })?;
         return Ok((csrf, html).into_response());
     }

@@ -86,10 +86,7 @@ struct PostListPage<'a> {
     search: String,
     /// How many posts match, and the links to the neighbouring pages of the list.
     total: i64,
-    page: i64,
-    pages: i64,
-    newer_url: Option<String>,
-    older_url: Option<String>,
+    pager: super::views::Pager,
 }
 
 /// `?show=drafts|scheduled|published&q=…&page=N` on the post list.
@@ -150,7 +147,6 @@ async fn post_list(
     let offset = (page - 1).saturating_mul(ADMIN_PAGE_SIZE);
     let (posts, total) =
         db::posts::list_for_owner(&state.db, show, &search, ADMIN_PAGE_SIZE, offset).await?;
-    let pages = ((total + ADMIN_PAGE_SIZE - 1) / ADMIN_PAGE_SIZE).max(1);
     let zone = state.site().zone();
     let filters = [
         (Show::All, "All", counts.all),
@@ -170,12 +166,11 @@ async fn post_list(
         notice,
         filters,
         show: show.key(),
-        newer_url: (page > 1).then(|| list_url(show.key(), &search, page - 1)),
-        older_url: (page < pages).then(|| list_url(show.key(), &search, page + 1)),
+        pager: super::views::Pager::with_links(page, ADMIN_PAGE_SIZE, total, |n| {
+            list_url(show.key(), &search, n)
+        }),
         search,
         total,
-        page,
-        pages,
         posts: posts
             .into_iter()
             .map(|p| {
@@ -214,6 +209,23 @@ async fn post_list(
             })
             .collect(),
     })
+}
+
+/// "Are you sure?" before a destructive action: what it does, and a form that posts `fields` (with the CSRF token)
+/// to `action_url` once the owner confirms.
+#[derive(Template)]
+#[template(path = "admin/confirm.html")]
+pub struct ConfirmPage<'a> {
+    pub site: &'a SiteConfig,
+    pub csrf: &'a str,
+    pub owner_name: &'a str,
+    pub waiting: crate::web::auth::Waiting,
+    pub question: String,
+    pub explanation: String,
+    pub action_url: &'static str,
+    pub fields: Vec<(&'static str, String)>,
+    pub button: String,
+    pub cancel_url: &'static str,
 }
 
 /// `?notice=…` after a redirect: only known keys, so nothing from the URL is echoed.

@@ -42,9 +42,7 @@ struct NotificationsPage<'a> {
     /// The newest id shown, which "Mark all as read" marks up to.
     newest: i64,
     email_on: bool,
-    older_url: Option<String>,
-    newer_url: Option<String>,
-    page: i64,
+    pager: crate::web::views::Pager,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,7 +61,6 @@ pub async fn show(
         notifications::list(&state.db, PAGE_SIZE, (page - 1).saturating_mul(PAGE_SIZE)).await?;
     let zone = state.site().zone();
     let newest = list.iter().map(|n| n.id).max().unwrap_or(0);
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let html = render(&NotificationsPage {
         site: &state.site(),
         csrf: csrf.token(),
@@ -83,9 +80,9 @@ pub async fn show(
             .collect(),
         newest,
         email_on: state.config.email.enabled,
-        older_url: (page < pages).then(|| format!("/admin/notifications?page={}", page + 1)),
-        newer_url: (page > 1).then(|| format!("/admin/notifications?page={}", page - 1)),
-        page,
+        pager: crate::web::views::Pager::with_links(page, PAGE_SIZE, total, |n| {
+            format!("/admin/notifications?page={n}")
+        }),
     })?;
     Ok((csrf, html).into_response())
 }

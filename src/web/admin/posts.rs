@@ -62,6 +62,7 @@ pub struct MastodonView {
 }
 
 /// An image of the post as the editor lists it, with the description as typed.
+#[derive(Clone)]
 pub struct ImageRow {
     pub id: String,
     pub name: String,
@@ -132,6 +133,7 @@ struct EditPage<'a> {
 }
 
 /// A revision as the editor lists it.
+#[derive(Clone)]
 pub struct RevisionRow {
     pub kind: &'static str,
     pub when: String,
@@ -190,12 +192,8 @@ struct Editor<'a> {
     state: &'a AppState,
     csrf: &'a CsrfToken,
     owner: &'a Owner,
-    /// `None` for a new post.
-    post_id: Option<String>,
-    published: bool,
-    /// The stored post's status and publication date.
-    stored: Option<(PostStatus, Option<i64>)>,
-    announced: bool,
+    /// The stored post; `None` for a new one.
+    post: Option<posts::Post>,
     /// The date field and announce box as the form left them.
     date_text: String,
     announce: bool,
@@ -212,10 +210,7 @@ impl<'a> Editor<'a> {
             state,
             csrf,
             owner,
-            post_id: None,
-            published: false,
-            stored: None,
-            announced: false,
+            post: None,
             date_text: String::new(),
             announce: false,
             page: false,
@@ -232,15 +227,11 @@ impl<'a> Editor<'a> {
     }
 
     /// The editor of a stored post.
-    fn of(state: &'a AppState, csrf: &'a CsrfToken, owner: &'a Owner, post: &posts::Post) -> Self {
+    fn of(state: &'a AppState, csrf: &'a CsrfToken, owner: &'a Owner, post: posts::Post) -> Self {
         Self {
             state,
             csrf,
             owner,
-            post_id: Some(post.id.clone()),
-            published: post.status() == PostStatus::Published,
-            stored: Some((post.status(), post.published_at)),
-            announced: post.announced == 1,
             date_text: post
                 .published_at
                 .map(|t| state.site().zone().input_value(t))
@@ -249,7 +240,28 @@ impl<'a> Editor<'a> {
             page: post.is_page(),
             nav_text: post.nav_position.map(|n| n.to_string()).unwrap_or_default(),
             revisions: Vec::new(),
+            post: Some(post),
         }
+    }
+
+    fn post_id(&self) -> Option<&str> {
+        self.post.as_ref().map(|p| p.id.as_str())
+    }
+
+    /// The stored post's status and publication date.
+    fn stored(&self) -> Option<(PostStatus, Option<i64>)> {
+        self.post.as_ref().map(|p| (p.status(), p.published_at))
+    }
+
+    fn published(&self) -> bool {
+        self.post
+            .as_ref()
+            .is_some_and(|p| p.status() == PostStatus::Published)
+    }
+
+    /// Followers were told of the stored post.
+    fn announced(&self) -> bool {
+        self.post.as_ref().is_some_and(|p| p.announced == 1)
     }
 
     /// Takes the date field, the announce box and the navigation position from a submitted form (and, for a new
@@ -258,7 +270,7 @@ impl<'a> Editor<'a> {
         self.date_text = form.value("published_at").trim().to_string();
         self.announce = form.get("announce") == Some("1");
         self.nav_text = form.value("nav_position").trim().to_string();
-        if self.post_id.is_none() {
+        if self.post.is_none() {
             self.page = form.get("kind") == Some("page");
         }
         self
@@ -270,13 +282,13 @@ impl<'a> Editor<'a> {
             t.map(|t| format!("{} ({})", zone.moment(t), zone.name()))
                 .unwrap_or_default()
         };
-        match self.stored {
+        match self.stored() {
             None => "New post, not saved yet".into(),
             Some((PostStatus::Draft, _)) => "Draft: only you can see it".into(),
             Some((PostStatus::Scheduled, t)) => {
                 format!("Scheduled for {}: private until then", at(t))
             }
-            Some((PostStatus::Published, t)) if !self.announced => {
+            Some((PostStatus::Published, t)) if !self.announced() => {
                 format!("Published {} without telling followers", at(t))
             }
             Some((PostStatus::Published, t)) => format!("Published {}", at(t)),
@@ -285,7 +297,7 @@ impl<'a> Editor<'a> {
 
     /// Lists the post's revisions in the editor.
     async fn with_revisions(mut self) -> Result<Self, AppError> {
-        if let Some(id) = &self.post_id {
+        if let Some(id) = self.post_id() {
             self.revisions = db::revisions::list(&self.state.db, id)
                 .await?
                 .iter()
@@ -306,7 +318,7 @@ impl<'a> Editor<'a> {
     }
 
     fn edit_path(&self) -> String {
-        match &self.post_id {
+        match self.post_id() {
             Some(id) => format!("/admin/posts/{id}/edit"),
             None => "/admin/posts/new".into(),
         }
@@ -319,19 +331,19 @@ impl<'a> Editor<'a> {
             owner_name: &self.owner.0.display_name,
             waiting: self.owner.1,
             base_url: self.state.config.base_url(),
-            heading: match (self.post_id.is_some(), self.page) {
+            heading: match (self.post.is_some(), self.page) {
                 (true, false) => "Edit post",
                 (false, false) => "New post",
                 (true, true) => "Edit page",
                 (false, true) => "New page",
             },
             action_url: self.edit_path(),
-            post_id: self.post_id.clone().unwrap_or_default(),
-            autosave_url: match &self.post_id {
+            post_id: self.post_id().unwrap_or_default().to_string(),
+            autosave_url: match self.post_id() {
                 Some(id) => format!("/admin/posts/{id}/autosave"),
                 None => "/admin/posts/autosave".into(),
             },
-            revisions: self.revisions.iter().map(RevisionRow::copy).collect(),
+            revisions: self.revisions.clone(),
             saved_version_url: None,
             date_text: self.date_text.clone(),
             zone_name: self.state.site().zone().name().to_string(),
@@ -341,25 +353,20 @@ impl<'a> Editor<'a> {
             nav_text: self.nav_text.clone(),
             stray: Vec::new(),
             stray_action: "",
-            scheduled: matches!(self.stored, Some((PostStatus::Scheduled, _))),
-            quiet: self.published && !self.announced,
+            scheduled: matches!(self.stored(), Some((PostStatus::Scheduled, _))),
+            quiet: self.published() && !self.announced(),
             max_title: self.state.config.limits.max_title_chars,
-            published: self.published,
+            published: self.published(),
             input,
             errors: Vec::new(),
             notice: None,
             preview: None,
             view_url: None,
-            delete_url: self
-                .post_id
-                .as_ref()
-                .map(|id| format!("/admin/posts/{id}/delete")),
+            delete_url: self.post_id().map(|id| format!("/admin/posts/{id}/delete")),
             featured: images
                 .and_then(|i| i.saved.featured.clone())
                 .unwrap_or_default(),
-            images: images
-                .map(|i| i.rows.iter().map(ImageRow::copy).collect())
-                .unwrap_or_default(),
+            images: images.map(|i| i.rows.clone()).unwrap_or_default(),
             max_upload_mib: self.state.config.media.max_upload_bytes / (1024 * 1024),
             confirm_unpublish: false,
             error_fields: Vec::new(),
@@ -554,12 +561,8 @@ impl<'a> Editor<'a> {
         };
         let status = match action {
             Action::Preview | Action::Upload | Action::EscapeBackticks => {
-                let stored = match &self.post_id {
-                    Some(id) => posts::find_by_id(&self.state.db, id).await?,
-                    None => None,
-                };
                 let mastodon =
-                    mastodon_view(self.state, &valid, &images, stored.as_ref(), self.page);
+                    mastodon_view(self.state, &valid, &images, self.post.as_ref(), self.page);
                 let mut page = self.page(input, Some(&images));
                 page.preview = Some(Preview {
                     title: valid.title,
@@ -584,7 +587,7 @@ impl<'a> Editor<'a> {
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
         // Unpublishing tells every follower's server to delete the post: asked once more, the text kept.
-        if self.published
+        if self.published()
             && status == PostStatus::Draft
             && form.get("confirm_unpublish") != Some("1")
         {
@@ -628,7 +631,7 @@ impl<'a> Editor<'a> {
         let mut choice = match crate::domain::posts::choose_dates(
             status,
             typed,
-            self.stored,
+            self.stored(),
             self.announce,
             db::now(),
         ) {
@@ -650,7 +653,7 @@ impl<'a> Editor<'a> {
             self.state,
             &publish::Save {
                 author_id: &self.owner.0.id,
-                post_id: self.post_id.as_deref(),
+                post_id: self.post_id(),
                 post: &valid,
                 status: choice.status,
                 published_at: choice.published_at,
@@ -678,7 +681,7 @@ impl<'a> Editor<'a> {
         // The notice keys are the status names ("draft", "scheduled", "published"), or "quiet" for a post
         // published without telling followers.
         let notice =
-            if choice.status == PostStatus::Published && !choice.announce && !self.announced {
+            if choice.status == PostStatus::Published && !choice.announce && !self.announced() {
                 "quiet"
             } else {
                 choice.status.as_str()
@@ -784,18 +787,6 @@ impl EditPage<'_> {
     }
 }
 
-impl RevisionRow {
-    fn copy(&self) -> Self {
-        Self {
-            kind: self.kind,
-            when: self.when.clone(),
-            iso: self.iso.clone(),
-            words: self.words,
-            compare_url: self.compare_url.clone(),
-        }
-    }
-}
-
 /// The post's text fields of a submitted form, as typed.
 fn input_of_form(form: &FormData) -> PostInput {
     PostInput {
@@ -804,22 +795,6 @@ fn input_of_form(form: &FormData) -> PostInput {
         summary: form.value("summary"),
         tags: form.value("tags"),
         body: form.value("body"),
-    }
-}
-
-impl ImageRow {
-    fn copy(&self) -> Self {
-        Self {
-            id: self.id.clone(),
-            name: self.name.clone(),
-            thumb_url: self.thumb_url.clone(),
-            width: self.width,
-            height: self.height,
-            markdown: self.markdown.clone(),
-            alt: self.alt.clone(),
-            decorative: self.decorative,
-            in_text: self.in_text,
-        }
     }
 }
 
@@ -960,7 +935,7 @@ async fn receive(
             ([(header::SET_COOKIE, cookie)], to).into_response(),
         ));
     };
-    let owner = Owner(user, crate::web::auth::Waiting::load(&state.db).await?);
+    let owner = Owner::with_counts(user, &state.db).await?;
     let form = uploads::read_any(
         request,
         limits.max_body_bytes,
@@ -1006,11 +981,6 @@ pub async fn create(
     }
 }
 
-/// The stored post as the form shows it.
-fn input_of(post: &posts::Post) -> PostInput {
-    post.input()
-}
-
 pub async fn edit(
     State(state): State<AppState>,
     owner: Owner,
@@ -1022,14 +992,15 @@ pub async fn edit(
     let post = posts::find_by_id(&state.db, &id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let editor = Editor::of(&state, &csrf, &owner, &post)
-        .with_revisions()
-        .await?;
     let mut stored = FormData::default();
     if let Some(f) = &post.featured_media_id {
         stored.text.insert("featured".into(), f.clone());
     }
-    let saved = input_of(&post);
+    let saved = post.input();
+    let (updated_at, path) = (post.updated_at, post.path());
+    let editor = Editor::of(&state, &csrf, &owner, post)
+        .with_revisions()
+        .await?;
     let mut clear = None;
     let (input, notice) = if let Some(rev) = query.revision.as_deref() {
         let revision = db::revisions::find(&state.db, &id, rev)
@@ -1049,7 +1020,7 @@ pub async fn edit(
             &editor.edit_path(),
             Some(&id),
             &owner,
-            Some((&saved, post.updated_at)),
+            Some((&saved, updated_at)),
         )
         .await?;
         clear = c;
@@ -1070,7 +1041,7 @@ pub async fn edit(
     let differs = input != saved;
     let mut page = editor.page(input, Some(&images));
     page.notice = notice;
-    page.view_url = editor.published.then(|| post.path());
+    page.view_url = editor.published().then_some(path);
     page.saved_version_url = differs.then(|| format!("/admin/posts/{id}/edit?saved=1"));
     let page = render(&page)?;
     Ok((clear.map(|c| [(header::SET_COOKIE, c)]), csrf, page).into_response())
@@ -1092,7 +1063,7 @@ pub async fn update(
     let post = posts::find_by_id(&state.db, &id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let editor = Editor::of(&state, &csrf, &owner, &post)
+    let editor = Editor::of(&state, &csrf, &owner, post)
         .typed(&form)
         .with_revisions()
         .await?;
@@ -1116,13 +1087,12 @@ pub async fn live_preview(
         Some(id) => posts::find_by_id(&state.db, id).await?,
         None => None,
     };
-    let mut editor = match &stored {
+    // A new one is a page when the form says so; a stored one stays what it is.
+    let editor = match stored {
         Some(post) => Editor::of(&state, &csrf, &owner, post),
         None => Editor::blank(&state, &csrf, &owner),
-    };
-    editor.page = stored
-        .as_ref()
-        .map_or(form.get("kind") == Some("page"), posts::Post::is_page);
+    }
+    .typed(&form);
     let input = input_of_form(&form);
     let images = editor.images(&form, &input.body).await?;
     let mut valid = match input.validate(&state.config.limits) {
@@ -1134,7 +1104,7 @@ pub async fn live_preview(
     };
     valid.body_html =
         content::render_markdown_with(&valid.body_markdown, state.urls.base(), &images.images);
-    let mastodon = mastodon_view(&state, &valid, &images, stored.as_ref(), editor.page);
+    let mastodon = mastodon_view(&state, &valid, &images, editor.post.as_ref(), editor.page);
     let mastodon_html = MastodonPartial { m: &mastodon }.render()?;
     Ok(axum::Json(serde_json::json!({
         "title": valid.title,
@@ -1300,10 +1270,7 @@ pub async fn revision(
     let revision = db::revisions::find(&state.db, &id, &rev)
         .await?
         .ok_or(AppError::NotFound)?;
-    let lines = diff_lines(
-        &comparable(&revision.input()),
-        &comparable(&input_of(&post)),
-    );
+    let lines = diff_lines(&comparable(&revision.input()), &comparable(&post.input()));
     let page = render(&RevisionPage {
         site: &state.site(),
         csrf: csrf.token(),

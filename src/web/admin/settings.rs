@@ -307,7 +307,6 @@ pub async fn change_password(
     csrf: CsrfToken,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<Response, AppError> {
-    let min = crate::domain::users::MIN_PASSWORD_CHARS;
     let mut errors = Vec::new();
     match state
         .hashing
@@ -320,10 +319,8 @@ pub async fn change_password(
             errors.push("The blog is busy checking passwords; try again in a moment.".to_string())
         }
     }
-    if form.new.chars().count() < min {
-        errors.push(format!("The new password needs at least {min} characters."));
-    } else if form.new.len() > 1024 {
-        errors.push("The new password: at most 1024 bytes.".to_string());
+    if let Some(problem) = crate::domain::users::password_problem(&form.new) {
+        errors.push(format!("New {}", problem.to_lowercase()));
     } else if form.new != form.repeat {
         errors.push("The new password and its repetition differ.".to_string());
     }
