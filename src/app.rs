@@ -117,16 +117,20 @@ impl AppState {
         let media = crate::media::Media::new(&config.media)?;
         let db = Db::connect(&config.database.url, config.database.max_connections).await?;
         db.migrate().await?;
+        let indexed = crate::db::search::reindex_missing(&db).await?;
+        if indexed > 0 {
+            tracing::info!(
+                posts = indexed,
+                "search index filled for posts saved before it existed"
+            );
+        }
         let hashing = Arc::new(users::Hashing::for_this_machine());
         let random: [u8; 16] = rand::random();
         let decoy_hash = hashing
             .hash(&format!("{random:?}"))
             .await
             .map_err(StartError::Hash)?;
-        let pages = PageCache::new(
-            config.cache.max_bytes,
-            Duration::from_secs(config.cache.max_age_seconds),
-        );
+        let pages = PageCache::new(&config.cache);
         let change_listener = db.follow_changes().map(AbortOnDrop);
         let site = Arc::new(std::sync::RwLock::new(Arc::new(
             crate::db::settings::site(&db, &config.site).await?,

@@ -223,6 +223,9 @@ pub struct CacheConfig {
     pub max_bytes: u64,
     /// Longest time a rendered page is served without being rendered again, even if nothing changed.
     pub max_age_seconds: u64,
+    /// How long browsers and proxies may keep a public page or feed without asking again (`Cache-Control:
+    /// public, max-age=…`); 0 sends `no-cache` (they keep it, but ask each time, cheaply with a 304).
+    pub public_max_age_seconds: u64,
 }
 
 impl Default for CacheConfig {
@@ -230,6 +233,7 @@ impl Default for CacheConfig {
         Self {
             max_bytes: 32 * 1024 * 1024,
             max_age_seconds: 300,
+            public_max_age_seconds: 60,
         }
     }
 }
@@ -249,6 +253,13 @@ pub struct SiteConfig {
     /// The IANA time zone in which the owner types and reads dates ("Asia/Almaty").
     #[serde(default = "default_time_zone")]
     pub time_zone: String,
+    /// Whether the public pages show how many accounts follow the blog.
+    #[serde(default = "default_true")]
+    pub show_follower_count: bool,
+    /// The text of `/robots.txt` (its `Sitemap:` line is added); empty: everything but the owner's pages and the
+    /// search is open to crawlers.
+    #[serde(default)]
+    pub robots: String,
     /// The favicon's address, set in the web admin only.
     #[serde(skip)]
     pub favicon_url: Option<String>,
@@ -348,6 +359,10 @@ impl Default for LimitsConfig {
 
 fn default_language() -> String {
     "en".into()
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_time_zone() -> String {

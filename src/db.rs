@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod posts;
 pub mod remote_actors;
 pub mod revisions;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod users;

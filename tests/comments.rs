@@ -799,7 +799,10 @@ async fn leave_a_comment_sends_readers_to_their_server() {
     let (path, article) = post_with_article(&app).await;
     let alice = Remote::spawn("alice").await;
     let html = shown(&app, &path).await;
-    assert_eq!(attrs(&html, "form.interact", "action"), ["/interact"]);
+    assert_eq!(
+        attrs(&html, "form.interact", "action"),
+        ["/interact#leave-a-comment"]
+    );
     assert_eq!(
         attrs(&html, "form.interact input[name=uri]", "value"),
         std::slice::from_ref(&article)

@@ -209,7 +209,7 @@ async fn posts_are_articles_at_permanent_ids() {
 
     // The HTML page announces the Article and carries what Mastodon's link cards read.
     let r = app.get(&permalink).await;
-    assert_eq!(r.headers()["vary"], "Accept");
+    assert_eq!(r.headers()["vary"], "Accept, Accept-Encoding");
     let html = r.text().await.unwrap();
     assert_eq!(
         attrs(

@@ -26,6 +26,7 @@ mod notifications;
 mod pages;
 mod posts;
 mod publishing;
+mod reader;
 mod reading;
 mod scheduling;
 mod settings;

@@ -120,7 +120,7 @@ const POST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, p.body_markdown, p
      p.comments_open, p.featured_media_id, p.announced, p.scheduled, p.kind, p.nav_position";
 
 /// The columns of lists: the same, but without the bodies, which lists never show (left empty in the rows).
-const LIST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, '' AS body_markdown, '' AS body_html, p.excerpt_html, \
+pub(crate) const LIST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, '' AS body_markdown, '' AS body_html, p.excerpt_html, \
      p.status, u.display_name AS author_name, p.created_at, p.updated_at, p.published_at, p.article_id, \
      (SELECT COUNT(*) FROM comments c WHERE c.post_id = p.id AND c.status = 'shown' \
      AND c.visibility IN ('public', 'unlisted')) AS comment_count, \
@@ -137,7 +137,10 @@ pub(crate) fn placeholders(start: usize, n: usize) -> String {
 }
 
 /// Fills in the tags of each post, in the order the owner typed them, with one query.
-async fn attach_tags(conn: &mut AnyConnection, posts: &mut [Post]) -> Result<(), sqlx::Error> {
+pub(crate) async fn attach_tags(
+    conn: &mut AnyConnection,
+    posts: &mut [Post],
+) -> Result<(), sqlx::Error> {
     if posts.is_empty() {
         return Ok(());
     }
@@ -202,6 +205,113 @@ pub async fn count_published(db: &Db) -> Result<i64, sqlx::Error> {
         .await
 }
 
+/// Published posts whose date is in `[start, end)`, newest first (a monthly archive), without their bodies.
+pub async fn list_published_between(
+    db: &Db,
+    start: i64,
+    end: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Post>, sqlx::Error> {
+    let mut conn = db.pool.acquire().await?;
+    let sql = format!(
+        "SELECT {LIST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
+         WHERE p.status = 'published' AND p.kind = 'post' AND p.published_at >= $1 AND p.published_at < $2 \
+         ORDER BY p.published_at DESC, p.id DESC LIMIT $3 OFFSET $4"
+    );
+    let mut posts: Vec<Post> = sqlx::query_as(&sql)
+        .bind(start)
+        .bind(end)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *conn)
+        .await?;
+    attach_tags(&mut conn, &mut posts).await?;
+    super::media::attach(&mut conn, &mut posts).await?;
+    Ok(posts)
+}
+
+pub async fn count_published_between(db: &Db, start: i64, end: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM posts WHERE status = 'published' AND kind = 'post' \
+         AND published_at >= $1 AND published_at < $2",
+    )
+    .bind(start)
+    .bind(end)
+    .fetch_one(&db.pool)
+    .await
+}
+
+/// The dates of every published post, newest first (the archive list groups them by month in the blog's zone).
+pub async fn published_dates(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT published_at FROM posts WHERE status = 'published' AND kind = 'post' \
+         AND published_at IS NOT NULL ORDER BY published_at DESC",
+    )
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// Every tag that published posts carry, with how many carry it, by name.
+pub async fn tag_counts(db: &Db) -> Result<Vec<(Tag, i64)>, sqlx::Error> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT t.slug, t.name, COUNT(*) FROM tags t JOIN post_tags pt ON pt.tag_slug = t.slug \
+         JOIN posts p ON p.id = pt.post_id WHERE p.status = 'published' AND p.kind = 'post' \
+         GROUP BY t.slug, t.name ORDER BY LOWER(t.name), t.slug",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(slug, name, n)| (Tag { slug, name }, n))
+        .collect())
+}
+
+/// The published posts just before (older) and just after (newer) `post`: (slug, title) of each.
+pub async fn neighbours(
+    db: &Db,
+    post: &Post,
+) -> Result<(Option<(String, String)>, Option<(String, String)>), sqlx::Error> {
+    let at = post.published_at.unwrap_or(post.created_at);
+    let older = sqlx::query_as(
+        "SELECT slug, title FROM posts WHERE status = 'published' AND kind = 'post' \
+         AND (published_at < $1 OR (published_at = $1 AND id < $2)) ORDER BY published_at DESC, id DESC LIMIT 1",
+    )
+    .bind(at)
+    .bind(&post.id)
+    .fetch_optional(&db.pool)
+    .await?;
+    let newer = sqlx::query_as(
+        "SELECT slug, title FROM posts WHERE status = 'published' AND kind = 'post' \
+         AND (published_at > $1 OR (published_at = $1 AND id > $2)) ORDER BY published_at, id LIMIT 1",
+    )
+    .bind(at)
+    .bind(&post.id)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok((older, newer))
+}
+
+/// Every published post and page for the sitemap: (path, last change), newest change first.
+pub async fn sitemap(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT slug, kind, updated_at FROM posts WHERE status = 'published' ORDER BY updated_at DESC, id",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(slug, kind, at)| {
+            let path = if kind == "page" {
+                format!("/{slug}")
+            } else {
+                format!("/posts/{slug}")
+            };
+            (path, at)
+        })
+        .collect())
+}
+
 /// A tag by its slug (already lowercased by the caller).
 pub async fn find_tag(db: &Db, slug: &str) -> Result<Option<Tag>, sqlx::Error> {
     sqlx::query_as("SELECT slug, name FROM tags WHERE slug = $1")
@@ -210,16 +320,35 @@ pub async fn find_tag(db: &Db, slug: &str) -> Result<Option<Tag>, sqlx::Error> {
         .await
 }
 
-/// Published posts carrying a tag, newest first.
+/// Published posts carrying a tag, newest first, without their bodies (lists).
 pub async fn list_published_by_tag(
     db: &Db,
     tag_slug: &str,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Post>, sqlx::Error> {
+    tagged_page(db, LIST_COLUMNS, tag_slug, limit, offset).await
+}
+
+/// Published posts carrying a tag, newest first, with their bodies (the tag's feeds).
+pub async fn list_published_full_by_tag(
+    db: &Db,
+    tag_slug: &str,
+    limit: i64,
+) -> Result<Vec<Post>, sqlx::Error> {
+    tagged_page(db, POST_COLUMNS, tag_slug, limit, 0).await
+}
+
+async fn tagged_page(
+    db: &Db,
+    columns: &str,
+    tag_slug: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Post>, sqlx::Error> {
     let mut conn = db.pool.acquire().await?;
     let sql = format!(
-        "SELECT {LIST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
+        "SELECT {columns} FROM posts p JOIN users u ON u.id = p.author_id \
          JOIN post_tags pt ON pt.post_id = p.id AND pt.tag_slug = $1 \
          WHERE p.status = 'published' AND p.kind = 'post' ORDER BY p.published_at DESC, p.id DESC LIMIT $2 OFFSET $3"
     );
@@ -606,6 +735,7 @@ pub async fn create_in(
     .map_err(map_unique)?;
     claim_slug(tx, &slug).await?;
     save_tags(tx, &id, &post.tags).await?;
+    super::search::index_in(tx, &id).await?;
     Ok(id)
 }
 
@@ -693,11 +823,13 @@ pub async fn update_in(
         .await?;
     }
     save_tags(tx, id, &post.tags).await?;
+    super::search::index_in(tx, id).await?;
     Ok(())
 }
 
 /// Deletes a post with its tag links, old slugs and comments, inside `tx`. `Ok(false)` when no such post.
 pub async fn delete_in(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Error> {
+    super::search::remove_in(tx, id).await?;
     for sql in [
         "DELETE FROM post_tags WHERE post_id = $1",
         "DELETE FROM post_old_slugs WHERE post_id = $1",

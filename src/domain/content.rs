@@ -238,6 +238,53 @@ fn for_stray_backticks(markdown: &str, mut found: impl FnMut(&str, usize, usize)
     }
 }
 
+/// The text of a Markdown document without its markup (for the search index): text, code and image
+/// descriptions, blocks separated by newlines, HTML tags dropped.
+pub fn plain_text(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Parser, TagEnd};
+    let mut out = String::with_capacity(markdown.len());
+    for event in Parser::new(markdown) {
+        match event {
+            Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            Event::SoftBreak | Event::HardBreak => out.push(' '),
+            Event::End(
+                TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::CodeBlock,
+            ) => out.push('\n'),
+            _ => {}
+        }
+    }
+    out.trim_end().to_string()
+}
+
+/// `html` with its site-relative links and image sources (`href="/…"`, `src="/…"`, `srcset` entries) made
+/// absolute on `base`, for feeds, which are read away from the site. Protocol-relative (`//host`) ones are left.
+pub fn absolute_links(html: &str, base: &str) -> String {
+    let mut out = String::with_capacity(html.len() + 64);
+    let mut rest = html;
+    while let Some(i) = rest.find("=\"/") {
+        let (before, after) = rest.split_at(i);
+        out.push_str(before);
+        let attribute_start = before
+            .rfind(|c: char| c.is_ascii_whitespace())
+            .map_or(0, |s| s + 1);
+        let attribute = &before[attribute_start..];
+        let value = &after[2..];
+        out.push_str("=\"");
+        if matches!(attribute, "href" | "src" | "srcset" | "poster") && !value.starts_with("//") {
+            out.push_str(base);
+        }
+        rest = value;
+        if attribute == "srcset" {
+            // Later candidates of a srcset: ", /media/…".
+            let end = rest.find('"').unwrap_or(rest.len());
+            out.push_str(&rest[..end].replace(", /", &format!(", {base}/")));
+            rest = &rest[end..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Words in a Markdown text: whitespace-separated pieces with a letter or digit (so "-", ">" and "**" do not count).
 pub fn word_count(markdown: &str) -> usize {
     markdown
@@ -340,6 +387,17 @@ mod tests {
         let e = excerpt_html("My summary <3", "Body");
         assert_eq!(e, "<p>My summary &lt;3</p>");
         assert_eq!(excerpt_text(&e), "My summary <3");
+        assert_eq!(
+            absolute_links(
+                r#"<a href="/posts/x">x</a> <img src="/media/a.png" srcset="/media/a-1.png 1x, /media/a-2.png 2x"> <a href="//cdn.example/y">y</a> <a href="https://z.example/">z</a> data-x="/no""#,
+                "https://blog.example"
+            ),
+            r#"<a href="https://blog.example/posts/x">x</a> <img src="https://blog.example/media/a.png" srcset="https://blog.example/media/a-1.png 1x, https://blog.example/media/a-2.png 2x"> <a href="//cdn.example/y">y</a> <a href="https://z.example/">z</a> data-x="/no""#
+        );
+        assert_eq!(
+            plain_text("# Hello *there*\n\nA [link](https://x.example) & `code` <b>x</b>"),
+            "Hello there\nA link & code x"
+        );
         assert_eq!(
             excerpt_text(&excerpt_html("", "Tom &amp; \"Jerry\" <i>x</i>")),
             "Tom & \"Jerry\" x"

@@ -3,6 +3,30 @@
 
 use time::{OffsetDateTime, macros::format_description};
 
+/// "March 2011" for a year and month (1–12); empty for a month that is not one.
+pub fn month_name(year: i16, month: i8) -> String {
+    const NAMES: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    usize::try_from(month)
+        .ok()
+        .and_then(|m| m.checked_sub(1))
+        .and_then(|m| NAMES.get(m))
+        .map(|name| format!("{name} {year}"))
+        .unwrap_or_default()
+}
+
 /// "March 2, 2011" for a unix time.
 pub fn human(unix: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix)
@@ -111,6 +135,27 @@ impl Zone {
             .map(|t| self.tz.to_datetime(t))
     }
 
+    /// The year and month (1–12) of a moment, in this zone.
+    pub fn year_month(&self, unix: i64) -> Option<(i16, i8)> {
+        self.civil(unix).map(|d| (d.year(), d.month()))
+    }
+
+    /// The moments `[start, end)` of a month in this zone (from its first midnight to the next month's), or
+    /// `None` for a month that is not one (13, 0) or a year beyond 1970–9999.
+    pub fn month_range(&self, year: i16, month: i8) -> Option<(i64, i64)> {
+        if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) {
+            return None;
+        }
+        let start = jiff::civil::Date::new(year, month, 1).ok()?;
+        let end = start.checked_add(jiff::Span::new().months(1)).ok()?;
+        let at = |d: jiff::civil::Date| {
+            d.to_zoned(self.tz.clone())
+                .ok()
+                .map(|z| z.timestamp().as_second())
+        };
+        Some((at(start)?, at(end)?))
+    }
+
     /// "2011-03-02T15:14": the value of an `<input type="datetime-local">`.
     pub fn input_value(&self, unix: i64) -> String {
         self.civil(unix)
@@ -182,6 +227,29 @@ mod tests {
         );
         assert_eq!(super::parse_iso("yesterday"), None);
         assert_eq!(super::iso(1_299_057_240), "2011-03-02T09:14:00Z");
+    }
+
+    #[test]
+    fn months() {
+        assert_eq!(super::month_name(2011, 3), "March 2011");
+        assert_eq!(super::month_name(2011, 13), "");
+        let almaty = super::Zone::named("Asia/Almaty").unwrap();
+        let (start, end) = almaty.month_range(2011, 3).unwrap();
+        // March 1, 2011 00:00 in Almaty (UTC+6) is February 28, 18:00 UTC.
+        assert_eq!(super::iso(start), "2011-02-28T18:00:00Z");
+        assert_eq!(super::iso(end), "2011-03-31T18:00:00Z");
+        assert_eq!(almaty.year_month(start), Some((2011, 3)));
+        assert_eq!(almaty.year_month(start - 1), Some((2011, 2)));
+        assert_eq!(
+            almaty
+                .month_range(2011, 12)
+                .map(|r| super::iso(r.1))
+                .unwrap(),
+            "2011-12-31T18:00:00Z"
+        );
+        assert!(almaty.month_range(2011, 0).is_none());
+        assert!(almaty.month_range(2011, 13).is_none());
+        assert!(almaty.month_range(1969, 5).is_none());
     }
 
     #[test]

@@ -4,17 +4,24 @@
 //! posts, tags or comments bumps that version (in every process, on PostgreSQL through NOTIFY), so a stored page
 //! is served only while nothing it could show has changed. `cache.max_age_seconds` bounds how long a page may be
 //! served even then (a lost notification cannot keep a page stale for longer), and `cache.max_bytes` bounds memory.
+//!
+//! Pages are stored as sent: compressed by the compression layer inside this one (gzip or brotli, whichever the
+//! client prefers; the request's `Accept-Encoding` is narrowed to that one before it goes in, so the key and the
+//! body agree), keyed by encoding, negotiated type, path and query. Each carries an `ETag` (a hash of its bytes, so
+//! one per encoding) and a `Last-Modified` that moves only when the bytes change; a request that names either gets
+//! a bodiless 304 when it still matches, from the cache without rendering anything.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::{
     body::{Body, Bytes},
     extract::{Request, State},
-    http::{HeaderMap, Method, StatusCode, header},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use quick_cache::{Weighter, sync::Cache};
+use sha2::Digest;
 
 use crate::app::AppState;
 
@@ -22,9 +29,13 @@ use crate::app::AppState;
 struct CachedPage {
     version: u64,
     stored_at: Instant,
-    /// Every header of the original response (content type, security headers), replayed on a hit.
+    /// Every header of the original response (content type and encoding, validators, security headers), replayed
+    /// on a hit.
     headers: HeaderMap,
     body: Bytes,
+    etag: HeaderValue,
+    /// Unix seconds of `Last-Modified`.
+    modified: u64,
 }
 
 /// Put on responses of routes whose pages may be cached (the reader's pages), by [`mark_cacheable`].
@@ -42,8 +53,8 @@ struct PageWeight;
 
 impl Weighter<String, CachedPage> for PageWeight {
     fn weight(&self, key: &String, page: &CachedPage) -> u64 {
-        // The fixed part stands for the entry's own bookkeeping.
-        u64::try_from(key.len() + page.body.len() + 128).unwrap_or(u64::MAX)
+        // The fixed part stands for the entry's own bookkeeping and headers.
+        u64::try_from(key.len() + page.body.len() + 512).unwrap_or(u64::MAX)
     }
 }
 
@@ -52,10 +63,13 @@ pub struct PageCache {
     /// `None` when `cache.max_bytes` is 0 (caching off).
     pages: Option<Cache<String, CachedPage, PageWeight>>,
     max_age: Duration,
+    /// `Cache-Control` of public pages.
+    cache_control: HeaderValue,
 }
 
 impl PageCache {
-    pub fn new(max_bytes: u64, max_age: Duration) -> Self {
+    pub fn new(config: &crate::config::CacheConfig) -> Self {
+        let max_bytes = config.max_bytes;
         let pages = (max_bytes > 0).then(|| {
             // quick_cache wants an estimate of the number of entries; pages are a few KiB to a few tens of KiB.
             let estimated = usize::try_from(max_bytes / 8192)
@@ -63,12 +77,25 @@ impl PageCache {
                 .clamp(16, 1 << 20);
             Cache::with_weighter(estimated, max_bytes, PageWeight)
         });
-        Self { pages, max_age }
+        let cache_control = match config.public_max_age_seconds {
+            0 => HeaderValue::from_static("public, no-cache"),
+            n => HeaderValue::from_str(&format!("public, max-age={n}"))
+                .unwrap_or(HeaderValue::from_static("public, no-cache")),
+        };
+        Self {
+            pages,
+            max_age: Duration::from_secs(config.max_age_seconds),
+            cache_control,
+        }
     }
 
-    fn get(&self, key: &str, version: u64) -> Option<CachedPage> {
-        let page = self.pages.as_ref()?.get(key)?;
-        (page.version == version && page.stored_at.elapsed() < self.max_age).then_some(page)
+    /// The stored page under `key`, fresh or not.
+    fn peek(&self, key: &str) -> Option<CachedPage> {
+        self.pages.as_ref()?.get(key)
+    }
+
+    fn is_fresh(&self, page: &CachedPage, version: u64) -> bool {
+        page.version == version && page.stored_at.elapsed() < self.max_age
     }
 
     fn insert(&self, key: String, page: CachedPage) {
@@ -78,48 +105,196 @@ impl PageCache {
     }
 }
 
-/// The cache key of a request, or `None` when it must not be cached: only GET, only HTML (ActivityPub clients
-/// asking for JSON get their own answer), and only the bare path or `?page=N`, so that arbitrary query strings
-/// cannot push real pages out.
-fn cache_key(request: &Request) -> Option<String> {
+/// The content codings served, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Brotli,
+    Gzip,
+    Identity,
+}
+
+impl Encoding {
+    /// The coding a request's `Accept-Encoding` prefers among those served: the highest q-value, brotli before
+    /// gzip on a tie; identity when it names neither (or refuses both with `q=0`). Unreadable parts are ignored.
+    fn preferred(headers: &HeaderMap) -> Self {
+        let mut best: Option<(u16, Self)> = None;
+        for value in headers.get_all(header::ACCEPT_ENCODING) {
+            let Ok(value) = value.to_str() else { continue };
+            for item in value.split(',') {
+                let mut parts = item.split(';');
+                let name = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+                let coding = match name.as_str() {
+                    "br" => Self::Brotli,
+                    "gzip" | "x-gzip" => Self::Gzip,
+                    _ => continue,
+                };
+                let q = parts
+                    .find_map(|p| {
+                        let (k, v) = p.split_once('=')?;
+                        k.trim()
+                            .eq_ignore_ascii_case("q")
+                            .then(|| parse_qvalue(v.trim()))
+                    })
+                    .unwrap_or(Some(1000));
+                let Some(q) = q.filter(|q| *q > 0) else {
+                    continue;
+                };
+                let better = match best {
+                    None => true,
+                    Some((bq, bc)) => {
+                        q > bq || (q == bq && coding == Self::Brotli && bc != Self::Brotli)
+                    }
+                };
+                if better {
+                    best = Some((q, coding));
+                }
+            }
+        }
+        best.map_or(Self::Identity, |(_, c)| c)
+    }
+
+    fn token(self) -> &'static str {
+        match self {
+            Self::Brotli => "br",
+            Self::Gzip => "gzip",
+            Self::Identity => "identity",
+        }
+    }
+}
+
+/// A q-value ("1", "0.5", "0.125") in thousandths; `None` when it is not one.
+fn parse_qvalue(v: &str) -> Option<u16> {
+    let (whole, fraction) = v.split_once('.').unwrap_or((v, ""));
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let fraction = format!("{fraction:0<3}").parse::<u16>().ok()?;
+    match whole {
+        "0" => Some(fraction),
+        "1" if fraction == 0 => Some(1000),
+        _ => None,
+    }
+}
+
+/// The cache key of a request, or `None` when it must not be cached: only GET, and only the bare path or
+/// `?page=N`, so that arbitrary query strings cannot push real pages out. The key also holds the coding the
+/// response will have and whether an ActivityPub document or a page was asked for.
+fn cache_key(request: &Request, encoding: Encoding) -> Option<String> {
     if request.method() != Method::GET {
         return None;
     }
-    let accepts_json = request
-        .headers()
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.to_ascii_lowercase().contains("json"));
-    if accepts_json {
-        return None;
-    }
+    let negotiated = if crate::federation::http::wants_activity_json(request.headers()) {
+        "activity"
+    } else {
+        "page"
+    };
     let uri = request.uri();
-    match uri.query() {
-        None => Some(uri.path().to_string()),
+    let path = match uri.query() {
+        None => uri.path().to_string(),
         Some(q)
             if q.strip_prefix("page=").is_some_and(|n| {
                 !n.is_empty() && n.len() <= 7 && n.bytes().all(|b| b.is_ascii_digit())
             }) =>
         {
-            Some(format!("{}?{q}", uri.path()))
+            format!("{}?{q}", uri.path())
         }
-        Some(_) => None,
+        Some(_) => return None,
+    };
+    Some(format!("{} {negotiated} {path}", encoding.token()))
+}
+
+/// What a conditional request names.
+struct Conditions {
+    /// The entity tags of `If-None-Match` (`*` included as is).
+    none_match: Vec<String>,
+    /// `If-Modified-Since`, in unix seconds (ignored when `If-None-Match` is present, as RFC 9110 says).
+    modified_since: Option<u64>,
+}
+
+impl Conditions {
+    fn of(headers: &HeaderMap) -> Self {
+        let none_match: Vec<String> = headers
+            .get_all(header::IF_NONE_MATCH)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|t| t.trim().trim_start_matches("W/").to_string())
+            .filter(|t| t == "*" || (t.len() >= 2 && t.starts_with('"') && t.ends_with('"')))
+            .take(32)
+            .collect();
+        let modified_since = headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs());
+        Self {
+            none_match,
+            modified_since,
+        }
+    }
+
+    /// Whether a page with these validators is what the client already has.
+    fn unchanged(&self, etag: &HeaderValue, modified: u64) -> bool {
+        if !self.none_match.is_empty() {
+            let etag = etag.to_str().unwrap_or_default();
+            return self.none_match.iter().any(|t| t == "*" || t == etag);
+        }
+        self.modified_since.is_some_and(|since| modified <= since)
     }
 }
 
-/// The outermost middleware: answers from the cache before routing when it can (a hit costs one map lookup), and
-/// stores successful responses of routes marked [`Cacheable`].
-pub async fn cached_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let Some(key) = cache_key(&request) else {
-        return next.run(request).await;
-    };
-    let version = state.db.content_version();
-    if let Some(page) = state.pages.get(&key, version) {
-        let mut response = Body::from(page.body).into_response();
-        *response.headers_mut() = page.headers;
+/// The answer for a stored page: a 304 with its validators when the client has it, else the page.
+fn answer(page: CachedPage, conditions: &Conditions) -> Response {
+    if conditions.unchanged(&page.etag, page.modified) {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        let headers = response.headers_mut();
+        for name in [
+            header::ETAG,
+            header::LAST_MODIFIED,
+            header::CACHE_CONTROL,
+            header::VARY,
+        ] {
+            if let Some(v) = page.headers.get(&name) {
+                headers.insert(name, v.clone());
+            }
+        }
         return response;
     }
+    let mut response = Body::from(page.body).into_response();
+    *response.headers_mut() = page.headers;
+    response
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The outermost middleware: answers from the cache before routing when it can (a hit costs one map lookup, a
+/// revalidation no body at all), and stores successful responses of routes marked [`Cacheable`] with their
+/// validators.
+pub async fn cached_pages(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let encoding = Encoding::preferred(request.headers());
+    let Some(key) = cache_key(&request, encoding) else {
+        return next.run(request).await;
+    };
+    let conditions = Conditions::of(request.headers());
+    let version = state.db.content_version();
+    let stored = state.pages.peek(&key);
+    if let Some(page) = stored.as_ref().filter(|p| state.pages.is_fresh(p, version)) {
+        return answer(page.clone(), &conditions);
+    }
+    // The compression layer inside sees only the coding this key stands for.
+    request.headers_mut().insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static(encoding.token()),
+    );
     let response = next.run(request).await;
     let cacheable = response.extensions().get::<Cacheable>().is_some()
         && response.status() == StatusCode::OK
@@ -127,7 +302,7 @@ pub async fn cached_pages(State(state): State<AppState>, request: Request, next:
     if !cacheable {
         return response;
     }
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
     let body = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(b) => b,
         Err(e) => {
@@ -135,21 +310,57 @@ pub async fn cached_pages(State(state): State<AppState>, request: Request, next:
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    state.pages.insert(
-        key,
-        CachedPage {
-            version,
-            stored_at: Instant::now(),
-            headers: parts.headers.clone(),
-            body: body.clone(),
-        },
+    let coding = parts
+        .headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("identity")
+        .to_string();
+    let digest = sha2::Sha256::digest(&body);
+    let hex: String = digest.iter().take(10).map(|b| format!("{b:02x}")).collect();
+    let etag = HeaderValue::from_str(&format!("\"{hex}-{coding}\""))
+        .unwrap_or(HeaderValue::from_static("\"unknown\""));
+    // Last-Modified moves only when the bytes change, and then always forward (even within one second).
+    let modified = match &stored {
+        Some(old) if old.etag == etag => old.modified,
+        Some(old) => now_unix().max(old.modified.saturating_add(1)),
+        None => now_unix(),
+    };
+    let headers = &mut parts.headers;
+    headers.insert(header::ETAG, etag.clone());
+    if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(
+        SystemTime::UNIX_EPOCH + Duration::from_secs(modified),
+    )) {
+        headers.insert(header::LAST_MODIFIED, v);
+    }
+    headers.insert(header::CACHE_CONTROL, state.pages.cache_control.clone());
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Accept-Encoding"),
     );
-    Response::from_parts(parts, Body::from(body))
+    let page = CachedPage {
+        version,
+        stored_at: Instant::now(),
+        headers: parts.headers,
+        body,
+        etag,
+        modified,
+    };
+    state.pages.insert(key, page.clone());
+    answer(page, &conditions)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(max_bytes: u64, max_age_seconds: u64) -> crate::config::CacheConfig {
+        crate::config::CacheConfig {
+            max_bytes,
+            max_age_seconds,
+            public_max_age_seconds: 60,
+        }
+    }
 
     fn page(version: u64) -> CachedPage {
         CachedPage {
@@ -157,52 +368,99 @@ mod tests {
             stored_at: Instant::now(),
             headers: HeaderMap::new(),
             body: Bytes::from_static(b"<p>hi</p>"),
+            etag: HeaderValue::from_static("\"abc-identity\""),
+            modified: 1_000,
         }
     }
 
     #[test]
     fn serves_only_the_current_version_within_max_age() {
-        let cache = PageCache::new(1 << 20, Duration::from_secs(60));
+        let cache = PageCache::new(&config(1 << 20, 60));
         cache.insert("/".into(), page(3));
-        assert!(cache.get("/", 3).is_some());
-        assert!(cache.get("/", 4).is_none(), "content changed");
-        let expired = PageCache::new(1 << 20, Duration::ZERO);
+        let stored = cache.peek("/").expect("stored");
+        assert!(cache.is_fresh(&stored, 3));
+        assert!(!cache.is_fresh(&stored, 4), "content changed");
+        let expired = PageCache::new(&config(1 << 20, 0));
         expired.insert("/".into(), page(3));
-        assert!(expired.get("/", 3).is_none(), "too old");
-        let off = PageCache::new(0, Duration::from_secs(60));
+        assert!(
+            !expired.is_fresh(&expired.peek("/").expect("stored"), 3),
+            "too old"
+        );
+        let off = PageCache::new(&config(0, 60));
         off.insert("/".into(), page(3));
-        assert!(off.get("/", 3).is_none(), "disabled");
+        assert!(off.peek("/").is_none(), "disabled");
+    }
+
+    fn request(method: Method, uri: &str, headers: &[(&str, &str)]) -> Request {
+        let mut builder = Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        builder.body(Body::empty()).expect("request")
     }
 
     #[test]
-    fn keys_only_plain_gets() {
-        let req = |method: Method, uri: &str, accept: &str| {
-            Request::builder()
-                .method(method)
-                .uri(uri)
-                .header(header::ACCEPT, accept)
-                .body(Body::empty())
-                .expect("request")
+    fn keys_only_plain_gets_by_coding_and_type() {
+        let key = |method: Method, uri: &str, accept: &str| {
+            cache_key(&request(method, uri, &[("accept", accept)]), Encoding::Gzip)
         };
         assert_eq!(
-            cache_key(&req(Method::GET, "/", "text/html")).as_deref(),
-            Some("/")
+            key(Method::GET, "/", "text/html").as_deref(),
+            Some("gzip page /")
         );
         assert_eq!(
-            cache_key(&req(Method::GET, "/?page=2", "*/*")).as_deref(),
-            Some("/?page=2")
+            key(Method::GET, "/?page=2", "*/*").as_deref(),
+            Some("gzip page /?page=2")
         );
-        assert_eq!(cache_key(&req(Method::GET, "/?page=2&x=1", "*/*")), None);
-        assert_eq!(cache_key(&req(Method::GET, "/?utm=1", "*/*")), None);
-        assert_eq!(cache_key(&req(Method::POST, "/", "*/*")), None);
+        assert_eq!(key(Method::GET, "/?page=2&x=1", "*/*"), None);
+        assert_eq!(key(Method::GET, "/?utm=1", "*/*"), None);
+        assert_eq!(key(Method::POST, "/", "*/*"), None);
         assert_eq!(
-            cache_key(&req(Method::GET, "/posts/a", "application/activity+json")),
-            None
+            key(Method::GET, "/posts/a", "application/activity+json").as_deref(),
+            Some("gzip activity /posts/a")
         );
+    }
+
+    #[test]
+    fn chooses_the_preferred_coding() {
+        let of = |v: &str| {
+            Encoding::preferred(request(Method::GET, "/", &[("accept-encoding", v)]).headers())
+        };
+        assert_eq!(of("gzip, deflate, br"), Encoding::Brotli);
+        assert_eq!(of("gzip"), Encoding::Gzip);
+        assert_eq!(of("br;q=0.5, gzip"), Encoding::Gzip);
+        assert_eq!(of("br;q=0, gzip;q=0"), Encoding::Identity);
+        assert_eq!(of("deflate, zstd"), Encoding::Identity);
         assert_eq!(
-            cache_key(&req(Method::GET, "/posts/a", "Application/Activity+JSON")),
-            None,
-            "media types are case-insensitive"
+            of("gzip;q=banana, br;q=2"),
+            Encoding::Identity,
+            "garbage is ignored"
+        );
+        assert_eq!(of(""), Encoding::Identity);
+        assert_eq!(Encoding::preferred(&HeaderMap::new()), Encoding::Identity);
+    }
+
+    #[test]
+    fn conditions_match_validators_and_ignore_garbage() {
+        let etag = HeaderValue::from_static("\"abc-gzip\"");
+        let of =
+            |headers: &[(&str, &str)]| Conditions::of(request(Method::GET, "/", headers).headers());
+        assert!(of(&[("if-none-match", "\"abc-gzip\"")]).unchanged(&etag, 100));
+        assert!(of(&[("if-none-match", "\"x\", W/\"abc-gzip\"")]).unchanged(&etag, 100));
+        assert!(of(&[("if-none-match", "*")]).unchanged(&etag, 100));
+        assert!(
+            !of(&[("if-none-match", "\"abc-br\"")]).unchanged(&etag, 100),
+            "another coding"
+        );
+        assert!(!of(&[("if-none-match", "garbage")]).unchanged(&etag, 100));
+        let since = httpdate::fmt_http_date(SystemTime::UNIX_EPOCH + Duration::from_secs(100));
+        assert!(of(&[("if-modified-since", &since)]).unchanged(&etag, 100));
+        assert!(!of(&[("if-modified-since", &since)]).unchanged(&etag, 101));
+        assert!(!of(&[("if-modified-since", "last tuesday")]).unchanged(&etag, 1));
+        assert!(
+            !of(&[("if-none-match", "\"old\""), ("if-modified-since", &since)])
+                .unchanged(&etag, 100),
+            "If-None-Match wins"
         );
     }
 }

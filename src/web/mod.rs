@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod auth;
 pub mod cache;
+pub mod feeds;
 pub mod metrics;
 pub mod pages;
 pub mod serve;
@@ -21,7 +22,10 @@ use axum::{
 };
 use std::{sync::Arc, time::Duration};
 
-use tower_http::{catch_panic::CatchPanicLayer, timeout::TimeoutLayer, trace::TraceLayer};
+use tower_http::{
+    catch_panic::CatchPanicLayer, compression::CompressionLayer, timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
 
 use crate::{
     app::AppState,
@@ -34,8 +38,17 @@ pub fn router(state: AppState) -> Router {
     let public = Router::new()
         .route("/", get(pages::home))
         .route("/posts/{slug}", get(pages::post))
+        .route("/tags", get(pages::tags))
         .route("/tags/{slug}", get(pages::tag))
-        .route("/feed.xml", get(pages::feed))
+        .route("/tags/{slug}/{file}", get(feeds::tag_feed))
+        .route("/{year}/{month}/", get(pages::archive))
+        .route("/{year}/{month}", get(pages::archive_without_slash))
+        .route("/feed.xml", get(feeds::site_atom))
+        .route("/feed.rss", get(feeds::site_rss))
+        .route("/feed.json", get(feeds::site_json))
+        .route("/sitemap.xml", get(feeds::sitemap))
+        .route("/robots.txt", get(feeds::robots))
+        .route("/favicon.ico", get(pages::favicon))
         // Static pages (About, Contact); the blog's own routes above and below win over a page's slug, and the
         // editor refuses the slugs they use (`domain::slug::RESERVED`).
         .route("/{slug}", get(pages::page))
@@ -55,6 +68,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::federation::router())
         .route("/healthz", get(pages::healthz))
         .route("/interact", get(pages::interact))
+        .route("/search", get(pages::search))
+        .route("/follow", get(pages::follow))
+        .route("/assets/reader.js", get(pages::reader_script))
         .route("/static/style.css", get(pages::stylesheet))
         .route("/assets/editor.js", get(pages::editor_script))
         .route("/assets/autosave.js", get(pages::autosave_script))
@@ -168,7 +184,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The layers around every route, innermost first: panics become a 500 with a request id, the body limit, the
-/// request deadline (408), themed error pages, security headers, tracing, and (outermost) the page cache. Public so
+/// request deadline (408), themed error pages, security headers, tracing, compression, and (outermost) the page
+/// cache. Public so
 /// that tests can put a route of their own (one that panics) inside the very same stack.
 pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
     let max_body = state.config.limits.max_body_bytes;
@@ -194,6 +211,8 @@ pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
             security_headers(headers.clone(), request, next)
         }))
         .layer(TraceLayer::new_for_http())
+        // gzip or brotli, as the client prefers (the page cache stores what this produces).
+        .layer(CompressionLayer::new())
         // Outermost, so that a cached page is answered before anything else runs.
         .layer(middleware::from_fn_with_state(state.clone(), cache::cached_pages))
         .with_state(state)

@@ -1,4 +1,5 @@
-//! The reader's pages: home, post permalink, tag page, health check and the stylesheet.
+//! The reader's pages: home, post permalink, static pages, tag and archive pages, the tag list, search, the follow
+//! page, the favicon, the health check and the stylesheet and scripts.
 
 use axum::{
     extract::{Path, Query, State},
@@ -7,11 +8,13 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::views::{self, AtomFeed, HomePage, Pager, PostPage, PostView, TagPage, render};
+use super::views::{
+    self, ArchivePage, Chrome, FollowPage, HomePage, Pager, PostPage, PostView, SearchHit,
+    SearchPage, TagPage, TagsPage, render,
+};
 use crate::{
     app::AppState,
-    db::{comments, posts},
-    domain::content,
+    db::{comments, followers, posts, search},
     error::AppError,
     federation::http::{redirect_varying, wants_activity_json},
 };
@@ -38,6 +41,33 @@ impl PageQuery {
     }
 }
 
+/// What every reader's page shows around its content, for the page at `path` with the feeds `feeds` (the blog's
+/// when empty) and `query` in the search box.
+async fn chrome(
+    state: &AppState,
+    path: &str,
+    query: &str,
+    mut feeds: Vec<views::FeedLink>,
+) -> Result<Chrome, AppError> {
+    let site = state.site();
+    let followers = if site.show_follower_count {
+        Some(followers::count(&state.db).await?)
+    } else {
+        None
+    };
+    let months = views::archive_months(&posts::published_dates(&state.db).await?, &site.zone());
+    let mut all = views::feed_links(&site.title, "/feed");
+    all.append(&mut feeds);
+    Ok(Chrome {
+        handle: state.urls.handle(),
+        followers,
+        archive: views::archive_years(&months),
+        canonical_url: state.urls.page_url(path),
+        query: query.to_string(),
+        feeds: all,
+    })
+}
+
 pub async fn home(
     State(state): State<AppState>,
     Query(q): Query<PageQuery>,
@@ -50,8 +80,10 @@ pub async fn home(
         return Err(AppError::NotFound);
     }
     let list = posts::list_published(&state.db, per_page, (page - 1) * per_page).await?;
+    let chrome = chrome(&state, "/", "", Vec::new()).await?;
     render(&HomePage {
         site: &state.site(),
+        chrome: &chrome,
         posts: list
             .into_iter()
             .map(|p| PostView::new(p, state.urls.base(), &zone))
@@ -82,8 +114,15 @@ pub async fn tag(
     }
     let list =
         posts::list_published_by_tag(&state.db, &tag.slug, per_page, (page - 1) * per_page).await?;
+    let path = views::tag_path(&tag.slug);
+    let feeds = views::feed_links(
+        &format!("Posts tagged {}", tag.name),
+        &format!("{path}/feed"),
+    );
+    let chrome = chrome(&state, &path, "", feeds).await?;
     render(&TagPage {
         site: &state.site(),
+        chrome: &chrome,
         pager: Pager::new(&views::tag_path(&tag.slug), page, per_page, total),
         tag_name: tag.name,
         posts: list
@@ -106,38 +145,79 @@ pub async fn post(
             None => Err(AppError::NotFound),
         };
     };
-    let article_url = state.urls.article(&post.article_id);
     if wants_activity_json(&headers) {
         // ActivityPub clients get the Article at its permanent id, whose document carries that same id.
-        return Ok(redirect_varying(StatusCode::FOUND, &article_url));
+        return Ok(redirect_varying(
+            StatusCode::FOUND,
+            &state.urls.article(&post.article_id),
+        ));
     }
+    post_page(&state, post, None, String::new()).await
+}
+
+/// The post page; `interact_error` and `handle_typed` when "Leave a comment" could not use the address typed.
+async fn post_page(
+    state: &AppState,
+    post: posts::Post,
+    interact_error: Option<String>,
+    handle_typed: String,
+) -> Result<Response, AppError> {
+    let article_url = state.urls.article(&post.article_id);
     let comments = comments::list_shown(&state.db, &post.id).await?;
     let (likes, boosts) = comments::reaction_counts(&state.db, &post.id).await?;
-    let canonical_url = state.urls.permalink(&post.slug);
-    let description = content::excerpt_text(&post.excerpt_html);
+    let (older, newer) = posts::neighbours(&state.db, &post).await?;
+    let policy = crate::db::settings::all(&state.db).await?;
+    let policy = crate::domain::moderation::Policy::from_setting(
+        policy
+            .get(crate::domain::moderation::Policy::KEY)
+            .map(String::as_str),
+    );
+    let chrome = chrome(state, &views::post_path(&post.slug), "", Vec::new()).await?;
+    let status = if interact_error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let mut response = render(&PostPage {
         site: &state.site(),
-        canonical_url,
+        chrome: &chrome,
         article_url,
-        description,
         fediverse_creator: state.urls.handle(),
         post: PostView::new(post, state.urls.base(), &state.site().zone()),
-        comments: with_copied_avatars(&state, views::comment_thread(comments)).await?,
+        comments: with_copied_avatars(state, views::comment_thread(comments)).await?,
         likes,
         boosts,
+        older: older.map(|(slug, title)| (views::post_path(&slug), title)),
+        newer: newer.map(|(slug, title)| (views::post_path(&slug), title)),
+        comment_hint: comment_hint(policy),
+        interact_error,
+        handle_typed,
     })?;
+    *response.status_mut() = status;
     response
         .headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept"));
     Ok(response)
 }
 
+/// What the comment form promises about a reply, under the moderation policy in force.
+fn comment_hint(policy: crate::domain::moderation::Policy) -> &'static str {
+    use crate::domain::moderation::Policy;
+    match policy {
+        Policy::PublishAll => "Your reply appears here once it reaches this blog.",
+        Policy::HoldFirst => {
+            "First comments from a new account wait for the author's approval; after that, replies appear here \
+             once they reach this blog."
+        }
+        Policy::HoldAll => "Every reply waits for the author's approval before it appears here.",
+    }
+}
+
 #[derive(askama::Template)]
 #[template(path = "page.html")]
 struct StaticPage<'a> {
     site: &'a crate::config::SiteConfig,
-    canonical_url: String,
-    description: String,
+    chrome: &'a Chrome,
     post: PostView,
 }
 
@@ -156,12 +236,10 @@ pub async fn page(
             &state.urls.article(&page.article_id),
         ));
     }
-    let canonical_url = state.urls.page_url(&page.path());
-    let description = content::excerpt_text(&page.excerpt_html);
+    let chrome = chrome(&state, &page.path(), "", Vec::new()).await?;
     let mut response = render(&StaticPage {
         site: &state.site(),
-        canonical_url,
-        description,
+        chrome: &chrome,
         post: PostView::new(page, state.urls.base(), &state.site().zone()),
     })?;
     response
@@ -194,39 +272,6 @@ async fn with_copied_avatars(
     Ok(thread)
 }
 
-/// Posts in the Atom feed.
-const FEED_ENTRIES: i64 = 20;
-
-/// `/feed.xml`: the newest posts as an Atom feed, with their full text.
-pub async fn feed(State(state): State<AppState>) -> Result<Response, AppError> {
-    let list = posts::list_published_full_page(&state.db, FEED_ENTRIES, 0).await?;
-    let updated = list.iter().map(|p| p.updated_at).max().unwrap_or(0);
-    let feed = AtomFeed {
-        site: &state.site(),
-        base_url: state.config.base_url(),
-        updated: views::dates(updated).1,
-        entries: list.into_iter().map(Into::into).collect(),
-    };
-    Ok((
-        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
-        xml_text(askama::Template::render(&feed)?),
-    )
-        .into_response())
-}
-
-/// Drops what XML 1.0 cannot carry (control characters but tab and newlines, U+FFFE, U+FFFF) from a rendered
-/// feed, so that a stray `\x0c` in a title cannot make the whole feed unreadable for every reader.
-pub fn xml_text(rendered: String) -> String {
-    let allowed = |c: char| {
-        (c >= '\u{20}' || matches!(c, '\t' | '\n' | '\r')) && !matches!(c, '\u{fffe}' | '\u{ffff}')
-    };
-    if rendered.chars().all(allowed) {
-        rendered
-    } else {
-        rendered.chars().filter(|c| allowed(*c)).collect()
-    }
-}
-
 /// A 301 to `path`: old addresses of posts and tags stay valid for readers, feed readers and search engines.
 fn moved_permanently(path: &str) -> Response {
     (
@@ -256,6 +301,11 @@ fn script(source: &'static str) -> Response {
         source,
     )
         .into_response()
+}
+
+/// The reader's pages' script (`src/web/assets/reader.js`): the follow box's Copy button.
+pub async fn reader_script() -> Response {
+    script(include_str!("assets/reader.js"))
 }
 
 /// The editor's script (`src/web/assets/editor.js`): drag-and-drop and paste of images.
@@ -355,15 +405,217 @@ pub async fn interact(
     crate::web::auth::ClientIp(ip): crate::web::auth::ClientIp,
     Query(q): Query<InteractQuery>,
 ) -> Result<Response, AppError> {
-    if state.urls.article_id_in(&q.uri).is_none() {
+    let post = match state.urls.article_id_in(&q.uri) {
+        Some(article_id) => posts::find_published_by_article_id(&state.db, article_id).await?,
+        None => None,
+    };
+    let Some(post) = post else {
         return Err(AppError::BadRequest(
             "That is not a post of this blog.".into(),
         ));
-    }
+    };
     use crate::federation::discovery::{InteractionError, interaction_url};
-    match interaction_url(&state.client, &state.lookups, &ip, &q.handle, &q.uri).await {
-        Ok(target) => Ok(axum::response::Redirect::to(&target).into_response()),
-        Err(e @ InteractionError::TooMany) => Err(AppError::TooManyRequests(e.to_string())),
-        Err(e) => Err(AppError::BadRequest(e.to_string())),
+    let error = match interaction_url(&state.client, &state.lookups, &ip, &q.handle, &q.uri).await {
+        Ok(target) => return Ok(axum::response::Redirect::to(&target).into_response()),
+        Err(e) => e,
+    };
+    // The post again, with the reason beside the form and the address as typed.
+    let status = match error {
+        InteractionError::TooMany => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let typed: String = q.handle.trim().chars().take(320).collect();
+    let mut response = post_page(&state, post, Some(error.to_string()), typed).await?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+/// `/{year}/{month}/`: the posts of a month in the blog's time zone. A month without posts is an empty page; a
+/// path that is not a month (2011/13, 11/03, 2011/3) is a 404.
+pub async fn archive(
+    State(state): State<AppState>,
+    Path((year, month)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, AppError> {
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(&year, 4) || !digits(&month, 2) {
+        return Err(AppError::NotFound);
+    }
+    let (Ok(year), Ok(month)) = (year.parse::<i16>(), month.parse::<i8>()) else {
+        return Err(AppError::NotFound);
+    };
+    let zone = state.site().zone();
+    let (start, end) = zone.month_range(year, month).ok_or(AppError::NotFound)?;
+    let page = q.number()?;
+    let per_page = state.site().posts_per_page;
+    let total = posts::count_published_between(&state.db, start, end).await?;
+    if page > 1 && (page - 1) * per_page >= total {
+        return Err(AppError::NotFound);
+    }
+    let list =
+        posts::list_published_between(&state.db, start, end, per_page, (page - 1) * per_page)
+            .await?;
+    let path = views::archive_path(year, month);
+    let chrome = chrome(&state, &path, "", Vec::new()).await?;
+    render(&ArchivePage {
+        site: &state.site(),
+        chrome: &chrome,
+        month_name: crate::domain::dates::month_name(year, month),
+        pager: Pager::new(&path, page, per_page, total),
+        posts: list
+            .into_iter()
+            .map(|p| PostView::new(p, state.urls.base(), &zone))
+            .collect(),
+    })
+}
+
+/// `/{year}/{month}` without the slash: the archive's one address.
+pub async fn archive_without_slash(Path((year, month)): Path<(String, String)>) -> Response {
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if digits(&year, 4) && digits(&month, 2) {
+        moved_permanently(&format!("/{year}/{month}/"))
+    } else {
+        AppError::NotFound.into_response()
+    }
+}
+
+/// `/tags`: every tag with how many published posts carry it.
+pub async fn tags(State(state): State<AppState>) -> Result<Response, AppError> {
+    let tags = posts::tag_counts(&state.db)
+        .await?
+        .into_iter()
+        .map(|(tag, n)| (tag.name, views::tag_path(&tag.slug), n))
+        .collect();
+    let chrome = chrome(&state, "/tags", "", Vec::new()).await?;
+    render(&TagsPage {
+        site: &state.site(),
+        chrome: &chrome,
+        tags,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    page: Option<String>,
+}
+
+/// Results a search page shows.
+const SEARCH_PER_PAGE: i64 = 10;
+/// What of a query is kept (and shown back): the rest of a 10 KB paste is ignored.
+const SEARCH_MAX_CHARS: usize = 200;
+
+/// `/search?q=…`: published posts and pages with every word of the query in their title, text or tags, best
+/// first, with the passage that matched. Whatever the query holds, the answer is a page of results.
+pub async fn search(
+    State(state): State<AppState>,
+    Query(q): Query<SearchQuery>,
+) -> Result<Response, AppError> {
+    let query: String = q.q.trim().chars().take(SEARCH_MAX_CHARS).collect();
+    let page = PageQuery { page: q.page }.number().unwrap_or(1);
+    let terms = search::terms(&query);
+    let (found, total) = search::search(
+        &state.db,
+        &terms,
+        SEARCH_PER_PAGE,
+        (page - 1).saturating_mul(SEARCH_PER_PAGE),
+    )
+    .await?;
+    let zone = state.site().zone();
+    let encoded: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
+    let chrome = chrome(&state, "/search", &query, Vec::new()).await?;
+    let mut response = render(&SearchPage {
+        site: &state.site(),
+        chrome: &chrome,
+        pager: Pager::with_links(page, SEARCH_PER_PAGE, total, |n| {
+            if n == 1 {
+                format!("/search?q={encoded}")
+            } else {
+                format!("/search?q={encoded}&page={n}")
+            }
+        }),
+        hits: found
+            .into_iter()
+            .map(|hit| SearchHit {
+                excerpt_html: search::excerpt_html(&hit.excerpt),
+                post: PostView::new(hit.post, state.urls.base(), &zone),
+            })
+            .collect(),
+        query,
+        total,
+    })?;
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FollowQuery {
+    handle: Option<String>,
+}
+
+/// `/follow?handle=…`: the follow box without JavaScript. The reader's server is looked up by WebFinger and the
+/// reader sent to its page for following the blog (its subscribe template with the blog's `acct:`); an address that
+/// cannot be used comes back on this page with the reason, and how to follow from the app instead. Without an
+/// address: the page with the form.
+pub async fn follow(
+    State(state): State<AppState>,
+    crate::web::auth::ClientIp(ip): crate::web::auth::ClientIp,
+    Query(q): Query<FollowQuery>,
+) -> Result<Response, AppError> {
+    use crate::federation::discovery::{InteractionError, interaction_url};
+    let typed: String = q
+        .handle
+        .as_deref()
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(320)
+        .collect();
+    let (status, error) = if q.handle.is_none() {
+        (StatusCode::OK, None)
+    } else {
+        let acct = state.urls.acct();
+        match interaction_url(&state.client, &state.lookups, &ip, &typed, &acct).await {
+            Ok(target) => return Ok(axum::response::Redirect::to(&target).into_response()),
+            Err(e @ InteractionError::TooMany) => {
+                (StatusCode::TOO_MANY_REQUESTS, Some(e.to_string()))
+            }
+            Err(e) => (StatusCode::BAD_REQUEST, Some(e.to_string())),
+        }
+    };
+    let chrome = chrome(&state, "/follow", "", Vec::new()).await?;
+    let mut response = render(&FollowPage {
+        site: &state.site(),
+        chrome: &chrome,
+        error,
+        handle_typed: typed,
+    })?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+/// `/favicon.ico`: the owner's icon (a redirect to it), else Steppe's.
+pub async fn favicon(State(state): State<AppState>) -> Response {
+    match state.site().favicon_url.clone() {
+        Some(url) => (
+            StatusCode::FOUND,
+            [
+                (header::LOCATION, url),
+                (header::CACHE_CONTROL, "public, max-age=3600".to_string()),
+            ],
+        )
+            .into_response(),
+        None => (
+            [
+                (header::CONTENT_TYPE, "image/x-icon"),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+            ],
+            &include_bytes!("assets/favicon.ico")[..],
+        )
+            .into_response(),
     }
 }

@@ -40,6 +40,10 @@ pub struct PostView {
     pub comments_open: bool,
     pub tags: Vec<TagView>,
     pub featured: Option<FeaturedView>,
+    /// Minutes to read the post at 200 words a minute (at least 1); 0 in lists, which do not load bodies.
+    pub reading_minutes: usize,
+    /// What link previews and search engines show: the owner's summary, else the start of the text.
+    pub description: String,
 }
 
 /// A post's featured image: the markup for the top of the post and lists, and what link cards need.
@@ -70,9 +74,109 @@ impl FeaturedView {
     }
 }
 
+/// The reading speed behind [`PostView::reading_minutes`].
+const WORDS_PER_MINUTE: usize = 200;
+
 /// The path of a post's permalink.
 pub fn post_path(slug: &str) -> String {
     format!("/posts/{slug}")
+}
+
+/// The path of a monthly archive: `/2011/03/`.
+pub fn archive_path(year: i16, month: i8) -> String {
+    format!("/{year:04}/{month:02}/")
+}
+
+/// The months with published posts, newest first: (year, month, posts), from the posts' dates (newest first) in the
+/// blog's zone.
+pub fn archive_months(dates: &[i64], zone: &crate::domain::dates::Zone) -> Vec<(i16, i8, usize)> {
+    let mut months: Vec<(i16, i8, usize)> = Vec::new();
+    for at in dates {
+        let Some((year, month)) = zone.year_month(*at) else {
+            continue;
+        };
+        match months.last_mut() {
+            Some((y, m, n)) if *y == year && *m == month => *n += 1,
+            _ => months.push((year, month, 1)),
+        }
+    }
+    months
+}
+
+/// One year of the archive list: its months with posts, newest first.
+pub struct ArchiveYear {
+    pub year: i16,
+    pub months: Vec<ArchiveMonth>,
+}
+
+pub struct ArchiveMonth {
+    /// "Mar".
+    pub short: String,
+    /// "March 2011".
+    pub name: String,
+    pub path: String,
+    pub posts: usize,
+}
+
+/// The archive list by year, from [`archive_months`].
+pub fn archive_years(months: &[(i16, i8, usize)]) -> Vec<ArchiveYear> {
+    let mut years: Vec<ArchiveYear> = Vec::new();
+    for &(year, month, posts) in months {
+        let name = crate::domain::dates::month_name(year, month);
+        let entry = ArchiveMonth {
+            short: name.chars().take(3).collect(),
+            name,
+            path: archive_path(year, month),
+            posts,
+        };
+        match years.last_mut() {
+            Some(y) if y.year == year => y.months.push(entry),
+            _ => years.push(ArchiveYear {
+                year,
+                months: vec![entry],
+            }),
+        }
+    }
+    years
+}
+
+/// A feed a page offers (`<link rel="alternate">` and the follow box).
+pub struct FeedLink {
+    pub title: String,
+    pub media_type: &'static str,
+    pub path: String,
+}
+
+/// The feeds of a list whose feed path (without extension) is `stem`: Atom, RSS and JSON Feed.
+pub fn feed_links(title: &str, stem: &str) -> Vec<FeedLink> {
+    [
+        ("Atom", "application/atom+xml", "xml"),
+        ("RSS", "application/rss+xml", "rss"),
+        ("JSON Feed", "application/feed+json", "json"),
+    ]
+    .into_iter()
+    .map(|(kind, media_type, extension)| FeedLink {
+        title: format!("{title} ({kind})"),
+        media_type,
+        path: format!("{stem}.{extension}"),
+    })
+    .collect()
+}
+
+/// What every reader's page shows around its content: the follow box, the search box, the archive list, the
+/// feeds, the canonical address.
+pub struct Chrome {
+    /// `@blog@host`.
+    pub handle: String,
+    /// How many accounts follow the blog, unless the owner hides it.
+    pub followers: Option<i64>,
+    pub archive: Vec<ArchiveYear>,
+    /// This page's absolute address.
+    pub canonical_url: String,
+    /// What the search box shows (the query on the search page).
+    pub query: String,
+    /// The feeds of this page (the blog's, and a tag's on its pages).
+    pub feeds: Vec<FeedLink>,
 }
 
 /// The path of a tag page.
@@ -86,8 +190,19 @@ impl PostView {
     pub fn new(p: Post, base: &str, zone: &crate::domain::dates::Zone) -> Self {
         let at = p.published_at.unwrap_or(p.created_at);
         let (date_human, date_iso) = (zone.human(at), crate::domain::dates::iso(at));
+        let reading_minutes = match crate::domain::content::word_count(&p.body_markdown) {
+            0 => 0,
+            words => words.div_ceil(WORDS_PER_MINUTE),
+        };
+        let description = if p.summary.trim().is_empty() {
+            crate::domain::content::excerpt_text(&p.excerpt_html)
+        } else {
+            p.summary.trim().to_string()
+        };
         Self {
-            url: post_path(&p.slug),
+            reading_minutes,
+            description,
+            url: p.path(),
             comments_open: p.comments_open == 1,
             title: p.title,
             author: p.author_name,
@@ -204,6 +319,7 @@ impl Pager {
 #[template(path = "home.html")]
 pub struct HomePage<'a> {
     pub site: &'a SiteConfig,
+    pub chrome: &'a Chrome,
     pub posts: Vec<PostView>,
     pub pager: Pager,
 }
@@ -212,6 +328,7 @@ pub struct HomePage<'a> {
 #[template(path = "tag.html")]
 pub struct TagPage<'a> {
     pub site: &'a SiteConfig,
+    pub chrome: &'a Chrome,
     pub tag_name: String,
     pub posts: Vec<PostView>,
     pub pager: Pager,
@@ -221,17 +338,70 @@ pub struct TagPage<'a> {
 #[template(path = "post.html")]
 pub struct PostPage<'a> {
     pub site: &'a SiteConfig,
-    pub canonical_url: String,
+    pub chrome: &'a Chrome,
     /// The Article's id, for `<link rel="alternate" type="application/activity+json">`.
     pub article_url: String,
-    /// Plain-text excerpt for OpenGraph.
-    pub description: String,
     /// `@blog@host`, for Mastodon's author attribution on link cards.
     pub fediverse_creator: String,
     pub post: PostView,
     pub comments: Vec<CommentView>,
     pub likes: i64,
     pub boosts: i64,
+    /// The older and newer posts: (path, title).
+    pub older: Option<(String, String)>,
+    pub newer: Option<(String, String)>,
+    /// What the comment form says happens to a reply (the moderation policy in force).
+    pub comment_hint: &'static str,
+    /// Why the address typed in "Leave a comment" did not work, and that address.
+    pub interact_error: Option<String>,
+    pub handle_typed: String,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+pub struct SearchPage<'a> {
+    pub site: &'a SiteConfig,
+    pub chrome: &'a Chrome,
+    pub query: String,
+    pub hits: Vec<SearchHit>,
+    pub total: i64,
+    pub pager: Pager,
+}
+
+/// One search result.
+pub struct SearchHit {
+    pub post: PostView,
+    /// The passage that matched, escaped, the matches in `<mark>`.
+    pub excerpt_html: String,
+}
+
+#[derive(Template)]
+#[template(path = "archive.html")]
+pub struct ArchivePage<'a> {
+    pub site: &'a SiteConfig,
+    pub chrome: &'a Chrome,
+    /// "March 2011".
+    pub month_name: String,
+    pub posts: Vec<PostView>,
+    pub pager: Pager,
+}
+
+#[derive(Template)]
+#[template(path = "tags.html")]
+pub struct TagsPage<'a> {
+    pub site: &'a SiteConfig,
+    pub chrome: &'a Chrome,
+    /// (name, path, posts).
+    pub tags: Vec<(String, String, i64)>,
+}
+
+#[derive(Template)]
+#[template(path = "follow.html")]
+pub struct FollowPage<'a> {
+    pub site: &'a SiteConfig,
+    pub chrome: &'a Chrome,
+    pub error: Option<String>,
+    pub handle_typed: String,
 }
 
 #[derive(Template)]
@@ -241,42 +411,4 @@ pub struct ErrorTemplate<'a> {
     pub heading: String,
     pub message: String,
     pub request_id: Option<String>,
-}
-
-/// One post in the Atom feed; HTML fields are escaped by the template (Atom `type="html"`).
-pub struct FeedEntry {
-    pub id: String,
-    pub title: String,
-    pub path: String,
-    pub author: String,
-    pub published: String,
-    pub updated: String,
-    pub tags: Vec<String>,
-    pub excerpt_html: String,
-    pub body_html: String,
-}
-
-impl From<Post> for FeedEntry {
-    fn from(p: Post) -> Self {
-        Self {
-            path: post_path(&p.slug),
-            published: dates(p.published_at.unwrap_or(p.created_at)).1,
-            updated: dates(p.updated_at).1,
-            tags: p.tags.into_iter().map(|t| t.name).collect(),
-            id: p.id,
-            title: p.title,
-            author: p.author_name,
-            excerpt_html: p.excerpt_html,
-            body_html: p.body_html,
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "feed.xml")]
-pub struct AtomFeed<'a> {
-    pub site: &'a SiteConfig,
-    pub base_url: &'a str,
-    pub updated: String,
-    pub entries: Vec<FeedEntry>,
 }

@@ -120,6 +120,8 @@ pub async fn set_policy(
         &[(Policy::KEY, Some(policy.as_str().to_string()))],
     )
     .await?;
+    // Post pages say what happens to a reply under the policy: cached ones are stale.
+    state.reload_site().await?;
     Ok(Redirect::to("/admin/comments?notice=policy").into_response())
 }
 
