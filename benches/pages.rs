@@ -1,6 +1,8 @@
 //! Page-serving benchmark (not a test): requests per second for the post page and the home page of a blog with
 //! 1,000 posts, against a bare axum handler that returns a static page of the same size, measured in one run on
-//! this machine; plus the Steppe process's resident memory at idle and under that load.
+//! this machine; the same for a brotli-compressed hit (against a bare handler sending as many pre-compressed
+//! bytes) and for a revalidation answered 304 (against a bare handler comparing the ETag); plus the Steppe
+//! process's resident memory at idle and under that load.
 //!
 //! `cargo bench --bench pages` (options after `--`: `--seconds N`, `--connections N`, `--posts N`).
 //! Both servers run as separate processes; the load generator is a minimal HTTP/1.1 keep-alive client in this
@@ -115,14 +117,17 @@ async fn read_response(
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = std::str::from_utf8(&buf[..end])?;
             let status: u16 = head.get(9..12).ok_or("short status line")?.parse()?;
-            let length: usize = head
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse().ok())?
-                })
-                .ok_or("no content-length")?;
+            let length: usize = if status == 304 {
+                0
+            } else {
+                head.lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
+                    })
+                    .ok_or("no content-length")?
+            };
             let total = end + 4 + length;
             while buf.len() < total {
                 let n = stream.read(&mut chunk).await?;
@@ -142,18 +147,54 @@ async fn read_response(
 }
 
 async fn get_once(port: u16, path: &str) -> Result<(u16, usize), BoxError> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await?;
-    read_response(&mut s, &mut Vec::new()).await
+    get_with(port, path, "")
+        .await
+        .map(|(status, size, _)| (status, size))
 }
 
-/// Runs `connections` keep-alive clients for `seconds`, cycling through `paths`; returns requests per second.
+/// One GET with `extra` header lines ("Name: value\r\n" each); returns the status, the body's length and the ETag.
+async fn get_with(port: u16, path: &str, extra: &str) -> Result<(u16, usize, String), BoxError> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Connection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await?;
+    let mut buf = Vec::new();
+    let (status, size) = read_response(&mut s, &mut buf).await?;
+    let head = String::from_utf8_lossy(&buf);
+    let etag = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("etag").then(|| v.trim().to_string())
+        })
+        .unwrap_or_default();
+    Ok((status, size, etag))
+}
+
+/// What one benchmark case sends: a request per path (with its headers) and the status every answer must have.
+struct Case {
+    name: &'static str,
+    requests: Arc<Vec<String>>,
+    status: u16,
+}
+
+fn requests(paths: &[String], extra: impl Fn(&str) -> String) -> Arc<Vec<String>> {
+    Arc::new(
+        paths
+            .iter()
+            .map(|p| format!("GET {p} HTTP/1.1\r\nHost: 127.0.0.1\r\n{}\r\n", extra(p)))
+            .collect(),
+    )
+}
+
+/// Runs `connections` keep-alive clients for `seconds`, cycling through `requests`, each answer checked to have
+/// `expected` status; returns requests per second.
 async fn load(
     port: u16,
-    paths: Arc<Vec<String>>,
+    requests: Arc<Vec<String>>,
+    expected: u16,
     connections: usize,
     seconds: u64,
 ) -> Result<f64, BoxError> {
@@ -161,21 +202,25 @@ async fn load(
     let done = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for c in 0..connections {
-        let (stop, done, paths) = (stop.clone(), done.clone(), paths.clone());
+        let (stop, done, requests) = (stop.clone(), done.clone(), requests.clone());
         tasks.push(tokio::spawn(async move {
             let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
             stream.set_nodelay(true)?;
             let mut buf = Vec::with_capacity(64 * 1024);
             let mut i = c;
             while !stop.load(Ordering::Relaxed) {
-                let path = &paths[i % paths.len()];
+                let request = &requests[i % requests.len()];
                 i += connections;
-                stream
-                    .write_all(format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
-                    .await?;
+                stream.write_all(request.as_bytes()).await?;
                 let (status, _) = read_response(&mut stream, &mut buf).await?;
-                if status != 200 {
-                    return Err::<(), BoxError>(format!("{path} answered {status}").into());
+                if status != expected {
+                    return Err::<(), BoxError>(
+                        format!(
+                            "{} answered {status}",
+                            request.lines().next().unwrap_or_default()
+                        )
+                        .into(),
+                    );
                 }
                 done.fetch_add(1, Ordering::Relaxed);
             }
@@ -244,7 +289,9 @@ impl Drop for Killed {
 }
 
 /// The ceiling: a bare axum server (this same bench binary, re-run with `--bare`) answering each path with a
-/// static page of the size Steppe's page at that path has. `sizes` is a file of "PATH SIZE" lines.
+/// static page of the size Steppe's page at that path has: brotli-encoded and as long as Steppe's compressed page
+/// when the request accepts `br`, and a 304 when it names the page's ETag. `sizes` is a file of
+/// "PATH SIZE BR_SIZE ETAG" lines.
 fn bare_server(port: u16, sizes: &Path) -> Result<Killed, BoxError> {
     let child = Command::new(std::env::current_exe()?)
         .args(["--bare", &port.to_string(), &sizes.to_string_lossy()])
@@ -253,30 +300,80 @@ fn bare_server(port: u16, sizes: &Path) -> Result<Killed, BoxError> {
     Ok(Killed(child))
 }
 
+/// One page of the bare server: its plain and compressed bodies and its ETag.
+struct BarePage {
+    plain: &'static str,
+    brotli: &'static str,
+    etag: String,
+}
+
 async fn run_bare(port: u16, sizes: &Path) -> Result<(), BoxError> {
     use std::collections::HashMap;
 
-    use axum::{Router, extract::Path as UrlPath, http::StatusCode, response::Html, routing::get};
-    let mut pages: HashMap<String, &'static str> = HashMap::new();
+    use axum::{
+        Router,
+        extract::Path as UrlPath,
+        http::{HeaderMap, StatusCode, header},
+        response::{Html, IntoResponse, Response},
+        routing::get,
+    };
+    let mut pages: HashMap<String, BarePage> = HashMap::new();
     for line in std::fs::read_to_string(sizes)?.lines() {
-        let (path, size) = line.split_once(' ').ok_or("bad sizes line")?;
-        let page: &'static str = Box::leak("x".repeat(size.parse()?).into_boxed_str());
+        let mut fields = line.split(' ');
+        let (Some(path), Some(size), Some(br), Some(etag)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err("bad sizes line".into());
+        };
+        let leak = |n: usize| -> &'static str { Box::leak("x".repeat(n).into_boxed_str()) };
         // Keyed by slug for posts ("/posts/" dropped) so that the handler does no more than a lookup.
-        pages.insert(path.trim_start_matches("/posts/").to_string(), page);
+        pages.insert(
+            path.trim_start_matches("/posts/").to_string(),
+            BarePage {
+                plain: leak(size.parse()?),
+                brotli: leak(br.parse()?),
+                etag: etag.to_string(),
+            },
+        );
     }
-    let pages: &'static HashMap<String, &'static str> = Box::leak(Box::new(pages));
-    let home = *pages.get("/").ok_or("no home page size")?;
+    let pages: &'static HashMap<String, BarePage> = Box::leak(Box::new(pages));
+    fn answer(page: &'static BarePage, headers: &HeaderMap) -> Response {
+        if headers
+            .get(header::IF_NONE_MATCH)
+            .is_some_and(|v| v.as_bytes() == page.etag.as_bytes())
+        {
+            return (
+                StatusCode::NOT_MODIFIED,
+                [(header::ETAG, page.etag.clone())],
+            )
+                .into_response();
+        }
+        let brotli = headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("br"));
+        if brotli {
+            return ([(header::CONTENT_ENCODING, "br")], Html(page.brotli)).into_response();
+        }
+        Html(page.plain).into_response()
+    }
+    let home = pages.get("/").ok_or("no home page size")?;
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/", get(move || async move { Html(home) }))
+        .route(
+            "/",
+            get(move |headers: HeaderMap| async move { answer(home, &headers) }),
+        )
         .route(
             "/posts/{slug}",
-            get(move |UrlPath(slug): UrlPath<String>| async move {
-                match pages.get(&slug) {
-                    Some(page) => Ok(Html(*page)),
-                    None => Err(StatusCode::NOT_FOUND),
-                }
-            }),
+            get(
+                move |UrlPath(slug): UrlPath<String>, headers: HeaderMap| async move {
+                    match pages.get(&slug) {
+                        Some(page) => answer(page, &headers),
+                        None => StatusCode::NOT_FOUND.into_response(),
+                    }
+                },
+            ),
         );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     axum::serve(listener, app).await?;
@@ -316,33 +413,67 @@ async fn bench(o: Options) -> Result<(), BoxError> {
     let (idle_rss, _) = memory_kib(pid);
 
     let post_paths: Vec<String> = slugs.iter().map(|s| format!("/posts/{s}")).collect();
-    // Every page's size, so that the bare server answers each path with as many bytes as Steppe does.
+    // Every page's size (plain and brotli) and ETag, so that the bare server answers each path with as many bytes
+    // as Steppe does.
     let mut sizes = String::new();
-    let mut post_total = 0;
-    for path in &post_paths {
-        let (status, size) = get_once(steppe_port, path).await?;
-        if status != 200 {
+    let mut etags = std::collections::HashMap::new();
+    let (mut post_total, mut post_br_total) = (0, 0);
+    let mut all_paths = post_paths.clone();
+    all_paths.push("/".to_string());
+    for path in &all_paths {
+        let (status, size, etag) = get_with(steppe_port, path, "").await?;
+        let (br_status, br_size, _) =
+            get_with(steppe_port, path, "Accept-Encoding: br\r\n").await?;
+        if status != 200 || br_status != 200 {
             return Err(format!("{path} answered {status}").into());
         }
-        post_total += size;
-        sizes.push_str(&format!("{path} {size}\n"));
+        if path != "/" {
+            post_total += size;
+            post_br_total += br_size;
+        }
+        sizes.push_str(&format!("{path} {size} {br_size} {etag}\n"));
+        etags.insert(path.clone(), etag);
     }
     let (_, home_bytes) = get_once(steppe_port, "/").await?;
-    sizes.push_str(&format!("/ {home_bytes}\n"));
     let sizes_path = dir.path().join("sizes.txt");
     std::fs::write(&sizes_path, sizes)?;
     let post_bytes = post_total / post_paths.len().max(1);
+    let post_br_bytes = post_br_total / post_paths.len().max(1);
     let bare_port = free_port()?;
     let mut bare = bare_server(bare_port, &sizes_path)?;
     wait_ready(bare_port, &mut bare.0).await?;
 
+    let home = vec!["/".to_string()];
     let cases = [
-        ("post page", Arc::new(post_paths)),
-        ("home page", Arc::new(vec!["/".to_string()])),
+        Case {
+            name: "post page",
+            requests: requests(&post_paths, |_| String::new()),
+            status: 200,
+        },
+        Case {
+            name: "home page",
+            requests: requests(&home, |_| String::new()),
+            status: 200,
+        },
+        Case {
+            name: "post, br",
+            requests: requests(&post_paths, |_| "Accept-Encoding: br\r\n".to_string()),
+            status: 200,
+        },
+        Case {
+            name: "post, 304",
+            requests: requests(&post_paths, |p| {
+                format!(
+                    "If-None-Match: {}\r\n",
+                    etags.get(p).cloned().unwrap_or_default()
+                )
+            }),
+            status: 304,
+        },
     ];
     println!(
-        "{} s per run, {} connections, {} posts; post pages {} bytes on average, home page {} bytes",
-        o.seconds, o.connections, o.posts, post_bytes, home_bytes
+        "{} s per run, {} connections, {} posts; post pages {} bytes on average ({} with brotli), home page {} bytes",
+        o.seconds, o.connections, o.posts, post_bytes, post_br_bytes, home_bytes
     );
     println!(
         "{:<10} {:>14} {:>14} {:>8}",
@@ -350,16 +481,45 @@ async fn bench(o: Options) -> Result<(), BoxError> {
     );
     let mut peak = 0;
     let mut ceilings = Vec::new();
-    for (name, paths) in &cases {
+    for case in &cases {
         // A short warm-up on each side, then the measured run.
-        load(steppe_port, paths.clone(), o.connections, 1).await?;
-        let ours = load(steppe_port, paths.clone(), o.connections, o.seconds).await?;
+        load(
+            steppe_port,
+            case.requests.clone(),
+            case.status,
+            o.connections,
+            1,
+        )
+        .await?;
+        let ours = load(
+            steppe_port,
+            case.requests.clone(),
+            case.status,
+            o.connections,
+            o.seconds,
+        )
+        .await?;
         peak = peak.max(memory_kib(pid).0).max(memory_kib(pid).1);
-        load(bare_port, paths.clone(), o.connections, 1).await?;
-        let ceiling = load(bare_port, paths.clone(), o.connections, o.seconds).await?;
+        load(
+            bare_port,
+            case.requests.clone(),
+            case.status,
+            o.connections,
+            1,
+        )
+        .await?;
+        let ceiling = load(
+            bare_port,
+            case.requests.clone(),
+            case.status,
+            o.connections,
+            o.seconds,
+        )
+        .await?;
         ceilings.push(ceiling);
         println!(
-            "{name:<10} {ours:>14.0} {ceiling:>14.0} {:>8.2}",
+            "{:<10} {ours:>14.0} {ceiling:>14.0} {:>8.2}",
+            case.name,
             ours / ceiling
         );
     }
@@ -373,11 +533,26 @@ async fn bench(o: Options) -> Result<(), BoxError> {
     // The same pages with the page cache off: every request queries the database and renders the template.
     let steppe = start_steppe(&config_path, steppe_port, false).await?;
     println!("with the page cache off (cache.max_bytes = 0):");
-    for ((name, paths), ceiling) in cases.iter().zip(ceilings) {
-        load(steppe_port, paths.clone(), o.connections, 1).await?;
-        let ours = load(steppe_port, paths.clone(), o.connections, o.seconds).await?;
+    for (case, ceiling) in cases.iter().zip(ceilings).take(2) {
+        load(
+            steppe_port,
+            case.requests.clone(),
+            case.status,
+            o.connections,
+            1,
+        )
+        .await?;
+        let ours = load(
+            steppe_port,
+            case.requests.clone(),
+            case.status,
+            o.connections,
+            o.seconds,
+        )
+        .await?;
         println!(
-            "{name:<10} {ours:>14.0} {ceiling:>14.0} {:>8.2}",
+            "{:<10} {ours:>14.0} {ceiling:>14.0} {:>8.2}",
+            case.name,
             ours / ceiling
         );
     }

@@ -1,6 +1,7 @@
 //! In a real browser (Debian's chromium through chromedriver, driven over WebDriver): a blogger sets the blog up,
 //! writes with the live preview, keeps their text through a reload and an expired session, uploads an image,
-//! schedules a post and sees it published; a reader opens it and uses "Leave a comment". axe-core checks each page
+//! schedules a post and sees it published; a reader opens it, uses "Leave a comment" (and mistypes their address),
+//! follows from the follow box, searches, and opens an archive and the tag list. axe-core checks each page
 //! at WCAG 2.2 AA, and screenshots of each step, at desktop and phone widths, go to `target/browser-screenshots/`.
 //!
 //! Runs when `chromedriver` is on the PATH (CI installs it and sets CI=true, which makes a missing driver or
@@ -430,6 +431,50 @@ async fn a_blogger_and_a_reader_in_a_real_browser() {
         at.starts_with(&format!("{}/authorize_interaction?uri=", remote.base)),
         "the reader is sent to their own server: {at}"
     );
+
+    // A mistyped address comes back on the post, at the form, with the address kept.
+    b.go(&app.url("/posts/a-winter-day")).await;
+    b.fill("#handle", "reader at their server").await;
+    b.click("#leave-a-comment button").await;
+    b.wait_text("#handle-error", "Enter your fediverse address").await;
+    assert_eq!(b.value("#handle").await, "reader at their server");
+    b.assert_accessible("a post with a comment-form error").await;
+    b.shot("10-comment-error").await;
+    // The follow box: the Copy button appears with the script; the form sends the reader to follow.
+    let copy = b.find(".site-footer .copy-handle").await;
+    assert!(copy.is_displayed().await.unwrap(), "Copy is shown with JavaScript");
+    b.fill("#follow-footer-handle", &handle).await;
+    b.click(".site-footer .follow-form button").await;
+    for _ in 0..100 {
+        if b.url().await.starts_with(&remote.base) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let at = b.url().await;
+    assert!(
+        at.starts_with(&format!("{}/authorize_interaction?uri=acct%3Ablog%40", remote.base)),
+        "the reader is sent to follow from their own server: {at}"
+    );
+    // Search, the archive and the tag list.
+    b.go(&app.url("/")).await;
+    b.fill("#site-search-q", "winter").await;
+    b.click(".site-search button").await;
+    b.wait_text("h1", "Search results").await;
+    assert!(b.text(".search-result .entry-title").await.contains("A winter day"));
+    assert_eq!(b.text(".search-excerpt mark").await.to_lowercase(), "winter");
+    b.assert_accessible("search results").await;
+    b.shot("11-search").await;
+    b.click(".archive-list a[title]").await;
+    b.wait_text("h1", "Posts from").await;
+    b.assert_accessible("a monthly archive").await;
+    b.go(&app.url("/tags")).await;
+    b.wait_text(".tag-list", "winter").await;
+    b.assert_accessible("the tag list").await;
+    b.go(&app.url("/follow?handle=nobody")).await;
+    b.wait_text(".notice.error", "fediverse address").await;
+    b.assert_accessible("the follow page with an error").await;
+    b.shot("12-follow-error").await;
     b.stop().await;
     remote.stop().await;
     app.finish().await;
