@@ -45,6 +45,8 @@ pub struct Inner {
     delivery_worker: std::sync::Mutex<Option<Worker>>,
     /// Rendered public pages (see `web::cache`).
     pub pages: PageCache,
+    /// What every reader's page shares (see `web::pages::SharedParts`).
+    pub reader_parts: crate::web::pages::SharedParts,
     /// On PostgreSQL, the task that hears other processes' content changes; stopped with the state.
     _change_listener: Option<AbortOnDrop>,
     /// An argon2 hash of a random password, verified against when a login names an unknown user so that the answer
@@ -171,6 +173,7 @@ impl AppState {
             delivery_metrics,
             delivery_worker: std::sync::Mutex::new(delivery_worker),
             pages,
+            reader_parts: Default::default(),
             _change_listener: change_listener,
             decoy_hash,
             hashing,

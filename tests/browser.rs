@@ -436,13 +436,18 @@ async fn a_blogger_and_a_reader_in_a_real_browser() {
     b.go(&app.url("/posts/a-winter-day")).await;
     b.fill("#handle", "reader at their server").await;
     b.click("#leave-a-comment button").await;
-    b.wait_text("#handle-error", "Enter your fediverse address").await;
+    b.wait_text("#handle-error", "Enter your fediverse address")
+        .await;
     assert_eq!(b.value("#handle").await, "reader at their server");
-    b.assert_accessible("a post with a comment-form error").await;
+    b.assert_accessible("a post with a comment-form error")
+        .await;
     b.shot("10-comment-error").await;
     // The follow box: the Copy button appears with the script; the form sends the reader to follow.
     let copy = b.find(".site-footer .copy-handle").await;
-    assert!(copy.is_displayed().await.unwrap(), "Copy is shown with JavaScript");
+    assert!(
+        copy.is_displayed().await.unwrap(),
+        "Copy is shown with JavaScript"
+    );
     b.fill("#follow-footer-handle", &handle).await;
     b.click(".site-footer .follow-form button").await;
     for _ in 0..100 {
@@ -453,16 +458,26 @@ async fn a_blogger_and_a_reader_in_a_real_browser() {
     }
     let at = b.url().await;
     assert!(
-        at.starts_with(&format!("{}/authorize_interaction?uri=acct%3Ablog%40", remote.base)),
+        at.starts_with(&format!(
+            "{}/authorize_interaction?uri=acct%3Ablog%40",
+            remote.base
+        )),
         "the reader is sent to follow from their own server: {at}"
     );
     // Search, the archive and the tag list.
     b.go(&app.url("/")).await;
-    b.fill("#site-search-q", "winter").await;
+    b.fill("#site-search-q", "winter session").await;
     b.click(".site-search button").await;
     b.wait_text("h1", "Search results").await;
-    assert!(b.text(".search-result .entry-title").await.contains("A winter day"));
-    assert_eq!(b.text(".search-excerpt mark").await.to_lowercase(), "winter");
+    assert!(
+        b.text(".search-result .entry-title")
+            .await
+            .contains("A winter day")
+    );
+    assert_eq!(
+        b.text(".search-excerpt mark").await.to_lowercase(),
+        "session"
+    );
     b.assert_accessible("search results").await;
     b.shot("11-search").await;
     b.click(".archive-list a[title]").await;

@@ -295,7 +295,7 @@ async fn search_finds_ranks_highlights_and_pages_on_both_engines() {
     }
     assert_eq!(
         search(&app, "shelter OR toys").await.1,
-        [discouraged.clone()]
+        vec![discouraged.clone()]
     );
     assert_eq!(search(&app, "\"shelter").await.1.len(), 2);
     // Pages of ten.

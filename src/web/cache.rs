@@ -8,10 +8,14 @@
 //! Pages are stored as sent: compressed by the compression layer inside this one (gzip or brotli, whichever the
 //! client prefers; the request's `Accept-Encoding` is narrowed to that one before it goes in, so the key and the
 //! body agree), keyed by encoding, negotiated type, path and query. Each carries an `ETag` (a hash of its bytes, so
-//! one per encoding) and a `Last-Modified` that moves only when the bytes change; a request that names either gets
-//! a bodiless 304 when it still matches, from the cache without rendering anything.
+//! one per encoding) and a `Last-Modified`: when the content version it was rendered under began (kept while its
+//! bytes stay the same); a request that names either gets a bodiless 304 when it still matches, from the cache
+//! without rendering anything.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant, SystemTime},
+};
 
 use axum::{
     body::{Body, Bytes},
@@ -51,8 +55,8 @@ pub async fn mark_cacheable(mut response: Response) -> Response {
 #[derive(Clone)]
 struct PageWeight;
 
-impl Weighter<String, CachedPage> for PageWeight {
-    fn weight(&self, key: &String, page: &CachedPage) -> u64 {
+impl Weighter<String, Arc<CachedPage>> for PageWeight {
+    fn weight(&self, key: &String, page: &Arc<CachedPage>) -> u64 {
         // The fixed part stands for the entry's own bookkeeping and headers.
         u64::try_from(key.len() + page.body.len() + 512).unwrap_or(u64::MAX)
     }
@@ -61,10 +65,14 @@ impl Weighter<String, CachedPage> for PageWeight {
 /// The page cache of one instance.
 pub struct PageCache {
     /// `None` when `cache.max_bytes` is 0 (caching off).
-    pages: Option<Cache<String, CachedPage, PageWeight>>,
+    pages: Option<Cache<String, Arc<CachedPage>, PageWeight>>,
     max_age: Duration,
     /// `Cache-Control` of public pages.
     cache_control: HeaderValue,
+    /// The content version last seen and when it began (unix seconds): the `Last-Modified` of pages rendered
+    /// under it. Each new version begins strictly later than the one before, so that a change within the second
+    /// of a client's last fetch still moves the date it compares.
+    since: std::sync::Mutex<(u64, u64)>,
 }
 
 impl PageCache {
@@ -86,11 +94,24 @@ impl PageCache {
             pages,
             max_age: Duration::from_secs(config.max_age_seconds),
             cache_control,
+            since: std::sync::Mutex::new((u64::MAX, 0)),
         }
     }
 
+    /// When content version `version` began, as [`PageCache::since`] keeps it.
+    fn version_began(&self, version: u64) -> u64 {
+        let mut since = self
+            .since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if since.0 != version {
+            *since = (version, now_unix().max(since.1.saturating_add(1)));
+        }
+        since.1
+    }
+
     /// The stored page under `key`, fresh or not.
-    fn peek(&self, key: &str) -> Option<CachedPage> {
+    fn peek(&self, key: &str) -> Option<Arc<CachedPage>> {
         self.pages.as_ref()?.get(key)
     }
 
@@ -98,7 +119,7 @@ impl PageCache {
         page.version == version && page.stored_at.elapsed() < self.max_age
     }
 
-    fn insert(&self, key: String, page: CachedPage) {
+    fn insert(&self, key: String, page: Arc<CachedPage>) {
         if let Some(pages) = &self.pages {
             pages.insert(key, page);
         }
@@ -245,7 +266,7 @@ impl Conditions {
 }
 
 /// The answer for a stored page: a 304 with its validators when the client has it, else the page.
-fn answer(page: CachedPage, conditions: &Conditions) -> Response {
+fn answer(page: &CachedPage, conditions: &Conditions) -> Response {
     if conditions.unchanged(&page.etag, page.modified) {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
         let headers = response.headers_mut();
@@ -261,8 +282,8 @@ fn answer(page: CachedPage, conditions: &Conditions) -> Response {
         }
         return response;
     }
-    let mut response = Body::from(page.body).into_response();
-    *response.headers_mut() = page.headers;
+    let mut response = Body::from(page.body.clone()).into_response();
+    *response.headers_mut() = page.headers.clone();
     response
 }
 
@@ -288,7 +309,7 @@ pub async fn cached_pages(
     let version = state.db.content_version();
     let stored = state.pages.peek(&key);
     if let Some(page) = stored.as_ref().filter(|p| state.pages.is_fresh(p, version)) {
-        return answer(page.clone(), &conditions);
+        return answer(page, &conditions);
     }
     // The compression layer inside sees only the coding this key stands for.
     request.headers_mut().insert(
@@ -320,11 +341,11 @@ pub async fn cached_pages(
     let hex: String = digest.iter().take(10).map(|b| format!("{b:02x}")).collect();
     let etag = HeaderValue::from_str(&format!("\"{hex}-{coding}\""))
         .unwrap_or(HeaderValue::from_static("\"unknown\""));
-    // Last-Modified moves only when the bytes change, and then always forward (even within one second).
+    // Last-Modified: when the content version in force began (with or without the cache, the same for every
+    // page of that version), kept from the stored page when the bytes did not change.
     let modified = match &stored {
         Some(old) if old.etag == etag => old.modified,
-        Some(old) => now_unix().max(old.modified.saturating_add(1)),
-        None => now_unix(),
+        _ => state.pages.version_began(version),
     };
     let headers = &mut parts.headers;
     headers.insert(header::ETAG, etag.clone());
@@ -338,16 +359,16 @@ pub async fn cached_pages(
         header::VARY,
         HeaderValue::from_static("Accept, Accept-Encoding"),
     );
-    let page = CachedPage {
+    let page = Arc::new(CachedPage {
         version,
         stored_at: Instant::now(),
         headers: parts.headers,
         body,
         etag,
         modified,
-    };
+    });
     state.pages.insert(key, page.clone());
-    answer(page, &conditions)
+    answer(&page, &conditions)
 }
 
 #[cfg(test)]
@@ -362,15 +383,15 @@ mod tests {
         }
     }
 
-    fn page(version: u64) -> CachedPage {
-        CachedPage {
+    fn page(version: u64) -> Arc<CachedPage> {
+        Arc::new(CachedPage {
             version,
             stored_at: Instant::now(),
             headers: HeaderMap::new(),
             body: Bytes::from_static(b"<p>hi</p>"),
             etag: HeaderValue::from_static("\"abc-identity\""),
             modified: 1_000,
-        }
+        })
     }
 
     #[test]
@@ -397,6 +418,21 @@ mod tests {
             builder = builder.header(*k, *v);
         }
         builder.body(Body::empty()).expect("request")
+    }
+
+    #[test]
+    fn each_version_begins_later_than_the_last() {
+        let cache = PageCache::new(&config(1 << 20, 60));
+        let first = cache.version_began(1);
+        assert!(first >= now_unix() - 1);
+        assert_eq!(
+            cache.version_began(1),
+            first,
+            "the same version, the same date"
+        );
+        let second = cache.version_began(2);
+        assert!(second > first, "even within one second");
+        assert!(cache.version_began(3) > second);
     }
 
     #[test]

@@ -191,7 +191,7 @@ pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
     let max_body = state.config.limits.max_body_bytes;
     let request_timeout = Duration::from_secs(state.config.server.request_timeout_seconds);
     let headers = Arc::new(SecurityHeaders::new(&state.config));
-    routes
+    let routes = routes
         .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
             let request_id = uuid::Uuid::now_v7().simple().to_string();
             tracing::error!(%request_id, "handler panicked");
@@ -212,10 +212,12 @@ pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
         }))
         .layer(TraceLayer::new_for_http())
         // gzip or brotli, as the client prefers (the page cache stores what this produces).
-        .layer(CompressionLayer::new())
-        // Outermost, so that a cached page is answered before anything else runs.
-        .layer(middleware::from_fn_with_state(state.clone(), cache::cached_pages))
-        .with_state(state)
+        .layer(CompressionLayer::new());
+    // Outermost, and outside the routing, so that a cached page is answered before anything else runs: the routes
+    // are matched only when the cache cannot answer.
+    Router::new()
+        .fallback_service(routes.with_state(state.clone()))
+        .layer(middleware::from_fn_with_state(state, cache::cached_pages))
 }
 
 /// Turns bare error responses (from `AppError`, rejections and the fallback) into the themed error page.

@@ -7,6 +7,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
+use std::sync::Arc;
 
 use super::views::{
     self, ArchivePage, Chrome, FollowPage, HomePage, Pager, PostPage, PostView, SearchHit,
@@ -41,27 +42,70 @@ impl PageQuery {
     }
 }
 
-/// What every reader's page shows around its content, for the page at `path` with the feeds `feeds` (the blog's
-/// when empty) and `query` in the search box.
+/// The parts of every reader's page that cost queries (the archive list, the follower count), shared by the pages
+/// rendered while the content version is unchanged, for at most [`PARTS_KEPT`] (a follow changes the count without
+/// changing the content version). One per instance.
+#[derive(Default)]
+pub struct SharedParts(std::sync::Mutex<Option<(u64, std::time::Instant, Arc<Parts>)>>);
+
+pub struct Parts {
+    archive: Arc<Vec<views::ArchiveYear>>,
+    followers: Option<i64>,
+}
+
+/// How long [`SharedParts`] are used at most.
+const PARTS_KEPT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl SharedParts {
+    async fn get(&self, state: &AppState) -> Result<Arc<Parts>, AppError> {
+        let version = state.db.content_version();
+        {
+            let kept = self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((v, at, parts)) = kept.as_ref()
+                && *v == version
+                && at.elapsed() < PARTS_KEPT
+            {
+                return Ok(parts.clone());
+            }
+        }
+        let site = state.site();
+        let followers = if site.show_follower_count {
+            Some(followers::count(&state.db).await?)
+        } else {
+            None
+        };
+        let months = views::archive_months(&posts::published_dates(&state.db).await?, &site.zone());
+        let parts = Arc::new(Parts {
+            archive: Arc::new(views::archive_years(&months)),
+            followers,
+        });
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((version, std::time::Instant::now(), parts.clone()));
+        Ok(parts)
+    }
+}
+
+/// What every reader's page shows around its content, for the page at `path` with the feeds `feeds` (besides the
+/// blog's) and `query` in the search box.
 async fn chrome(
     state: &AppState,
     path: &str,
     query: &str,
     mut feeds: Vec<views::FeedLink>,
 ) -> Result<Chrome, AppError> {
-    let site = state.site();
-    let followers = if site.show_follower_count {
-        Some(followers::count(&state.db).await?)
-    } else {
-        None
-    };
-    let months = views::archive_months(&posts::published_dates(&state.db).await?, &site.zone());
-    let mut all = views::feed_links(&site.title, "/feed");
+    let parts = state.reader_parts.get(state).await?;
+    let mut all = views::feed_links(&state.site().title, "/feed");
     all.append(&mut feeds);
     Ok(Chrome {
         handle: state.urls.handle(),
-        followers,
-        archive: views::archive_years(&months),
+        followers: parts.followers,
+        archive: parts.archive.clone(),
         canonical_url: state.urls.page_url(path),
         query: query.to_string(),
         feeds: all,

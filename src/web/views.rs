@@ -170,7 +170,7 @@ pub struct Chrome {
     pub handle: String,
     /// How many accounts follow the blog, unless the owner hides it.
     pub followers: Option<i64>,
-    pub archive: Vec<ArchiveYear>,
+    pub archive: std::sync::Arc<Vec<ArchiveYear>>,
     /// This page's absolute address.
     pub canonical_url: String,
     /// What the search box shows (the query on the search page).
