@@ -260,6 +260,9 @@ pub struct SiteConfig {
     /// search is open to crawlers.
     #[serde(default)]
     pub robots: String,
+    /// The comment moderation policy in force (what the comment form promises), set in the web admin only.
+    #[serde(skip)]
+    pub comment_policy: crate::domain::moderation::Policy,
     /// The favicon's address, set in the web admin only.
     #[serde(skip)]
     pub favicon_url: Option<String>,

@@ -273,22 +273,27 @@ pub async fn neighbours(
     post: &Post,
 ) -> Result<(Option<(String, String)>, Option<(String, String)>), sqlx::Error> {
     let at = post.published_at.unwrap_or(post.created_at);
-    let older = sqlx::query_as(
-        "SELECT slug, title FROM posts WHERE status = 'published' AND kind = 'post' \
-         AND (published_at < $1 OR (published_at = $1 AND id < $2)) ORDER BY published_at DESC, id DESC LIMIT 1",
+    // One round trip: the older neighbour marked 0, the newer 1.
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT * FROM (SELECT 0 AS newer, slug, title FROM posts WHERE status = 'published' AND kind = 'post' \
+         AND (published_at < $1 OR (published_at = $1 AND id < $2)) ORDER BY published_at DESC, id DESC LIMIT 1) o \
+         UNION ALL \
+         SELECT * FROM (SELECT 1 AS newer, slug, title FROM posts WHERE status = 'published' AND kind = 'post' \
+         AND (published_at > $1 OR (published_at = $1 AND id > $2)) ORDER BY published_at, id LIMIT 1) n",
     )
     .bind(at)
     .bind(&post.id)
-    .fetch_optional(&db.pool)
+    .fetch_all(&db.pool)
     .await?;
-    let newer = sqlx::query_as(
-        "SELECT slug, title FROM posts WHERE status = 'published' AND kind = 'post' \
-         AND (published_at > $1 OR (published_at = $1 AND id > $2)) ORDER BY published_at, id LIMIT 1",
-    )
-    .bind(at)
-    .bind(&post.id)
-    .fetch_optional(&db.pool)
-    .await?;
+    let mut older = None;
+    let mut newer = None;
+    for (is_newer, slug, title) in rows {
+        if is_newer == 1 {
+            newer = Some((slug, title));
+        } else {
+            older = Some((slug, title));
+        }
+    }
     Ok((older, newer))
 }
 

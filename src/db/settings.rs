@@ -48,6 +48,11 @@ pub fn site_from(base: &SiteConfig, stored: &HashMap<String, String>) -> SiteCon
         site.posts_per_page = n;
     }
     site.favicon_url = stored.get("favicon_url").cloned();
+    site.comment_policy = crate::domain::moderation::Policy::from_setting(
+        stored
+            .get(crate::domain::moderation::Policy::KEY)
+            .map(String::as_str),
+    );
     site
 }
 

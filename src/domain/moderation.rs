@@ -2,11 +2,12 @@
 //! or Mastodon's CSV export of domain blocks).
 
 /// What happens to a new reply that a page could show.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Policy {
     /// Shown at once.
     PublishAll,
     /// Held for approval unless the author has an approved comment already (the default).
+    #[default]
     HoldFirst,
     /// Every reply waits for approval.
     HoldAll,

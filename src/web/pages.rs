@@ -100,7 +100,7 @@ async fn chrome(
     mut feeds: Vec<views::FeedLink>,
 ) -> Result<Chrome, AppError> {
     let parts = state.reader_parts.get(state).await?;
-    let mut all = views::feed_links(&state.site().title, "/feed");
+    let mut all = views::feed_links(&state.site().title, "", "/feed");
     all.append(&mut feeds);
     Ok(Chrome {
         handle: state.urls.handle(),
@@ -161,6 +161,7 @@ pub async fn tag(
     let path = views::tag_path(&tag.slug);
     let feeds = views::feed_links(
         &format!("Posts tagged {}", tag.name),
+        &tag.name,
         &format!("{path}/feed"),
     );
     let chrome = chrome(&state, &path, "", feeds).await?;
@@ -210,12 +211,7 @@ async fn post_page(
     let comments = comments::list_shown(&state.db, &post.id).await?;
     let (likes, boosts) = comments::reaction_counts(&state.db, &post.id).await?;
     let (older, newer) = posts::neighbours(&state.db, &post).await?;
-    let policy = crate::db::settings::all(&state.db).await?;
-    let policy = crate::domain::moderation::Policy::from_setting(
-        policy
-            .get(crate::domain::moderation::Policy::KEY)
-            .map(String::as_str),
-    );
+    let policy = state.site().comment_policy;
     let chrome = chrome(state, &views::post_path(&post.slug), "", Vec::new()).await?;
     let status = if interact_error.is_some() {
         StatusCode::BAD_REQUEST

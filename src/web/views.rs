@@ -142,13 +142,17 @@ pub fn archive_years(months: &[(i16, i8, usize)]) -> Vec<ArchiveYear> {
 
 /// A feed a page offers (`<link rel="alternate">` and the follow box).
 pub struct FeedLink {
+    /// "Blog title (Atom)", for `<link title>`.
     pub title: String,
+    /// "Atom", or "NGOs (Atom)" for a tag's: the link's text in the follow box.
+    pub label: String,
     pub media_type: &'static str,
     pub path: String,
 }
 
-/// The feeds of a list whose feed path (without extension) is `stem`: Atom, RSS and JSON Feed.
-pub fn feed_links(title: &str, stem: &str) -> Vec<FeedLink> {
+/// The feeds of a list whose feed path (without extension) is `stem`: Atom, RSS and JSON Feed; `of` names the
+/// list in the links' text ("" for the whole blog).
+pub fn feed_links(title: &str, of: &str, stem: &str) -> Vec<FeedLink> {
     [
         ("Atom", "application/atom+xml", "xml"),
         ("RSS", "application/rss+xml", "rss"),
@@ -157,6 +161,11 @@ pub fn feed_links(title: &str, stem: &str) -> Vec<FeedLink> {
     .into_iter()
     .map(|(kind, media_type, extension)| FeedLink {
         title: format!("{title} ({kind})"),
+        label: if of.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{of} ({kind})")
+        },
         media_type,
         path: format!("{stem}.{extension}"),
     })
