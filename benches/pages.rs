@@ -393,6 +393,19 @@ fn main() -> Result<(), BoxError> {
     runtime.block_on(bench(options()))
 }
 
+/// Requests per second of one case on one server: a one-second warm-up, then the measured run.
+async fn measure(port: u16, case: &Case, o: &Options) -> Result<f64, BoxError> {
+    load(port, case.requests.clone(), case.status, o.connections, 1).await?;
+    load(
+        port,
+        case.requests.clone(),
+        case.status,
+        o.connections,
+        o.seconds,
+    )
+    .await
+}
+
 async fn bench(o: Options) -> Result<(), BoxError> {
     let dir = tempfile::tempdir()?;
     let db_url = format!("sqlite:{}", dir.path().join("bench.db").display());
@@ -482,40 +495,9 @@ async fn bench(o: Options) -> Result<(), BoxError> {
     let mut peak = 0;
     let mut ceilings = Vec::new();
     for case in &cases {
-        // A short warm-up on each side, then the measured run.
-        load(
-            steppe_port,
-            case.requests.clone(),
-            case.status,
-            o.connections,
-            1,
-        )
-        .await?;
-        let ours = load(
-            steppe_port,
-            case.requests.clone(),
-            case.status,
-            o.connections,
-            o.seconds,
-        )
-        .await?;
+        let ours = measure(steppe_port, case, &o).await?;
         peak = peak.max(memory_kib(pid).0).max(memory_kib(pid).1);
-        load(
-            bare_port,
-            case.requests.clone(),
-            case.status,
-            o.connections,
-            1,
-        )
-        .await?;
-        let ceiling = load(
-            bare_port,
-            case.requests.clone(),
-            case.status,
-            o.connections,
-            o.seconds,
-        )
-        .await?;
+        let ceiling = measure(bare_port, case, &o).await?;
         ceilings.push(ceiling);
         println!(
             "{:<10} {ours:>14.0} {ceiling:>14.0} {:>8.2}",
@@ -534,22 +516,7 @@ async fn bench(o: Options) -> Result<(), BoxError> {
     let steppe = start_steppe(&config_path, steppe_port, false).await?;
     println!("with the page cache off (cache.max_bytes = 0):");
     for (case, ceiling) in cases.iter().zip(ceilings).take(2) {
-        load(
-            steppe_port,
-            case.requests.clone(),
-            case.status,
-            o.connections,
-            1,
-        )
-        .await?;
-        let ours = load(
-            steppe_port,
-            case.requests.clone(),
-            case.status,
-            o.connections,
-            o.seconds,
-        )
-        .await?;
+        let ours = measure(steppe_port, case, &o).await?;
         println!(
             "{:<10} {ours:>14.0} {ceiling:>14.0} {:>8.2}",
             case.name,

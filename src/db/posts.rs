@@ -137,10 +137,7 @@ pub(crate) fn placeholders(start: usize, n: usize) -> String {
 }
 
 /// Fills in the tags of each post, in the order the owner typed them, with one query.
-pub(crate) async fn attach_tags(
-    conn: &mut AnyConnection,
-    posts: &mut [Post],
-) -> Result<(), sqlx::Error> {
+async fn attach_tags(conn: &mut AnyConnection, posts: &mut [Post]) -> Result<(), sqlx::Error> {
     if posts.is_empty() {
         return Ok(());
     }
@@ -163,6 +160,15 @@ pub(crate) async fn attach_tags(
     Ok(())
 }
 
+/// Fills in the tags and the images of each post (what the reader's pages show of a post besides its row).
+pub(crate) async fn attach_tags_and_images(
+    conn: &mut AnyConnection,
+    posts: &mut [Post],
+) -> Result<(), sqlx::Error> {
+    attach_tags(conn, posts).await?;
+    super::media::attach(conn, posts).await
+}
+
 /// A page of published posts, newest first, with the given columns.
 async fn published_page(
     db: &Db,
@@ -180,8 +186,7 @@ async fn published_page(
         .bind(offset)
         .fetch_all(&mut *conn)
         .await?;
-    attach_tags(&mut conn, &mut posts).await?;
-    super::media::attach(&mut conn, &mut posts).await?;
+    attach_tags_and_images(&mut conn, &mut posts).await?;
     Ok(posts)
 }
 
@@ -226,8 +231,7 @@ pub async fn list_published_between(
         .bind(offset)
         .fetch_all(&mut *conn)
         .await?;
-    attach_tags(&mut conn, &mut posts).await?;
-    super::media::attach(&mut conn, &mut posts).await?;
+    attach_tags_and_images(&mut conn, &mut posts).await?;
     Ok(posts)
 }
 
@@ -363,8 +367,7 @@ async fn tagged_page(
         .bind(offset)
         .fetch_all(&mut *conn)
         .await?;
-    attach_tags(&mut conn, &mut posts).await?;
-    super::media::attach(&mut conn, &mut posts).await?;
+    attach_tags_and_images(&mut conn, &mut posts).await?;
     Ok(posts)
 }
 
@@ -391,8 +394,7 @@ async fn find_one(
         .fetch_optional(&mut *conn)
         .await?;
     let mut posts: Vec<Post> = post.into_iter().collect();
-    attach_tags(conn, &mut posts).await?;
-    super::media::attach(conn, &mut posts).await?;
+    attach_tags_and_images(conn, &mut posts).await?;
     Ok(posts.pop())
 }
 

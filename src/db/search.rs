@@ -319,8 +319,7 @@ pub async fn search(
         .iter_mut()
         .map(|h| std::mem::take(&mut h.post))
         .collect();
-    super::posts::attach_tags(&mut conn, &mut posts).await?;
-    super::media::attach(&mut conn, &mut posts).await?;
+    super::posts::attach_tags_and_images(&mut conn, &mut posts).await?;
     for (hit, post) in hits.iter_mut().zip(posts) {
         hit.post = post;
     }
