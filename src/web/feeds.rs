@@ -327,10 +327,10 @@ pub async fn sitemap(State(state): State<AppState>) -> Result<Response, AppError
     for (tag, _) in posts::tag_counts(&state.db).await? {
         url(&views::tag_path(&tag.slug), None);
     }
-    let zone = state.site().zone();
-    for (year, month, _) in views::archive_months(&posts::published_dates(&state.db).await?, &zone)
-    {
-        url(&views::archive_path(year, month), None);
+    // The months the archive list shows (kept for every reader's page).
+    let parts = state.reader_parts.get(&state).await?;
+    for month in parts.archive.iter().flat_map(|year| &year.months) {
+        url(&month.path, None);
     }
     xml.push_str("</urlset>\n");
     Ok(feed_response("application/xml; charset=utf-8", xml))

@@ -49,7 +49,7 @@ impl PageQuery {
 pub struct SharedParts(std::sync::Mutex<Option<(u64, std::time::Instant, Arc<Parts>)>>);
 
 pub struct Parts {
-    archive: Arc<Vec<views::ArchiveYear>>,
+    pub(crate) archive: Arc<Vec<views::ArchiveYear>>,
     followers: Option<i64>,
 }
 
@@ -57,7 +57,7 @@ pub struct Parts {
 const PARTS_KEPT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl SharedParts {
-    async fn get(&self, state: &AppState) -> Result<Arc<Parts>, AppError> {
+    pub(crate) async fn get(&self, state: &AppState) -> Result<Arc<Parts>, AppError> {
         let version = state.db.content_version();
         {
             let kept = self
@@ -213,11 +213,6 @@ async fn post_page(
     let (older, newer) = posts::neighbours(&state.db, &post).await?;
     let policy = state.site().comment_policy;
     let chrome = chrome(state, &views::post_path(&post.slug), "", Vec::new()).await?;
-    let status = if interact_error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
     let mut response = render(&PostPage {
         site: &state.site(),
         chrome: &chrome,
@@ -233,7 +228,6 @@ async fn post_page(
         interact_error,
         handle_typed,
     })?;
-    *response.status_mut() = status;
     response
         .headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept"));
@@ -454,20 +448,45 @@ pub async fn interact(
             "That is not a post of this blog.".into(),
         ));
     };
-    use crate::federation::discovery::{InteractionError, interaction_url};
+    use crate::federation::discovery::interaction_url;
     let error = match interaction_url(&state.client, &state.lookups, &ip, &q.handle, &q.uri).await {
         Ok(target) => return Ok(axum::response::Redirect::to(&target).into_response()),
         Err(e) => e,
     };
     // The post again, with the reason beside the form and the address as typed.
-    let status = match error {
-        InteractionError::TooMany => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    let typed: String = q.handle.trim().chars().take(320).collect();
-    let mut response = post_page(&state, post, Some(error.to_string()), typed).await?;
+    let status = lookup_failure_status(&error);
+    let mut response = post_page(
+        &state,
+        post,
+        Some(error.to_string()),
+        typed_address(&q.handle),
+    )
+    .await?;
     *response.status_mut() = status;
     Ok(response)
+}
+
+/// A reader's address as typed, for showing back in the form (bounded).
+fn typed_address(handle: &str) -> String {
+    handle.trim().chars().take(320).collect()
+}
+
+/// The status of a page that says why a reader's address could not be looked up.
+fn lookup_failure_status(error: &crate::federation::discovery::InteractionError) -> StatusCode {
+    match error {
+        crate::federation::discovery::InteractionError::TooMany => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// The year and month of an archive path's segments ("2011", "03"), or `None` when they are not four and two
+/// digits.
+fn archive_month(year: &str, month: &str) -> Option<(i16, i8)> {
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(year, 4) || !digits(month, 2) {
+        return None;
+    }
+    Some((year.parse().ok()?, month.parse().ok()?))
 }
 
 /// `/{year}/{month}/`: the posts of a month in the blog's time zone. A month without posts is an empty page; a
@@ -477,13 +496,7 @@ pub async fn archive(
     Path((year, month)): Path<(String, String)>,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
-    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(&year, 4) || !digits(&month, 2) {
-        return Err(AppError::NotFound);
-    }
-    let (Ok(year), Ok(month)) = (year.parse::<i16>(), month.parse::<i8>()) else {
-        return Err(AppError::NotFound);
-    };
+    let (year, month) = archive_month(&year, &month).ok_or(AppError::NotFound)?;
     let zone = state.site().zone();
     let (start, end) = zone.month_range(year, month).ok_or(AppError::NotFound)?;
     let page = q.number()?;
@@ -511,8 +524,7 @@ pub async fn archive(
 
 /// `/{year}/{month}` without the slash: the archive's one address.
 pub async fn archive_without_slash(Path((year, month)): Path<(String, String)>) -> Response {
-    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    if digits(&year, 4) && digits(&month, 2) {
+    if archive_month(&year, &month).is_some() {
         moved_permanently(&format!("/{year}/{month}/"))
     } else {
         AppError::NotFound.into_response()
@@ -606,25 +618,15 @@ pub async fn follow(
     crate::web::auth::ClientIp(ip): crate::web::auth::ClientIp,
     Query(q): Query<FollowQuery>,
 ) -> Result<Response, AppError> {
-    use crate::federation::discovery::{InteractionError, interaction_url};
-    let typed: String = q
-        .handle
-        .as_deref()
-        .unwrap_or_default()
-        .trim()
-        .chars()
-        .take(320)
-        .collect();
+    use crate::federation::discovery::interaction_url;
+    let typed = typed_address(q.handle.as_deref().unwrap_or_default());
     let (status, error) = if q.handle.is_none() {
         (StatusCode::OK, None)
     } else {
         let acct = state.urls.acct();
         match interaction_url(&state.client, &state.lookups, &ip, &typed, &acct).await {
             Ok(target) => return Ok(axum::response::Redirect::to(&target).into_response()),
-            Err(e @ InteractionError::TooMany) => {
-                (StatusCode::TOO_MANY_REQUESTS, Some(e.to_string()))
-            }
-            Err(e) => (StatusCode::BAD_REQUEST, Some(e.to_string())),
+            Err(e) => (lookup_failure_status(&e), Some(e.to_string())),
         }
     };
     let chrome = chrome(&state, "/follow", "", Vec::new()).await?;
