@@ -45,6 +45,35 @@ pub enum Command {
     Admin(AdminCommand),
     /// Load and validate the configuration, then exit.
     CheckConfig,
+    /// Bring a blog in from another platform.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// A WordPress export (Tools → Export → All content): posts, pages, dates, tags and categories, comments
+    /// (federated ones included); old addresses keep working. Safe to run again: what is unchanged is skipped, what a
+    /// newer export changed is updated.
+    Wxr {
+        /// The export file (.xml).
+        file: PathBuf,
+        /// A copy of the old site's wp-content/uploads folder.
+        #[arg(long)]
+        uploads: Option<PathBuf>,
+        /// Fetch images that are not under --uploads from the old site.
+        #[arg(long)]
+        fetch_media: bool,
+        /// Read the export and report what would be imported; store nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Send each imported published post to the followers (by default imported posts are not announced).
+        #[arg(long)]
+        announce: bool,
+        /// The time zone of dates the export gives only in the site's local time (drafts), e.g. Asia/Almaty.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,6 +133,25 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::CheckConfig => {
             println!("configuration OK: {}", cli.config.display());
         }
+        Command::Import(ImportCommand::Wxr {
+            file,
+            uploads,
+            fetch_media,
+            dry_run,
+            announce,
+            timezone,
+        }) => {
+            import_wxr(
+                config,
+                file,
+                uploads,
+                fetch_media,
+                dry_run,
+                announce,
+                &timezone,
+            )
+            .await?
+        }
         Command::Admin(AdminCommand::CreateOwner {
             username,
             display_name,
@@ -160,6 +208,49 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 Err(e) => return Err(CliError::Invalid(format!("database error: {e}"))),
             }
         }
+    }
+    Ok(())
+}
+
+/// `steppe import wxr`: a progress bar on a terminal (plain lines elsewhere), then the summary.
+async fn import_wxr(
+    mut config: Config,
+    file: PathBuf,
+    uploads: Option<PathBuf>,
+    fetch_media: bool,
+    dry_run: bool,
+    announce: bool,
+    timezone: &str,
+) -> Result<(), CliError> {
+    let zone = crate::domain::dates::Zone::named(timezone).ok_or_else(|| {
+        CliError::Invalid(format!(
+            "--timezone: {timezone:?} is not a time zone (e.g. Europe/Berlin)"
+        ))
+    })?;
+    if let Some(dir) = &uploads
+        && !dir.is_dir()
+    {
+        return Err(CliError::Invalid(format!(
+            "--uploads: {} is not a folder",
+            dir.display()
+        )));
+    }
+    // The serving processes deliver; this one only queues (with --announce).
+    config.delivery.workers = 0;
+    let state = crate::app::AppState::new(config).await?;
+    let options = crate::import::Options {
+        uploads,
+        fetch_media,
+        dry_run,
+        announce,
+        zone,
+    };
+    let progress = crate::import::progress::Terminal::new();
+    let summary = crate::import::run(&state, &file, &options, &progress)
+        .await
+        .map_err(|e| CliError::Invalid(format!("{}: {e}", file.display())))?;
+    for line in summary.lines() {
+        println!("{line}");
     }
     Ok(())
 }

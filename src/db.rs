@@ -8,6 +8,7 @@ pub mod blocks;
 pub mod comments;
 pub mod deliveries;
 pub mod followers;
+pub mod imports;
 pub mod inbox_seen;
 pub mod media;
 pub mod notifications;

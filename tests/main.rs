@@ -19,6 +19,7 @@ mod federation;
 mod followers;
 mod fuzz_corpus;
 mod hardening;
+mod import;
 mod inbox;
 mod interop;
 mod media;

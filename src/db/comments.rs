@@ -182,6 +182,15 @@ pub async fn delete_by_author(db: &Db, id: &str, author_id: &str) -> Result<bool
     change(db, query).await
 }
 
+/// Records who wrote an imported comment, once their server has shown it (WordPress exports name commenters by
+/// profile page, not by actor id).
+pub async fn adopt_author(db: &Db, id: &str, author_id: &str) -> Result<bool, sqlx::Error> {
+    let query = sqlx::query("UPDATE comments SET author_id = $2 WHERE id = $1 AND author_id <> $2")
+        .bind(id)
+        .bind(author_id);
+    change(db, query).await
+}
+
 /// Removes everything an actor left: comments, likes and boosts (their account was deleted).
 pub async fn delete_all_of(db: &Db, author_id: &str) -> Result<u64, sqlx::Error> {
     let mut tx = db.begin_write().await?;
@@ -207,6 +216,7 @@ pub async fn count_shown(db: &Db) -> Result<i64, sqlx::Error> {
 }
 
 /// A page of the ids of a post's shown comments, oldest first, with the total: the Article's `replies`.
+// Comments imported from a blog's own comment form (ids `tag:…`) were never on the fediverse: not listed.
 pub async fn shown_ids(
     db: &Db,
     post_id: &str,
@@ -215,14 +225,14 @@ pub async fn shown_ids(
 ) -> Result<(i64, Vec<String>), sqlx::Error> {
     let total = sqlx::query_scalar(
         "SELECT COUNT(*) FROM comments WHERE post_id = $1 AND status = 'shown' \
-         AND visibility IN ('public', 'unlisted')",
+         AND visibility IN ('public', 'unlisted') AND id NOT LIKE 'tag:%'",
     )
     .bind(post_id)
     .fetch_one(&db.pool)
     .await?;
     let ids = sqlx::query_scalar(
         "SELECT id FROM comments WHERE post_id = $1 AND status = 'shown' \
-         AND visibility IN ('public', 'unlisted') ORDER BY published_at, id LIMIT $2 OFFSET $3",
+         AND visibility IN ('public', 'unlisted') AND id NOT LIKE 'tag:%' ORDER BY published_at, id LIMIT $2 OFFSET $3",
     )
     .bind(post_id)
     .bind(limit)

@@ -840,6 +840,7 @@ pub async fn delete_in(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Error> {
     for sql in [
         "DELETE FROM post_tags WHERE post_id = $1",
         "DELETE FROM post_old_slugs WHERE post_id = $1",
+        "DELETE FROM old_addresses WHERE post_id = $1",
         "DELETE FROM comments WHERE post_id = $1",
     ] {
         sqlx::query(sql).bind(id).execute(&mut **tx).await?;

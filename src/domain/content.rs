@@ -71,14 +71,93 @@ pub fn render_markdown_with(markdown: &str, base: &str, images: &Images) -> Stri
         events.extend(held);
     }
     html::push_html(&mut raw, events.into_iter());
+    sanitize_post_html(&raw)
+}
+
+/// The sanitising policy of a post's HTML (the editor's output and imported posts alike).
+pub fn sanitize_post_html(html: &str) -> String {
     ammonia::Builder::default()
         .add_generic_attributes(["id"])
         .add_tag_attributes("input", ["type", "checked", "disabled"])
         .add_tag_attributes("img", ["srcset", "sizes", "loading", "decoding"])
         .add_tag_attributes("source", ["type", "srcset", "sizes"])
         .add_tags(["input", "picture", "source"])
-        .clean(&raw)
+        .clean(html)
         .to_string()
+}
+
+/// The text of HTML as sanitised by ammonia: tags dropped (block ends become newlines), the entities it writes
+/// (`&amp;`, `&lt;`, `&gt;`, `&quot;`, `&nbsp;`, numeric) undone.
+pub fn html_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        let end = after.find('>').map_or(after.len(), |e| e + 1);
+        let tag = after[..end].to_ascii_lowercase();
+        if [
+            "</p",
+            "<br",
+            "</li",
+            "</h",
+            "</blockquote",
+            "</pre",
+            "</figcaption",
+            "</tr",
+            "</div",
+        ]
+        .iter()
+        .any(|t| tag.starts_with(t))
+            && !out.ends_with('\n')
+        {
+            out.push('\n');
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    decode_entities(&out)
+}
+
+/// Undoes the HTML entities sanitised HTML carries (named: the five XML ones and `&nbsp;`; numeric: all).
+fn decode_entities(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let end = after.find(';').filter(|&e| e <= 10);
+        let decoded = end.and_then(|e| {
+            let name = &after[..e];
+            let c = match name {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" | "#39" => Some('\''),
+                "nbsp" => Some('\u{a0}'),
+                n => n
+                    .strip_prefix("#x")
+                    .or_else(|| n.strip_prefix("#X"))
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .or_else(|| n.strip_prefix('#').and_then(|d| d.parse().ok()))
+                    .and_then(char::from_u32),
+            };
+            c.map(|c| (c, e))
+        });
+        match decoded {
+            Some((c, e)) => {
+                out.push(c);
+                rest = &after[e + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The excerpt shown on lists: the owner's summary when given, else the start of the first paragraph.
@@ -100,6 +179,7 @@ pub fn excerpt_html(summary: &str, markdown: &str) -> String {
 /// The text of the first paragraph that has any, with inline markup and images removed.
 fn first_paragraph_text(markdown: &str) -> String {
     let mut text = String::new();
+    let mut html = String::new();
     let mut in_paragraph = false;
     let mut in_image = 0usize;
     for event in Parser::new_ext(markdown, markdown_options()) {
@@ -115,8 +195,20 @@ fn first_paragraph_text(markdown: &str) -> String {
             Event::End(TagEnd::Image) => in_image = in_image.saturating_sub(1),
             Event::Text(t) | Event::Code(t) if in_paragraph && in_image == 0 => text.push_str(&t),
             Event::SoftBreak | Event::HardBreak if in_paragraph => text.push(' '),
+            // A text kept as HTML (imported posts): its first line of text.
+            Event::Html(t) if !in_paragraph && text.trim().is_empty() => {
+                html.push_str(&t);
+            }
             _ => {}
         }
+    }
+    if text.trim().is_empty() && !html.is_empty() {
+        let all = html_text(&html);
+        text = all
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .to_string();
     }
     // Collapse runs of ASCII spaces left where markup was removed; other spaces (no-break) are kept.
     let mut collapsed = String::with_capacity(text.len());
@@ -200,11 +292,20 @@ pub fn escape_stray_backticks(markdown: &str) -> String {
 /// Calls `found(line, line_start, byte_index_in_line)` for each stray backtick, line by line, skipping fenced and
 /// indented code.
 fn for_stray_backticks(markdown: &str, mut found: impl FnMut(&str, usize, usize)) {
+    // HTML blocks (imported posts keep HTML) are never read as Markdown, so their backticks are safe.
+    let html_blocks: Vec<std::ops::Range<usize>> = Parser::new_ext(markdown, markdown_options())
+        .into_offset_iter()
+        .filter(|(e, _)| matches!(e, Event::Start(Tag::HtmlBlock)))
+        .map(|(_, range)| range)
+        .collect();
     let mut fence: Option<&str> = None;
     let mut line_start = 0;
     for line in markdown.split_inclusive('\n') {
         let this_start = line_start;
         line_start += line.len();
+        if html_blocks.iter().any(|r| r.contains(&this_start)) {
+            continue;
+        }
         let trimmed = line.trim_start();
         let marker = ["```", "~~~"].into_iter().find(|m| trimmed.starts_with(m));
         match (fence, marker) {
@@ -246,6 +347,8 @@ pub fn plain_text(markdown: &str) -> String {
     for event in Parser::new(markdown) {
         match event {
             Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            // An HTML block (imported posts keep HTML as their source) adds its text.
+            Event::Html(t) => out.push_str(&html_text(&t)),
             Event::SoftBreak | Event::HardBreak => out.push(' '),
             Event::End(
                 TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::CodeBlock,

@@ -39,18 +39,25 @@ pub async fn target(state: &AppState, in_reply_to: &str) -> Result<Option<Target
                 parent_id: None,
             }));
     }
-    Ok(comments::find(&state.db, in_reply_to)
-        .await?
-        .map(|c| Target {
+    if let Some(c) = comments::find(&state.db, in_reply_to).await? {
+        return Ok(Some(Target {
             post_id: c.post_id,
             parent_id: Some(c.id),
+        }));
+    }
+    // An imported post, by the id followers' servers knew it by on WordPress.
+    Ok(db::imports::post_for_old_url(&state.db, in_reply_to)
+        .await?
+        .map(|post_id| Target {
+            post_id,
+            parent_id: None,
         }))
 }
 
 /// The post whose Article `object` is, for likes and boosts.
 pub async fn liked_post(state: &AppState, object: &str) -> Result<Option<String>, sqlx::Error> {
     let Some(article_id) = state.urls.article_id_in(object) else {
-        return Ok(None);
+        return db::imports::post_for_old_url(&state.db, object).await;
     };
     Ok(posts::find_published_by_article_id(&state.db, article_id)
         .await?

@@ -121,6 +121,15 @@ async fn announce_in(state: &AppState, tx: &mut Tx, mut after: Post) -> Result<(
     Ok(())
 }
 
+/// Queues the `Create` of an imported post (`steppe import wxr --announce`), inside the import's transaction.
+pub async fn announce_imported_in(
+    state: &AppState,
+    tx: &mut Tx,
+    post: Post,
+) -> Result<(), SaveError> {
+    announce_in(state, tx, post).await
+}
+
 /// Publishes the scheduled posts whose time has come, each in its own transaction with its `Create`; returns how
 /// many this process published and when the next one is due. Safe to run in any number of processes at once:
 /// each post is published, and its `Create` queued, exactly once.

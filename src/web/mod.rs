@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cache;
 pub mod feeds;
 pub mod metrics;
+pub mod old_addresses;
 pub mod pages;
 pub mod serve;
 pub mod views;

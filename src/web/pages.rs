@@ -115,7 +115,22 @@ async fn chrome(
 pub async fn home(
     State(state): State<AppState>,
     Query(q): Query<PageQuery>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    // WordPress's own addresses of posts and pages: `/?p=101`, `/?page_id=2`.
+    if uri.query().is_some_and(|query| {
+        query
+            .split('&')
+            .any(|p| p.starts_with("p=") || p.starts_with("page_id="))
+    }) {
+        return super::old_addresses::moved_or_not_found(
+            &state,
+            &uri,
+            wants_activity_json(&headers),
+        )
+        .await;
+    }
     let page = q.number()?;
     let per_page = state.site().posts_per_page;
     let zone = state.site().zone();
@@ -259,10 +274,16 @@ struct StaticPage<'a> {
 pub async fn page(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let Some(page) = posts::find_published_page(&state.db, &slug).await? else {
-        return Err(AppError::NotFound);
+        return super::old_addresses::moved_or_not_found(
+            &state,
+            &uri,
+            wants_activity_json(&headers),
+        )
+        .await;
     };
     if wants_activity_json(&headers) && page.announced == 1 {
         return Ok(redirect_varying(
@@ -420,8 +441,18 @@ pub async fn media(
     Ok((cached, [(header::CONTENT_TYPE, media_type)], bytes).into_response())
 }
 
-pub async fn not_found() -> AppError {
-    AppError::NotFound
+/// Addresses no route serves: an imported post's old address or a WordPress path is redirected (GET and HEAD
+/// only), anything else is 404.
+pub async fn not_found(
+    State(state): State<AppState>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
+        return Err(AppError::NotFound);
+    }
+    super::old_addresses::moved_or_not_found(&state, &uri, wants_activity_json(&headers)).await
 }
 
 #[derive(serde::Deserialize)]
@@ -495,8 +526,18 @@ pub async fn archive(
     State(state): State<AppState>,
     Path((year, month)): Path<(String, String)>,
     Query(q): Query<PageQuery>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let (year, month) = archive_month(&year, &month).ok_or(AppError::NotFound)?;
+    let Some((year, month)) = archive_month(&year, &month) else {
+        // Two segments that are not a month: `/tag/ngos/`, `/2011/a-post/` of an imported blog.
+        return super::old_addresses::moved_or_not_found(
+            &state,
+            &uri,
+            wants_activity_json(&headers),
+        )
+        .await;
+    };
     let zone = state.site().zone();
     let (start, end) = zone.month_range(year, month).ok_or(AppError::NotFound)?;
     let page = q.number()?;
@@ -523,11 +564,16 @@ pub async fn archive(
 }
 
 /// `/{year}/{month}` without the slash: the archive's one address.
-pub async fn archive_without_slash(Path((year, month)): Path<(String, String)>) -> Response {
+pub async fn archive_without_slash(
+    State(state): State<AppState>,
+    Path((year, month)): Path<(String, String)>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     if archive_month(&year, &month).is_some() {
-        moved_permanently(&format!("/{year}/{month}/"))
+        Ok(moved_permanently(&format!("/{year}/{month}/")))
     } else {
-        AppError::NotFound.into_response()
+        super::old_addresses::moved_or_not_found(&state, &uri, wants_activity_json(&headers)).await
     }
 }
 

@@ -24,6 +24,22 @@ pub async fn receive(state: &AppState, signer: &str, delete: Delete) -> Result<(
             tracing::info!(comment = %object, "comment deleted by its author");
             Ok(())
         }
+        // An imported comment names its author by profile page: deleted when its origin, the signer's server,
+        // says it is gone.
+        Some(c)
+            if crate::federation::comments::host(object)
+                == crate::federation::comments::host(signer)
+                && crate::db::imports::is_imported_comment(&state.db, object).await?
+                && matches!(
+                    state.client.fetch_json(object).await,
+                    Err(crate::federation::client::FetchError::Status(s))
+                        if s == axum::http::StatusCode::GONE || s == axum::http::StatusCode::NOT_FOUND
+                ) =>
+        {
+            comments::delete_by_author(&state.db, object, &c.author_id).await?;
+            tracing::info!(comment = %object, "imported comment deleted at its origin");
+            Ok(())
+        }
         Some(_) => Err(AppError::Forbidden(format!(
             "only its author may delete {object}"
         ))),

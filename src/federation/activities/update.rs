@@ -38,6 +38,18 @@ pub async fn receive(state: &AppState, signer: &str, object: &Value) -> Result<(
         tracing::info!(actor = %signer, note = %note.id, "Update of a note we do not hold; ignored");
         return Ok(());
     };
+    if stored.author_id != signer
+        && note.attributed_to.0 == signer
+        && crate::db::imports::is_imported_comment(&state.db, &note.id).await?
+    {
+        // An imported comment names its author by profile page: the Note at its origin says who wrote it.
+        let origin =
+            replies::authentic_note(state, signer, &Value::String(note.id.clone())).await?;
+        if origin.attributed_to.0 == signer {
+            comments::adopt_author(&state.db, &note.id, signer).await?;
+            return Box::pin(receive(state, signer, object)).await;
+        }
+    }
     if stored.author_id != signer || note.attributed_to.0 != signer {
         return Err(AppError::Forbidden(format!(
             "only its author may edit {}",

@@ -1,0 +1,981 @@
+//! Imports from other blogs: `steppe import wxr` and `/admin/import` read a WordPress export ([`wxr`], a streaming
+//! parser with nothing of the database in it) and store its posts, pages, tags and comments ([`run`]), one
+//! transaction per post with its comments, keyed by the export's site address and the WordPress ids so that a
+//! second run changes nothing and a newer export updates what changed. Old addresses are recorded for redirects
+//! and for activities aimed at the posts' old ActivityPub ids.
+
+pub mod html;
+pub mod progress;
+pub mod wxr;
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+};
+
+use sha2::{Digest, Sha256};
+
+use crate::{
+    app::AppState,
+    db::{
+        self,
+        comments::NewComment,
+        imports::{self, Imported},
+        posts::{self, Dates, Tx},
+    },
+    domain::{
+        comments::sanitize,
+        content,
+        dates::Zone,
+        posts::{PostStatus, TagName, ValidPost},
+        slug::{self, Slug},
+    },
+};
+use html::Attachment;
+use wxr::{Item, WxrError, WxrReader};
+
+/// What the owner asked for.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// A copy of `wp-content/uploads`.
+    pub uploads: Option<PathBuf>,
+    pub fetch_media: bool,
+    /// Read and report, store nothing.
+    pub dry_run: bool,
+    /// Send the `Create` of each published post to the followers.
+    pub announce: bool,
+    /// The zone of `wp:post_date` where an item has no GMT date (drafts): WXR does not name the site's zone.
+    pub zone: Zone,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            uploads: None,
+            fetch_media: false,
+            dry_run: false,
+            announce: false,
+            zone: Zone::utc(),
+        }
+    }
+}
+
+/// What an import did, for the summary printed (or shown) at the end.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub site: String,
+    pub posts: u64,
+    pub pages: u64,
+    pub drafts: u64,
+    pub scheduled: u64,
+    /// Posts and pages changed by this run (a newer export).
+    pub updated: u64,
+    /// Posts and pages already imported as they are.
+    pub unchanged: u64,
+    pub tags: u64,
+    pub comments: u64,
+    pub federated_comments: u64,
+    pub images: u64,
+    pub announced: u64,
+    /// One line each: what was not imported, and why.
+    pub skipped: Vec<String>,
+    /// One line each: what was imported differently from WordPress, and why.
+    pub notes: Vec<String>,
+    /// Shortcodes kept as text, with the number of posts that have each.
+    pub unknown_shortcodes: BTreeMap<String, u64>,
+    pub zone: String,
+    pub dry_run: bool,
+}
+
+impl Summary {
+    /// The summary as lines of text.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "{}{}: {} posts, {} pages, {} drafts, {} scheduled, {} tags, {} comments ({} from the fediverse), {} images",
+            if self.dry_run {
+                "dry run (nothing stored) "
+            } else {
+                "imported "
+            },
+            self.site,
+            self.posts,
+            self.pages,
+            self.drafts,
+            self.scheduled,
+            self.tags,
+            self.comments,
+            self.federated_comments,
+            self.images,
+        )];
+        out.push(format!(
+            "{} updated from a newer export, {} already imported and unchanged; {} sent to followers",
+            self.updated, self.unchanged, self.announced
+        ));
+        out.push(format!(
+            "dates without a time zone (drafts) read in {}",
+            self.zone
+        ));
+        if !self.unknown_shortcodes.is_empty() {
+            let list: Vec<String> = self
+                .unknown_shortcodes
+                .iter()
+                .map(|(name, n)| format!("[{name}] in {n}"))
+                .collect();
+            out.push(format!("shortcodes kept as text: {}", list.join(", ")));
+        }
+        for note in &self.notes {
+            out.push(format!("note: {note}"));
+        }
+        for skip in &self.skipped {
+            out.push(format!("skipped: {skip}"));
+        }
+        out
+    }
+}
+
+/// Why an import stopped (nothing of the item being imported is stored; earlier items are).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0}")]
+    Wxr(#[from] WxrError),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("stopped after {0}; run the import again to complete it")]
+    Stopped(String),
+}
+
+/// Told how far the import is.
+pub trait Progress: Send + Sync {
+    /// The file's size, in bytes.
+    fn start(&self, total_bytes: u64);
+    /// `position` bytes read; `label` names the item just done. `false` stops the import there (what is done stays
+    /// done: each post was stored whole with its comments).
+    fn advance(&self, position: u64, label: &str) -> bool;
+    fn finish(&self);
+}
+
+/// Tells nobody.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn start(&self, _: u64) {}
+    fn advance(&self, _: u64, _: &str) -> bool {
+        true
+    }
+    fn finish(&self) {}
+}
+
+/// Attachments by WordPress id, read in a first pass (galleries and featured images name them, often before the
+/// attachment's own item comes).
+#[derive(Default)]
+struct AttachmentIndex {
+    by_id: HashMap<i64, Attachment>,
+}
+
+impl html::Attachments for AttachmentIndex {
+    fn by_id(&self, id: i64) -> Option<Attachment> {
+        self.by_id.get(&id).cloned()
+    }
+
+    fn of_parent(&self, parent: i64) -> Vec<Attachment> {
+        let mut found: Vec<(i64, Attachment)> = self
+            .by_id
+            .iter()
+            .filter(|(_, a)| a.parent == parent)
+            .map(|(id, a)| (*id, a.clone()))
+            .collect();
+        found.sort_by_key(|(id, _)| *id);
+        found.into_iter().map(|(_, a)| a).collect()
+    }
+}
+
+/// At most this many attachments are remembered between the passes (each is a few hundred bytes).
+const MAX_ATTACHMENTS: usize = 200_000;
+
+fn open(path: &Path) -> Result<(BufReader<std::fs::File>, u64), ImportError> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| ImportError::Invalid(format!("cannot open {}: {e}", path.display())))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    Ok((BufReader::with_capacity(256 * 1024, file), size))
+}
+
+/// Imports the export at `path` into the blog of `state`.
+pub async fn run(
+    state: &AppState,
+    path: &Path,
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<Summary, ImportError> {
+    // First pass: the channel must be WXR, and the attachments are remembered.
+    let (file, size) = open(path)?;
+    let index = read_attachments(file)?;
+    let (file, _) = open(path)?;
+    import_from(state, file, size, index, options, progress).await
+}
+
+fn read_attachments(input: impl BufRead) -> Result<AttachmentIndex, ImportError> {
+    let mut reader = WxrReader::new(input);
+    let mut index = AttachmentIndex::default();
+    while let Some(item) = reader.next_item()? {
+        if item.post_type == "attachment" && index.by_id.len() < MAX_ATTACHMENTS {
+            let url = if item.attachment_url.is_empty() {
+                item.guid.clone()
+            } else {
+                item.attachment_url.clone()
+            };
+            index.by_id.insert(
+                item.id,
+                Attachment {
+                    url,
+                    alt: item
+                        .meta("_wp_attachment_image_alt")
+                        .unwrap_or("")
+                        .to_string(),
+                    caption: html::html_to_text(&content::sanitize_post_html(&item.excerpt)),
+                    parent: item.parent,
+                },
+            );
+        }
+    }
+    Ok(index)
+}
+
+async fn import_from(
+    state: &AppState,
+    input: impl BufRead,
+    size: u64,
+    index: AttachmentIndex,
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<Summary, ImportError> {
+    let owner = owner_id(&state.db).await?;
+    let mut reader = WxrReader::new(input);
+    let mut summary = Summary {
+        zone: options.zone.name().to_string(),
+        dry_run: options.dry_run,
+        ..Summary::default()
+    };
+    let mut tags_seen: BTreeSet<String> = BTreeSet::new();
+    let mut sticky = 0u64;
+    progress.start(size);
+    while let Some(item) = reader.next_item()? {
+        let site = reader.channel().site();
+        summary.site.clone_from(&site);
+        let label = format!("{} {}", item.post_type, item.id);
+        import_item(
+            state,
+            &site,
+            &owner,
+            &item,
+            &index,
+            options,
+            &mut summary,
+            &mut tags_seen,
+        )
+        .await?;
+        if item.sticky {
+            sticky += 1;
+        }
+        if !progress.advance(reader.position(), &label) {
+            return Err(ImportError::Stopped(label));
+        }
+    }
+    progress.finish();
+    if summary.site.is_empty() {
+        summary.site = reader.channel().site();
+    }
+    summary.tags = u64::try_from(tags_seen.len()).unwrap_or(u64::MAX);
+    if sticky > 0 {
+        summary.notes.push(format!(
+            "{sticky} sticky posts imported as ordinary posts (Steppe has no pinned posts yet)"
+        ));
+    }
+    if summary.images == 0 && !index.by_id.is_empty() {
+        summary.notes.push(format!(
+            "{} attachments: images keep their original addresses (copying them into Steppe's media is not built yet)",
+            index.by_id.len()
+        ));
+    }
+    Ok(summary)
+}
+
+async fn owner_id(db: &db::Db) -> Result<String, ImportError> {
+    let id: Option<String> = sqlx::query_scalar("SELECT id FROM users ORDER BY created_at LIMIT 1")
+        .fetch_optional(&db.pool)
+        .await?;
+    id.ok_or_else(|| {
+        ImportError::Invalid(
+            "create the owner account first (open /admin, or `steppe admin create-owner`)".into(),
+        )
+    })
+}
+
+/// A WordPress date ("2011-03-02 09:14:00") as unix time: the GMT one when set, else the local one in `zone`.
+fn wp_date(gmt: &str, local: &str, zone: &Zone) -> Option<i64> {
+    let usable = |s: &str| !s.is_empty() && !s.starts_with("0000-00-00");
+    if usable(gmt)
+        && let Ok(t) = Zone::utc().parse_local(gmt)
+    {
+        return Some(t);
+    }
+    if usable(local) {
+        return match zone.parse_local(local) {
+            Ok(t) => Some(t),
+            // A time the clocks skipped: read with the offset before the change.
+            Err(crate::domain::dates::DateError::Skipped { .. }) => {
+                Zone::utc().parse_local(local).ok()
+            }
+            Err(_) => None,
+        };
+    }
+    None
+}
+
+/// How an item's status maps: `None` when it is not imported (with the reason).
+fn status_of(item: &Item, now: i64, published_at: Option<i64>) -> Result<PostStatus, String> {
+    match item.status.as_str() {
+        "publish" if !item.password.is_empty() => Ok(PostStatus::Draft),
+        "publish" => Ok(PostStatus::Published),
+        "draft" | "pending" | "private" => Ok(PostStatus::Draft),
+        "future" => Ok(match published_at {
+            Some(at) if at > now => PostStatus::Scheduled,
+            _ => PostStatus::Published,
+        }),
+        "trash" => Err("in the trash".into()),
+        "auto-draft" => Err("an auto-draft".into()),
+        "inherit" => Err("a revision".into()),
+        other => Err(format!(
+            "its status {:?} is unknown",
+            other.chars().take(20).collect::<String>()
+        )),
+    }
+}
+
+/// The tags of an item: its categories and tags (same slug: one tag, the first spelling kept), without WordPress's
+/// default "Uncategorized".
+fn tags_of(item: &Item) -> Vec<TagName> {
+    let mut tags: Vec<TagName> = Vec::new();
+    for term in &item.terms {
+        if !matches!(term.domain.as_str(), "category" | "post_tag") {
+            continue;
+        }
+        let name = term.name.split_whitespace().collect::<Vec<_>>().join(" ");
+        if name.is_empty() || term.nicename == "uncategorized" {
+            continue;
+        }
+        let name: String = name.chars().take(100).collect();
+        let slug = Slug::parse(&term.nicename).or_else(|| Slug::derive(&name));
+        let Some(slug) = slug else { continue };
+        if !tags.iter().any(|t| t.slug == slug) && tags.len() < 50 {
+            tags.push(TagName { name, slug });
+        }
+    }
+    tags
+}
+
+fn digest_of(item: &Item, options: &Options) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        &item.title,
+        &item.content,
+        &item.excerpt,
+        &item.name,
+        &item.status,
+        &item.date_gmt,
+        &item.date,
+        &item.modified_gmt,
+        &item.password,
+        &item.post_type,
+        &item.link,
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    for t in &item.terms {
+        h.update(format!("{}\0{}\0{}\0", t.domain, t.nicename, t.name).as_bytes());
+    }
+    h.update(options.zone.name().as_bytes());
+    let out = h.finalize();
+    out.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The path part of a URL as the old-address table keeps it: lowercase, no trailing slash, only WordPress's
+/// identifying query (`?p=`, `?page_id=`).
+pub fn old_path(url_or_path: &str) -> Option<String> {
+    let (path, query) = match url::Url::parse(url_or_path) {
+        Ok(u) => (u.path().to_string(), u.query().map(str::to_string)),
+        Err(_) if url_or_path.starts_with('/') => {
+            let (p, q) = url_or_path
+                .split_once('?')
+                .map_or((url_or_path, None), |(p, q)| (p, Some(q.to_string())));
+            (p.to_string(), q)
+        }
+        Err(_) => return None,
+    };
+    let mut path = path.trim_end_matches('/').to_ascii_lowercase();
+    if path.is_empty() {
+        path.push('/');
+    }
+    let id_query = query.as_deref().and_then(|q| {
+        q.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            (matches!(k, "p" | "page_id" | "attachment_id")
+                && !v.is_empty()
+                && v.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| format!("{k}={v}"))
+        })
+    });
+    match id_query {
+        Some(q) if path == "/" => Some(format!("/?{q}")),
+        _ if path == "/" => None,
+        _ => Some(path),
+    }
+}
+
+/// Every address the post was known by on WordPress: paths for browsers, full URLs for other servers.
+fn old_addresses(item: &Item, site: &str, zone: &Zone) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |a: String| {
+        if !a.is_empty() && !out.contains(&a) {
+            out.push(a);
+        }
+    };
+    for url in [&item.link, &item.guid] {
+        if url.starts_with("http") {
+            add(url.clone());
+            if let Some(p) = old_path(url) {
+                add(p);
+            }
+        }
+    }
+    let query = if item.post_type == "page" {
+        "page_id"
+    } else {
+        "p"
+    };
+    add(format!("/?{query}={}", item.id));
+    add(format!("/?p={}", item.id));
+    if !site.is_empty() {
+        // WordPress-AP's id for a post (older versions used the permalink, added above).
+        add(format!("{site}/?p={}", item.id));
+        if item.post_type == "page" {
+            add(format!("{site}/?page_id={}", item.id));
+        }
+    }
+    if !item.name.is_empty() {
+        let name = item.name.to_ascii_lowercase();
+        add(format!("/{name}"));
+        if let Some(at) =
+            wp_date("", &item.date, zone).or_else(|| wp_date(&item.date_gmt, "", zone))
+            && let Ok(ts) = jiff::Timestamp::from_second(at)
+        {
+            let d = ts.to_zoned(jiff::tz::TimeZone::UTC);
+            let local = zone_civil(zone, at).unwrap_or_else(|| d.datetime());
+            add(format!(
+                "/{:04}/{:02}/{:02}/{name}",
+                local.year(),
+                local.month(),
+                local.day()
+            ));
+            add(format!("/{:04}/{:02}/{name}", local.year(), local.month()));
+            add(format!("/{:04}/{name}", local.year()));
+        }
+    }
+    out
+}
+
+/// The wall-clock date and time of `at` in `zone` (WordPress builds permalinks from the local date).
+fn zone_civil(zone: &Zone, at: i64) -> Option<jiff::civil::DateTime> {
+    let text = zone.input_value(at);
+    jiff::civil::DateTime::strptime("%Y-%m-%dT%H:%M", &text).ok()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn import_item(
+    state: &AppState,
+    site: &str,
+    owner: &str,
+    item: &Item,
+    index: &AttachmentIndex,
+    options: &Options,
+    summary: &mut Summary,
+    tags_seen: &mut BTreeSet<String>,
+) -> Result<(), ImportError> {
+    let what = match item.post_type.as_str() {
+        "post" => "post",
+        "page" => "page",
+        "attachment" => return Ok(()),
+        "nav_menu_item"
+        | "revision"
+        | "custom_css"
+        | "customize_changeset"
+        | "oembed_cache"
+        | "wp_global_styles"
+        | "wp_navigation"
+        | "wp_template"
+        | "wp_template_part"
+        | "user_request" => {
+            return Ok(());
+        }
+        other => {
+            summary.skipped.push(format!(
+                "item {}: its type {:?} is not a post or a page",
+                item.id,
+                other.chars().take(40).collect::<String>()
+            ));
+            return Ok(());
+        }
+    };
+    let name = format!("{what} {}", item.id);
+    if let Some(why) = &item.unreadable {
+        summary.skipped.push(format!("{name}: {why}"));
+        return Ok(());
+    }
+    if item.id <= 0 {
+        summary
+            .skipped
+            .push(format!("{what} {:?}: no wp:post_id", item.title));
+        return Ok(());
+    }
+    let now = db::now();
+    let published_at = wp_date(&item.date_gmt, &item.date, &options.zone);
+    if published_at.is_none() && item.status == "publish" {
+        summary.skipped.push(format!(
+            "{name}: its date {:?} is not a date",
+            item.date_gmt.chars().take(30).collect::<String>()
+        ));
+        return Ok(());
+    }
+    let status = match status_of(item, now, published_at) {
+        Ok(s) => s,
+        Err(why) => {
+            summary.skipped.push(format!("{name}: {why}"));
+            return Ok(());
+        }
+    };
+    let modified_at = wp_date(&item.modified_gmt, &item.modified, &options.zone)
+        .or(published_at)
+        .unwrap_or(now);
+    let converted = html::convert(&item.content, item.id, index);
+    for code in &converted.unknown_shortcodes {
+        *summary.unknown_shortcodes.entry(code.clone()).or_default() += 1;
+    }
+    let title = {
+        let t = html::html_to_text(&content::sanitize_post_html(&item.title));
+        let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+        let t: String = t
+            .chars()
+            .take(state.config.limits.max_title_chars)
+            .collect();
+        if t.is_empty() {
+            format!("Untitled {what} {}", item.id)
+        } else {
+            t
+        }
+    };
+    let summary_text = {
+        let from_excerpt = html::html_to_text(&content::sanitize_post_html(&item.excerpt));
+        let text = if from_excerpt.trim().is_empty() {
+            converted.more_excerpt.clone().unwrap_or_default()
+        } else {
+            from_excerpt
+        };
+        text.chars()
+            .take(state.config.limits.max_summary_chars)
+            .collect::<String>()
+            .trim()
+            .to_string()
+    };
+    let tags = tags_of(item);
+    let Some(wanted_slug) = Slug::parse(&item.name.to_ascii_lowercase())
+        .or_else(|| Slug::derive(&percent_decode(&item.name)))
+        .or_else(|| Slug::derive(&title))
+        .or_else(|| Slug::derive(&format!("{what}-{}", item.id)))
+    else {
+        summary
+            .skipped
+            .push(format!("{name}: no address can be made for it"));
+        return Ok(());
+    };
+    let page = what == "page";
+    let wanted_slug = if page && slug::is_reserved(wanted_slug.as_str()) {
+        summary.notes.push(format!(
+            "{name}: the address /{} belongs to the blog; the page is at /{}-page",
+            wanted_slug.as_str(),
+            wanted_slug.as_str()
+        ));
+        Slug::derive(&format!("{}-page", wanted_slug.as_str())).unwrap_or(wanted_slug)
+    } else {
+        wanted_slug
+    };
+    let body = if converted.source.trim().is_empty() {
+        // Steppe posts have text; an empty WordPress post gets an empty paragraph.
+        "<p></p>".to_string()
+    } else {
+        converted.source.clone()
+    };
+    let valid = ValidPost {
+        body_html: content::render_markdown(&body),
+        excerpt_html: content::excerpt_html(&summary_text, &body),
+        title,
+        chosen_slug: None,
+        derived_slug: wanted_slug.clone(),
+        summary: summary_text,
+        body_markdown: body,
+        tags: tags.clone(),
+    };
+    let digest = digest_of(item, options);
+    if !item.password.is_empty() {
+        summary.notes.push(format!(
+            "{name}: password-protected on WordPress; imported as a draft (Steppe has no passwords on posts)"
+        ));
+    }
+    if item.status == "private" {
+        summary
+            .notes
+            .push(format!("{name}: private on WordPress; imported as a draft"));
+    }
+
+    let mut tx = state.db.begin_write().await?;
+    let before = imports::find_post(&mut tx, site, item.id).await?;
+    let existing = match &before {
+        Some(b) => imports::post_updated_at(&mut tx, &b.post_id)
+            .await?
+            .map(|u| (b, u)),
+        None => None,
+    };
+    if before.is_some() && existing.is_none() {
+        summary.skipped.push(format!(
+            "{name}: deleted in Steppe after an earlier import; not imported again"
+        ));
+        return Ok(());
+    }
+    let dates = Dates {
+        published_at: published_at.or((status == PostStatus::Published).then_some(now)),
+        announced: options.announce || status == PostStatus::Scheduled,
+        page,
+        nav_position: page.then_some(item.menu_order),
+    };
+    let (post_id, changed) = match existing {
+        Some((b, _)) if b.digest == digest => {
+            summary.unchanged += 1;
+            (b.post_id.clone(), false)
+        }
+        Some((b, updated_at)) if updated_at != b.updated_at => {
+            summary.notes.push(format!(
+                "{name}: edited in Steppe since the last import; kept as it is"
+            ));
+            summary.unchanged += 1;
+            (b.post_id.clone(), false)
+        }
+        Some((b, _)) => {
+            if !options.dry_run {
+                posts::update_in(&mut tx, &b.post_id, &valid, status, &dates)
+                    .await
+                    .map_err(save_error)?;
+            }
+            summary.updated += 1;
+            (b.post_id.clone(), true)
+        }
+        None => {
+            let id = if options.dry_run {
+                String::new()
+            } else {
+                posts::create_in(&mut tx, owner, &valid, status, &dates)
+                    .await
+                    .map_err(save_error)?
+            };
+            (id, true)
+        }
+    };
+    if changed && before.is_none() {
+        match (page, status) {
+            (true, _) => summary.pages += 1,
+            (false, PostStatus::Published) => summary.posts += 1,
+            (false, PostStatus::Scheduled) => summary.scheduled += 1,
+            (false, PostStatus::Draft) => summary.drafts += 1,
+        }
+        for t in &tags {
+            tags_seen.insert(t.slug.as_str().to_string());
+        }
+    }
+    if options.dry_run {
+        count_comments(item, summary);
+        tx.rollback().await?;
+        return Ok(());
+    }
+    if changed {
+        let stored_slug: String = sqlx::query_scalar("SELECT slug FROM posts WHERE id = $1")
+            .bind(&post_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if stored_slug != wanted_slug.as_str() && before.is_none() {
+            summary.notes.push(format!(
+                "{name}: the slug {} is taken; imported as {stored_slug} (the old address still leads to it)",
+                wanted_slug.as_str()
+            ));
+        }
+        let created_at = published_at.unwrap_or(modified_at).min(modified_at);
+        let updated_at = modified_at.max(created_at);
+        let previous = existing.map(|(_, u)| u).unwrap_or(i64::MIN);
+        // An update must move forward (followers' servers ignore an older `updated`).
+        let updated_at = if previous >= updated_at {
+            previous.saturating_add(1)
+        } else {
+            updated_at
+        };
+        imports::set_post_dates(&mut tx, &post_id, created_at, updated_at).await?;
+        for address in old_addresses(item, site, &options.zone) {
+            imports::add_old_address(&mut tx, &address, &post_id).await?;
+        }
+        imports::record_post(
+            &mut tx,
+            site,
+            item.id,
+            &Imported {
+                post_id: post_id.clone(),
+                digest,
+                updated_at,
+            },
+        )
+        .await?;
+        if options.announce && status == PostStatus::Published && before.is_none() {
+            let post = posts::find_by_id_in(&mut tx, &post_id)
+                .await?
+                .ok_or_else(|| ImportError::Invalid("the post vanished".into()))?;
+            crate::federation::publish::announce_imported_in(state, &mut tx, post)
+                .await
+                .map_err(save_error)?;
+            summary.announced += 1;
+        }
+    }
+    import_comments(&mut tx, site, &post_id, item, summary).await?;
+    state.db.commit_content(tx).await?;
+    if page && changed {
+        state.reload_site().await?;
+    }
+    if options.announce && summary.announced > 0 {
+        state.wakeup.wake();
+    }
+    Ok(())
+}
+
+fn save_error(e: posts::SaveError) -> ImportError {
+    match e {
+        posts::SaveError::Db(e) => ImportError::Db(e),
+        other => ImportError::Invalid(other.to_string()),
+    }
+}
+
+/// `%d0%b0%d0%b1` (how WordPress stores non-ASCII slugs) as text.
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn count_comments(item: &Item, summary: &mut Summary) {
+    for c in &item.comments {
+        if c.approved == "1" && matches!(c.kind.as_str(), "" | "comment") {
+            summary.comments += 1;
+            if c.meta("protocol") == Some("activitypub") {
+                summary.federated_comments += 1;
+            }
+        }
+    }
+}
+
+/// The actor id of a fediverse commenter as WordPress-AP recorded them: Mastodon's `…/users/NAME/statuses/ID`
+/// names its author; else the account (`user@host` in the e-mail field) on the Note's own host.
+fn remote_author(source_id: &str, email: &str, profile: &str) -> String {
+    if let Some(i) = source_id.find("/statuses/")
+        && source_id[..i].contains("/users/")
+    {
+        return source_id[..i].to_string();
+    }
+    let note_host = crate::federation::comments::host(source_id);
+    let scheme = if source_id.starts_with("http://") {
+        "http"
+    } else {
+        "https"
+    };
+    if let Some((user, host)) = email.trim_start_matches('@').split_once('@')
+        && note_host.as_deref() == Some(host)
+        && !user.is_empty()
+    {
+        return format!("{scheme}://{host}/users/{user}");
+    }
+    profile.to_string()
+}
+
+async fn import_comments(
+    tx: &mut Tx,
+    site: &str,
+    post_id: &str,
+    item: &Item,
+    summary: &mut Summary,
+) -> Result<(), ImportError> {
+    let site_host = crate::federation::comments::host(site).unwrap_or_else(|| "wordpress".into());
+    let mut ids: HashMap<i64, String> = HashMap::new();
+    let mut mentions = 0u64;
+    // Parents come before their replies in WordPress's exports, but not always: two rounds find them all.
+    let mut comments: Vec<&wxr::Comment> = item.comments.iter().collect();
+    comments.sort_by_key(|c| (c.parent != 0, c.id));
+    for c in comments {
+        let label = format!("comment {} on {} {}", c.id, item.post_type, item.id);
+        match c.approved.as_str() {
+            "1" => {}
+            "spam" => {
+                summary.skipped.push(format!("{label}: spam"));
+                continue;
+            }
+            _ => {
+                summary.skipped.push(format!("{label}: not approved"));
+                continue;
+            }
+        }
+        if matches!(c.kind.as_str(), "pingback" | "trackback") {
+            mentions += 1;
+            continue;
+        }
+        if !matches!(c.kind.as_str(), "" | "comment") {
+            // WordPress-AP stores likes and boosts as comments of their own types.
+            summary.skipped.push(format!(
+                "{label}: a {:?}, not a comment",
+                c.kind.chars().take(30).collect::<String>()
+            ));
+            continue;
+        }
+        if c.id <= 0 {
+            summary.skipped.push(format!("{label}: no wp:comment_id"));
+            continue;
+        }
+        let Some(published_at) = wp_date(&c.date_gmt, &c.date, &Zone::utc()) else {
+            summary
+                .skipped
+                .push(format!("{label}: its date is not a date"));
+            continue;
+        };
+        let federated = c.meta("protocol") == Some("activitypub");
+        let source_id = c
+            .meta("source_id")
+            .filter(|s| s.starts_with("https://") || s.starts_with("http://"));
+        let id = match (federated, source_id) {
+            (true, Some(source)) => source.to_string(),
+            _ => format!("tag:{site_host},2000:comment-{}", c.id),
+        };
+        let text = if c.content.contains('<') {
+            c.content.clone()
+        } else {
+            html::autop(&content::escape_html(&c.content))
+        };
+        let content_html = sanitize(&text);
+        let parent_id = match c.parent {
+            0 => None,
+            p => match ids.get(&p) {
+                Some(id) => Some(id.clone()),
+                None => match imports::find_comment(tx, site, p).await? {
+                    Some((id, _)) => Some(id),
+                    None => {
+                        summary.notes.push(format!(
+                            "{label}: its parent {p} is not in the export; shown under the post"
+                        ));
+                        None
+                    }
+                },
+            },
+        };
+        let author_url =
+            if c.author_url.starts_with("https://") || c.author_url.starts_with("http://") {
+                c.author_url.clone()
+            } else {
+                String::new()
+            };
+        let (author_id, author_host, handle, url, avatar) = if federated && source_id.is_some() {
+            let author = remote_author(&id, &c.author_email, &author_url);
+            let host = crate::federation::comments::host(&author).unwrap_or_default();
+            let handle = match c.author_email.trim_start_matches('@').split_once('@') {
+                Some((u, h)) if !u.is_empty() && !h.is_empty() => format!("@{u}@{h}"),
+                _ => String::new(),
+            };
+            (
+                author,
+                host,
+                handle,
+                c.meta("source_url").map(str::to_string),
+                c.meta("avatar_url")
+                    .filter(|a| a.starts_with("https://") || a.starts_with("http://"))
+                    .map(str::to_string),
+            )
+        } else {
+            (
+                format!("tag:{site_host},2000:commenter-{}", c.id),
+                site_host.clone(),
+                String::new(),
+                None,
+                None,
+            )
+        };
+        let name: String = c.author.split_whitespace().collect::<Vec<_>>().join(" ");
+        let name = if name.is_empty() {
+            "Anonymous".to_string()
+        } else {
+            name.chars().take(200).collect()
+        };
+        let comment = NewComment {
+            id: id.clone(),
+            post_id: post_id.to_string(),
+            parent_id,
+            author_id,
+            author_host,
+            author_name: name,
+            author_handle: handle,
+            author_url,
+            author_avatar: avatar,
+            content_html,
+            source_text: None,
+            summary: None,
+            attachments_html: String::new(),
+            url,
+            visibility: "public".into(),
+            status: "shown".into(),
+            published_at,
+        };
+        let digest = {
+            let mut h = Sha256::new();
+            for part in [&c.author, &c.author_url, &c.content, &c.date_gmt, &c.date] {
+                h.update(part.as_bytes());
+                h.update([0]);
+            }
+            h.update(c.parent.to_le_bytes());
+            let d = h.finalize();
+            d.iter()
+                .take(16)
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        let known = imports::find_comment(tx, site, c.id).await?;
+        ids.insert(c.id, id.clone());
+        match known {
+            Some((_, d)) if d == digest => continue,
+            _ => {}
+        }
+        imports::upsert_comment(tx, &comment).await?;
+        imports::record_comment(tx, site, c.id, &id, &digest).await?;
+        summary.comments += 1;
+        if federated {
+            summary.federated_comments += 1;
+        }
+    }
+    if mentions > 0 {
+        summary.skipped.push(format!(
+            "{} {}: {mentions} pingbacks and trackbacks (Steppe lists mentions from the fediverse only)",
+            item.post_type, item.id
+        ));
+    }
+    Ok(())
+}

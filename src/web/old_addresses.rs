@@ -1,0 +1,184 @@
+//! Old addresses: where a path the blog's own routes do not serve leads, when it was an imported post's permalink
+//! (`/2011/03/slug/`, `/?p=101`, `/slug/`, as recorded by the import) or one of WordPress's own paths (`/tag/ngos/`,
+//! `/category/kazakhstan/`, `/feed/`, `/comments/feed/`, `/author/…/`, `/page/2/`). The blog's routes always
+//! win: this is asked only where they found nothing, so no two features claim one path.
+
+use axum::{
+    http::{HeaderValue, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+};
+
+use crate::{app::AppState, db::imports, error::AppError, import::old_path};
+
+/// An imported post an old address means.
+pub struct OldPost {
+    /// Where readers find it now.
+    pub path: String,
+    pub article_id: String,
+}
+
+/// The published imported post that `address` (a path with its query, or a full URL) meant, if any.
+pub async fn post_at(state: &AppState, address: &str) -> Result<Option<OldPost>, sqlx::Error> {
+    let key = if address.starts_with('/') {
+        match old_path(address) {
+            Some(k) => k,
+            None => return Ok(None),
+        }
+    } else {
+        address.to_string()
+    };
+    let found = match imports::post_at_old_address(&state.db, &key).await? {
+        Some(f) => Some(f),
+        // A URL is also tried with or without its trailing slash.
+        None if !address.starts_with('/') => {
+            let other = match key.strip_suffix('/') {
+                Some(k) => k.to_string(),
+                None => format!("{key}/"),
+            };
+            imports::post_at_old_address(&state.db, &other).await?
+        }
+        None => None,
+    };
+    Ok(found.map(|(_, kind, slug, article_id)| OldPost {
+        path: if kind == "page" {
+            format!("/{slug}")
+        } else {
+            format!("/posts/{slug}")
+        },
+        article_id,
+    }))
+}
+
+/// Where a WordPress path leads on a Steppe blog, whether or not anything was imported.
+fn wordpress_path(path: &str) -> Option<String> {
+    let lower = path.to_ascii_lowercase();
+    let segments: Vec<&str> = lower.split('/').filter(|s| !s.is_empty()).collect();
+    let is_feed = |s: &&str| matches!(*s, "feed" | "rss" | "rss2" | "atom" | "rdf");
+    let slug_ok = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 200
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'%')
+    };
+    match segments.as_slice() {
+        ["feed"] | ["feed", "rss2" | "rss" | "rdf"] | ["rss"] | ["rss2"] => {
+            Some("/feed.rss".into())
+        }
+        ["feed", "atom"] | ["atom"] | ["comments", "feed", ..] => Some("/feed.xml".into()),
+        ["tag", s] if slug_ok(s) => Some(format!("/tags/{s}")),
+        ["tag", s, f, ..] if slug_ok(s) && is_feed(f) => Some(format!("/tags/{s}/feed.xml")),
+        ["category", rest @ ..] if !rest.is_empty() => {
+            let (last, feed) = match rest {
+                [.., s, f] if is_feed(f) => (*s, true),
+                [.., s] => (*s, false),
+                [] => return None,
+            };
+            if !slug_ok(last) || last == "category" {
+                return None;
+            }
+            Some(if feed {
+                format!("/tags/{last}/feed.xml")
+            } else {
+                format!("/tags/{last}")
+            })
+        }
+        ["author", _] => Some("/".into()),
+        ["author", _, f, ..] if is_feed(f) => Some("/feed.xml".into()),
+        ["page", n] if n.len() <= 7 && n.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(format!("/?page={n}"))
+        }
+        [y, m, d]
+            if y.len() == 4
+                && m.len() == 2
+                && d.len() == 2
+                && [y, m, d]
+                    .iter()
+                    .all(|s| s.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            Some(format!("/{y}/{m}/"))
+        }
+        _ => None,
+    }
+}
+
+/// The answer for an address the blog's routes do not serve: 301 to where it lives now (ActivityPub clients asking
+/// for an imported post's old id are sent to its Article), else 404.
+pub async fn moved_or_not_found(
+    state: &AppState,
+    uri: &Uri,
+    activity: bool,
+) -> Result<Response, AppError> {
+    let path = uri.path();
+    let address = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    let mut post = post_at(state, &address).await?;
+    if post.is_none() {
+        // `/2011/03/slug/feed/`, `/slug/amp/`: what hangs below a post leads to the post.
+        let trimmed = path.trim_end_matches('/');
+        if let Some((parent, last)) = trimmed.rsplit_once('/')
+            && matches!(last, "feed" | "amp" | "embed" | "trackback")
+            && !parent.is_empty()
+        {
+            post = post_at(state, parent).await?;
+        }
+    }
+    if let Some(post) = post {
+        if activity {
+            let mut response = (
+                StatusCode::FOUND,
+                [(header::LOCATION, state.urls.article(&post.article_id))],
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("Accept"));
+            return Ok(response);
+        }
+        return Ok(moved(&post.path));
+    }
+    match wordpress_path(path) {
+        Some(target) if target != path => Ok(moved(&target)),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+fn moved(path: &str) -> Response {
+    (
+        StatusCode::MOVED_PERMANENTLY,
+        [(header::LOCATION, path.to_string())],
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wordpress_path;
+
+    #[test]
+    fn wordpress_paths() {
+        let cases = [
+            ("/tag/ngos/", Some("/tags/ngos")),
+            ("/tag/NGOs", Some("/tags/ngos")),
+            ("/tag/ngos/feed/", Some("/tags/ngos/feed.xml")),
+            ("/category/kazakhstan/", Some("/tags/kazakhstan")),
+            (
+                "/category/asia/kazakhstan/feed",
+                Some("/tags/kazakhstan/feed.xml"),
+            ),
+            ("/feed/", Some("/feed.rss")),
+            ("/feed/atom/", Some("/feed.xml")),
+            ("/comments/feed/", Some("/feed.xml")),
+            ("/author/abolitionist/", Some("/")),
+            ("/page/2/", Some("/?page=2")),
+            ("/2011/03/02/", Some("/2011/03/")),
+            ("/tag/<script>/", None),
+            ("/elsewhere/", None),
+            ("/category/", None),
+        ];
+        for (path, want) in cases {
+            assert_eq!(wordpress_path(path).as_deref(), want, "{path}");
+        }
+    }
+}

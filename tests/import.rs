@@ -1,0 +1,582 @@
+//! `steppe import wxr`: the seed export and a richer one imported into a running blog (counts, dates, tags,
+//! rendering, every old address, comment threads, a federated comment later edited by its author, replies to an old
+//! ActivityPub id), a second run that changes nothing, an interrupted run resumed, no delivery without --announce,
+//! bad files refused with a clear error, and the command line's summary.
+
+use std::process::Stdio;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::{
+    comments::{activity, note, send},
+    harness::{TestApp, attrs, texts},
+    remote::Remote,
+};
+use steppe::import::{self, Options, Quiet, Summary};
+
+const SEED: &str = include_str!("fixtures/seed-blog.wxr.xml");
+const RICH: &str = include_str!("fixtures/rich-blog.wxr.xml");
+
+/// Imports `text` into `app`'s database the way the command line does (its own process state on the same
+/// database), then makes the running server's cached pages stale.
+async fn import_text(app: &TestApp, text: &str, options: &Options) -> Result<Summary, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.xml");
+    std::fs::write(&path, text).unwrap();
+    let mut config = app.config.clone();
+    config.delivery.workers = 0;
+    let state = steppe::app::AppState::new(config).await.unwrap();
+    let result = import::run(&state, &path, options, &Quiet).await;
+    app.db.bump_content_version();
+    result.map_err(|e| e.to_string())
+}
+
+fn rich_for(remote: &Remote) -> String {
+    let host = remote.base.trim_start_matches("http://").to_string();
+    RICH.replace("{NOTE}", &remote.note_id("77"))
+        .replace("{REMOTE_HOST}", &host)
+        .replace("{REMOTE}", &remote.base)
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+}
+
+async fn location(app: &TestApp, path: &str) -> (StatusCode, String) {
+    let r = app.get(path).await;
+    let status = r.status();
+    let to = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, to)
+}
+
+#[tokio::test]
+async fn the_seed_blog_moves_in_with_its_tags_dates_and_comment() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    let summary = import_text(&app, SEED, &Options::default()).await.unwrap();
+    assert_eq!(
+        (summary.posts, summary.pages, summary.drafts),
+        (2, 0, 0),
+        "{summary:?}"
+    );
+    assert_eq!(summary.comments, 1);
+    assert_eq!(
+        summary.tags, 3,
+        "NGOs, human trafficking, Kazakhstan: {summary:?}"
+    );
+    assert_eq!(summary.site, "https://kazakhstan-abolitionist.example");
+
+    let (status, html) = app.page("/tags/ngos").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("A Kazakh’s View of Human Trafficking in Kazakhstan"));
+    assert!(html.contains("From a Discouraged Abolitionist in Kazakhstan"));
+
+    let (status, html) = app
+        .page("/posts/a-kazakhs-view-of-human-trafficking-in-kazakhstan")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // The text as written: backtick apostrophes, curly quotes, non-breaking spaces; paragraphs as WordPress made them.
+    assert!(html.contains("I don`t blame world NGOs"), "backticks kept");
+    assert!(html.contains("“I hope that those responsible"));
+    assert!(html.contains("<p>You never know where curiosity may take you."));
+    assert!(
+        html.contains("2011-03-02T09:14:00"),
+        "the original date: {html}"
+    );
+    let (_, html) = app
+        .page("/posts/from-a-discouraged-abolitionist-in-kazakhstan")
+        .await;
+    assert!(html.contains("Prevention and education matter more than statistics."));
+    assert!(html.contains("Reader One"));
+
+    // Old addresses.
+    for (old, new) in [
+        (
+            "/2011/03/a-kazakhs-view-of-human-trafficking-in-kazakhstan/",
+            "/posts/a-kazakhs-view-of-human-trafficking-in-kazakhstan",
+        ),
+        (
+            "/?p=102",
+            "/posts/from-a-discouraged-abolitionist-in-kazakhstan",
+        ),
+        ("/tag/ngos/", "/tags/ngos"),
+        ("/category/kazakhstan/", "/tags/kazakhstan"),
+    ] {
+        assert_eq!(
+            location(&app, old).await,
+            (StatusCode::MOVED_PERMANENTLY, new.to_string()),
+            "{old}"
+        );
+    }
+    // The month archive is the blog's own page at WordPress's address.
+    assert_eq!(app.page("/2011/03/").await.0, StatusCode::OK);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_rich_export_imports_whole_and_old_addresses_lead_to_it() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    // A Steppe post already has the slug "hello".
+    app.publish("Hello", "", "Steppe's own hello.").await;
+    let alice = Remote::spawn("alice").await;
+    let export = rich_for(&alice);
+    let queued = count(&app, "SELECT COUNT(*) FROM outbox").await;
+    let options = Options {
+        zone: steppe::domain::dates::Zone::named("Asia/Almaty").unwrap(),
+        ..Options::default()
+    };
+    let summary = import_text(&app, &export, &options).await.unwrap();
+    assert_eq!(
+        (
+            summary.posts,
+            summary.pages,
+            summary.drafts,
+            summary.scheduled
+        ),
+        (3, 1, 3, 1),
+        "{summary:#?}"
+    );
+    assert_eq!(
+        (summary.comments, summary.federated_comments),
+        (4, 1),
+        "{summary:#?}"
+    );
+    let lines = summary.lines().join("\n");
+    for expected in [
+        "post 16: in the trash",
+        "post 18: its date",
+        "post 31: an auto-draft",
+        "comment 104 on post 10: spam",
+        "comment 105 on post 10: not approved",
+        "1 pingbacks and trackbacks",
+        "post 17: password-protected",
+        "post 15: private on WordPress",
+        "comment 103 on post 10: its parent 999 is not in the export",
+        "the slug hello is taken; imported as hello-2",
+        "[unknown_plugin_widget] in 1",
+        "1 sticky posts",
+        "read in Asia/Almaty",
+    ] {
+        assert!(lines.contains(expected), "{expected:?} not in\n{lines}");
+    }
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM outbox").await,
+        queued,
+        "nothing sent without --announce"
+    );
+
+    // The classic post: paragraphs, line breaks, the caption, the gallery, the split CDATA, the <pre>.
+    let (status, html) = app.page("/posts/classic-post").await;
+    assert_eq!(status, StatusCode::OK);
+    for expected in [
+        "<p>First line<br>\nsecond line of the first paragraph, I don`t mind.</p>",
+        "“curly quotes”",
+        "<figcaption>The yurt at dusk</figcaption>",
+        "alt=\"A felt yurt\"",
+        "A literal end of CDATA: ]]&gt; kept.",
+        "[unknown_plugin_widget size=\"big\"]",
+        "<pre>code line 1\n\ncode line 3</pre>",
+        "2020-05-14T04:30:00",
+    ] {
+        assert!(html.contains(expected), "{expected:?} not in the page");
+    }
+    assert!(!html.contains("<!--more"));
+    // Categories and tags with one slug are one tag; "Uncategorized" is not a tag.
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM tags WHERE slug = 'kazakhstan'").await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM tags WHERE slug = 'uncategorized'"
+        )
+        .await,
+        0
+    );
+    let (_, tag) = app.page("/tags/ngos").await;
+    assert!(tag.contains("Its Paragraphs") && tag.contains("Blocks and Dangers"));
+    // The excerpt on lists is the text before <!--more-->.
+    let (_, home) = app.page("/").await;
+    assert!(
+        home.contains("Second paragraph with"),
+        "more excerpt on the home page"
+    );
+    assert!(
+        !home.contains("Private Thoughts")
+            && !home.contains("Members Only")
+            && !home.contains("From the Future")
+    );
+
+    // Comments, threaded; spam, unapproved and pingbacks left out; text sanitised.
+    let names = texts(&html, ".comment-name");
+    assert_eq!(names, ["Nadia", "Aigerim", "Orphan", "Alice"], "{names:?}");
+    assert_eq!(
+        attrs(&html, "li.comment.depth-1", "id").len(),
+        1,
+        "Aigerim's reply is threaded"
+    );
+    assert!(
+        !html.contains("alert(1)") && !html.contains("Cheap Pills") && !html.contains("pingback")
+    );
+    assert!(html.contains("Greetings from the fediverse"));
+    assert!(
+        attrs(&html, "a.comment-author", "href").contains(&"https://nadia.example/".to_string())
+    );
+
+    // Hostile block markup is sanitised, the blocks unwrapped.
+    let (_, blocks) = app.page("/posts/blocks").await;
+    assert!(
+        blocks.contains("<h2>A heading</h2>") || blocks.contains("<h2 class"),
+        "{blocks}"
+    );
+    for bad in [
+        "alert(",
+        "<iframe",
+        "onclick",
+        "javascript:",
+        "wp:paragraph",
+    ] {
+        assert!(!blocks.contains(bad), "{bad} on the page");
+    }
+    // The page is a page, in the navigation.
+    let (status, about) = app.page("/about").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(about.contains("I write about the steppe."));
+
+    // Every old address form.
+    for (old, new) in [
+        ("/2020/05/classic-post/", "/posts/classic-post"),
+        ("/2020/05/classic-post", "/posts/classic-post"),
+        ("/2020/05/14/classic-post/", "/posts/classic-post"),
+        ("/classic-post/", "/posts/classic-post"),
+        ("/classic-post", "/posts/classic-post"),
+        ("/2020/05/classic-post/feed/", "/posts/classic-post"),
+        ("/?p=10", "/posts/classic-post"),
+        ("/?page_id=12", "/about"),
+        ("/about/", "/about"),
+        ("/2020/06/hello/", "/posts/hello-2"),
+        ("/tag/ngos/", "/tags/ngos"),
+        ("/tag/ngos/feed/", "/tags/ngos/feed.xml"),
+        ("/category/kazakhstan/", "/tags/kazakhstan"),
+        ("/feed/", "/feed.rss"),
+        ("/comments/feed/", "/feed.xml"),
+        ("/author/aigerim/", "/"),
+    ] {
+        assert_eq!(
+            location(&app, old).await,
+            (StatusCode::MOVED_PERMANENTLY, new.to_string()),
+            "{old}"
+        );
+    }
+    // Drafts' old addresses do not reveal them; unknown ones are 404.
+    assert_eq!(app.get("/?p=15").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/nothing-here/").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // ActivityPub clients asking for an old id are sent to the Article.
+    let r = app
+        .client
+        .get(app.url("/?p=10"))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let article = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(article.contains("/articles/"), "{article}");
+
+    // A reply from the fediverse to the post's old (WordPress-AP) id lands on the imported post.
+    let reply = note(
+        &alice,
+        "78",
+        "https://old.example/?p=10",
+        "<p>Replying to the old id</p>",
+    );
+    assert_eq!(
+        send(&app, &alice, &activity(&alice, "Create", "c78", reply)).await,
+        StatusCode::ACCEPTED
+    );
+    // A like of the old permalink counts on the post.
+    send(
+        &app,
+        &alice,
+        &activity(
+            &alice,
+            "Like",
+            "l1",
+            json!("https://old.example/2020/05/classic-post/"),
+        ),
+    )
+    .await;
+    // The federated comment, edited by its author: its server confirms the Note is theirs.
+    let mut edited = note(
+        &alice,
+        "77",
+        "https://old.example/?p=10",
+        "<p>Greetings, edited</p>",
+    );
+    edited["updated"] = json!("2026-11-02T10:00:00Z");
+    alice.host_note(&edited);
+    assert_eq!(
+        send(&app, &alice, &activity(&alice, "Update", "u77", edited)).await,
+        StatusCode::ACCEPTED
+    );
+    app.db.bump_content_version();
+    let (_, html) = app.page("/posts/classic-post").await;
+    assert!(
+        html.contains("Replying to the old id"),
+        "reply to the old id shown"
+    );
+    assert!(html.contains("Greetings, edited"), "edit applied");
+    assert!(!html.contains("Greetings from the fediverse"));
+    assert_eq!(texts(&html, ".reactions"), ["1 like"]);
+
+    // A second run changes nothing.
+    let posts = count(&app, "SELECT COUNT(*) FROM posts").await;
+    let comments = count(&app, "SELECT COUNT(*) FROM comments").await;
+    let again = import_text(&app, &export, &options).await.unwrap();
+    assert_eq!(
+        (again.posts, again.pages, again.drafts, again.updated),
+        (0, 0, 0, 0),
+        "{again:#?}"
+    );
+    assert_eq!(again.unchanged, 8);
+    assert_eq!(again.comments, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM posts").await, posts);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM comments").await, comments);
+    // The federated comment keeps its author's edit.
+    let (_, html) = app.page("/posts/classic-post").await;
+    assert!(html.contains("Greetings, edited"));
+
+    // A newer export updates what changed.
+    let newer = export.replace(
+        "I write about the steppe.",
+        "I write about the steppe and its people.",
+    );
+    let updated = import_text(&app, &newer, &options).await.unwrap();
+    assert_eq!(updated.updated, 1, "{updated:#?}");
+    assert!(app.page("/about").await.1.contains("and its people"));
+    alice.stop().await;
+    app.finish().await;
+}
+
+/// Stops the import after `n` items, as a killed process would (between two posts' transactions).
+struct StopAfter(std::sync::atomic::AtomicUsize);
+
+impl import::Progress for StopAfter {
+    fn start(&self, _: u64) {}
+    fn advance(&self, _: u64, _: &str) -> bool {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) > 1
+    }
+    fn finish(&self) {}
+}
+
+#[tokio::test]
+async fn an_interrupted_import_leaves_whole_posts_and_a_rerun_completes_it() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    let alice = Remote::spawn("alice").await;
+    let export = rich_for(&alice);
+    // A file cut short is refused before anything is stored (the first pass reads it whole).
+    let cut = export.find("<title>Blocks and Dangers</title>").unwrap() + 40;
+    let err = import_text(&app, &export[..cut], &Options::default())
+        .await
+        .unwrap_err();
+    assert!(err.contains("truncated"), "{err}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM posts").await, 0);
+
+    // Stopped after the attachment and the first post: that post is there with all its comments.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.xml");
+    std::fs::write(&path, &export).unwrap();
+    let mut config = app.config.clone();
+    config.delivery.workers = 0;
+    let state = steppe::app::AppState::new(config).await.unwrap();
+    let stop = StopAfter(std::sync::atomic::AtomicUsize::new(2));
+    let err = import::run(&state, &path, &Options::default(), &stop)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("run the import again"), "{err}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM posts").await, 1);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM comments").await, 4);
+    let resumed = import::run(&state, &path, &Options::default(), &Quiet)
+        .await
+        .unwrap();
+    assert_eq!((resumed.posts, resumed.unchanged), (2, 1), "{resumed:#?}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM posts").await, 8);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM comments").await, 4);
+    alice.stop().await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn imported_html_survives_the_editor_unchanged() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    import_text(&app, SEED, &Options::default()).await.unwrap();
+    let (id, before): (String, String) = sqlx::query_as(
+        "SELECT id, body_html FROM posts WHERE slug = 'a-kazakhs-view-of-human-trafficking-in-kazakhstan'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    let editor = format!("/admin/posts/{id}/edit");
+    let (status, html) = app.page(&editor).await;
+    assert_eq!(status, StatusCode::OK);
+    let document = scraper::Html::parse_document(&html);
+    let value = |sel: &str| {
+        let s = scraper::Selector::parse(sel).unwrap();
+        document
+            .select(&s)
+            .next()
+            .map(|e| {
+                e.value()
+                    .attr("value")
+                    .map(str::to_string)
+                    .unwrap_or_else(|| e.text().collect())
+            })
+            .unwrap_or_default()
+    };
+    let published_at = value("#published_at");
+    let (title, slug, tags, summary, body) = (
+        value("#title"),
+        value("#slug"),
+        value("#tags"),
+        value("#summary"),
+        value("#body"),
+    );
+    assert!(
+        body.starts_with("<p>You never know"),
+        "the source is the imported HTML: {body}"
+    );
+    app.save_post(
+        &editor,
+        &[
+            ("title", &title),
+            ("slug", &slug),
+            ("tags", &tags),
+            ("summary", &summary),
+            ("body", &body),
+            ("published_at", &published_at),
+        ],
+        "publish",
+    )
+    .await;
+    let after: String = sqlx::query_scalar("SELECT body_html FROM posts WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(after, before, "saved unchanged, it renders the same");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn bad_exports_are_refused_with_a_reason_and_store_nothing() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    let cases = [
+        ("this is not xml", "not"),
+        (
+            "<rss><channel><title>Feed</title><item><title>x</title></item></channel></rss>",
+            "wxr_version",
+        ),
+        (
+            "<rss><channel><wp:wxr_version>7.0</wp:wxr_version><item/></channel></rss>",
+            "unknown WXR version",
+        ),
+        (
+            "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;\">]><rss>&b;</rss>",
+            "DTD",
+        ),
+        (&SEED[..SEED.len() / 2], "truncated"),
+    ];
+    for (text, reason) in cases {
+        let err = import_text(&app, text, &Options::default())
+            .await
+            .unwrap_err();
+        assert!(err.contains(reason), "{reason:?} not in {err:?}");
+    }
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM posts").await, 0);
+    app.finish().await;
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_steppe");
+
+#[tokio::test]
+async fn the_command_line_reports_a_dry_run_then_imports_once() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[site]\npublic_url = \"https://blog.example\"\ntitle = \"Moved in\"\n[database]\nurl = \"{}\"\n[media]\ndir = \"{}\"\n",
+            app.db_url,
+            dir.path().join("media").display()
+        ),
+    )
+    .unwrap();
+    let export = dir.path().join("seed.xml");
+    std::fs::write(&export, SEED).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "--config",
+            config.to_str().unwrap(),
+            "import",
+            "wxr",
+            export.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        std::process::Command::new(BIN)
+            .args(&args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let dry = run(&["--dry-run"]);
+    let out = String::from_utf8_lossy(&dry.stdout);
+    assert!(dry.status.success(), "{dry:?}");
+    assert!(
+        out.contains("dry run (nothing stored)") && out.contains("2 posts"),
+        "{out}"
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM posts").await, 0);
+
+    let first = run(&["--timezone", "Asia/Almaty"]);
+    let out = String::from_utf8_lossy(&first.stdout);
+    assert!(first.status.success(), "{first:?}");
+    assert!(
+        out.contains("imported https://kazakhstan-abolitionist.example: 2 posts"),
+        "{out}"
+    );
+    assert!(out.contains("read in Asia/Almaty"), "{out}");
+    // Not a terminal: progress as plain lines on standard error.
+    assert!(String::from_utf8_lossy(&first.stderr).contains("100%"));
+    let second = run(&["--timezone", "Asia/Almaty"]);
+    let out = String::from_utf8_lossy(&second.stdout);
+    assert!(
+        out.contains("0 posts") && out.contains("2 already imported and unchanged"),
+        "{out}"
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM posts").await, 2);
+
+    let bad = run(&["--timezone", "Mars/Olympus"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a time zone"));
+    app.finish().await;
+}
