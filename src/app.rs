@@ -60,6 +60,8 @@ pub struct Inner {
     pub lookups: crate::federation::discovery::Lookups,
     /// Image processing and the media store.
     pub media: crate::media::Media,
+    /// The import started from `/admin/import`, if any (one at a time per process).
+    pub import_job: crate::import::progress::Job,
     /// The site settings in effect: `config.toml`'s `[site]` with the owner's changes from the web admin.
     site: Arc<std::sync::RwLock<Arc<crate::config::SiteConfig>>>,
     /// Reloads `site` whenever the content changes (in any process sharing the database).
@@ -180,6 +182,7 @@ impl AppState {
             cookie_key,
             lookups: Default::default(),
             media,
+            import_job: Default::default(),
             site,
             _site_follower: site_follower,
         })))

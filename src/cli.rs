@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `worker`, `migrate`, `admin create-owner`, `check-config`.
+//! The command line: `serve` (the default), `worker`, `migrate`, `admin create-owner`, `admin reset-password`,
+//! `check-config`, `import wxr`.
 
 use std::{io::BufRead, path::PathBuf};
 

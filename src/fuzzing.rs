@@ -1,6 +1,6 @@
 //! The bodies of the fuzz targets in `fuzz/`: each takes arbitrary bytes and runs them through what parses
 //! untrusted input (the inbox's wire types, both signature schemes with verification, the comment sanitiser, the
-//! Markdown renderer), asserting what must hold whatever the input. `cargo fuzz` calls these; `tests/fuzz_corpus.rs`
+//! Markdown renderer, the WordPress export reader), asserting what must hold whatever the input. `cargo fuzz` calls these; `tests/fuzz_corpus.rs`
 //! replays the committed corpus and crash inputs through the very same functions on stable Rust.
 
 use std::{
@@ -128,6 +128,34 @@ pub fn sanitizer(data: &[u8]) {
     assert_safe(&clean);
     // Sanitising what is already clean keeps it safe.
     assert_safe(&comments::sanitize(&clean));
+}
+
+/// The WordPress export reader and the content conversion of every item it yields: no panic, the source stored is
+/// one HTML block (no blank line) whose rendering is as safe as the sanitiser's.
+pub fn wxr(data: &[u8]) {
+    struct NoAttachments;
+    impl crate::import::html::Attachments for NoAttachments {
+        fn by_id(&self, _: i64) -> Option<crate::import::html::Attachment> {
+            None
+        }
+        fn of_parent(&self, _: i64) -> Vec<crate::import::html::Attachment> {
+            Vec::new()
+        }
+    }
+    let Ok((_, items)) = crate::import::wxr::read_all(data) else {
+        return;
+    };
+    for item in items.iter().take(16) {
+        let converted = crate::import::html::convert(&item.content, item.id, &NoAttachments);
+        assert!(
+            !converted.source.contains("\n\n"),
+            "a blank line in the stored source"
+        );
+        assert_safe(&content::render_markdown(&converted.source));
+        for c in &item.comments {
+            assert_safe(&comments::sanitize(&c.content));
+        }
+    }
 }
 
 /// The Markdown renderer (the owner's posts and replies): its HTML is as safe as the sanitiser's.

@@ -2,7 +2,7 @@
 //!
 //! Map of the crate (layering: `web` → `domain` → `db`; nothing below `web` knows HTTP):
 //! - [`cli`]: the command line (`serve`, `worker`, `migrate`, `admin create-owner`, `admin reset-password`,
-//!   `check-config`).
+//!   `check-config`, `import wxr`).
 //! - [`config`]: `config.toml`, `STEPPE_…` overrides, validation naming the bad key.
 //! - [`app`]: `AppState` shared by handlers, `App::build` (binds, migrates), `App::run(shutdown)`.
 //! - [`error`]: `AppError`, the one error type at the HTTP boundary; logs causes, shows safe text.

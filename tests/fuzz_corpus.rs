@@ -53,3 +53,8 @@ fn markdown() {
 fn image_upload() {
     replay("image_upload", steppe::fuzzing::image_upload);
 }
+
+#[test]
+fn wxr() {
+    replay("wxr", steppe::fuzzing::wxr);
+}

@@ -580,3 +580,78 @@ async fn the_command_line_reports_a_dry_run_then_imports_once() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a time zone"));
     app.finish().await;
 }
+
+#[tokio::test]
+async fn the_owner_imports_from_the_web_admin() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    let (status, html) = app.page("/admin/import").await;
+    assert_eq!(status, StatusCode::OK);
+    let token = crate::harness::csrf_token(&html);
+    let form = |csrf: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_string())
+            .text("timezone", "Asia/Almaty")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(SEED.as_bytes().to_vec()).file_name("seed.xml"),
+            )
+    };
+    // A forged form writes nothing and starts nothing.
+    let forged = app
+        .client
+        .post(app.url("/admin/import"))
+        .multipart(form("forged"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let r = app
+        .client
+        .post(app.url("/admin/import"))
+        .multipart(form(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // The page shows the progress while it runs (refreshing itself), then the summary.
+    let mut html = String::new();
+    for _ in 0..200 {
+        html = app.page("/admin/import").await.1;
+        if !html.contains("Importing…") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let summary = texts(&html, ".import-summary li");
+    assert!(
+        summary[0].contains("imported https://kazakhstan-abolitionist.example: 2 posts"),
+        "{summary:?}"
+    );
+    assert!(
+        summary.iter().any(|l| l.contains("read in Asia/Almaty")),
+        "{summary:?}"
+    );
+    app.db.bump_content_version();
+    assert!(
+        app.page("/tags/ngos")
+            .await
+            .1
+            .contains("From a Discouraged Abolitionist")
+    );
+    // Without a file: a clear error, nothing started.
+    let token = crate::harness::csrf_token(&html);
+    let empty = reqwest::multipart::Form::new()
+        .text("csrf", token)
+        .text("timezone", "UTC");
+    let r = app
+        .client
+        .post(app.url("/admin/import"))
+        .multipart(empty)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("Choose the export file"));
+    app.finish().await;
+}

@@ -1,4 +1,5 @@
-//! The command line's progress report: an `indicatif` bar on a terminal, a plain line every few seconds elsewhere.
+//! How far an import is: an `indicatif` bar on a terminal (a plain line every few seconds elsewhere) for the command
+//! line, and the state `/admin/import` shows for an import started from the web admin.
 
 use std::{
     io::IsTerminal,
@@ -83,5 +84,96 @@ impl super::Progress for Terminal {
             Some(bar) => bar.finish_and_clear(),
             None => eprintln!("100%"),
         }
+    }
+}
+
+/// An import started from `/admin/import`, as its page shows it: how far it is, then its summary or its error.
+#[derive(Debug, Clone, Default)]
+pub struct JobState {
+    pub running: bool,
+    pub position: u64,
+    pub total: u64,
+    pub label: String,
+    pub summary: Option<super::Summary>,
+    pub error: Option<String>,
+}
+
+impl JobState {
+    /// How far the import is, in percent of the file read.
+    pub fn percent(&self) -> u64 {
+        self.position
+            .saturating_mul(100)
+            .checked_div(self.total)
+            .unwrap_or(0)
+            .min(100)
+    }
+}
+
+/// The one import this process runs from the web admin at a time (shared by the handler and its task).
+#[derive(Debug, Clone, Default)]
+pub struct Job(std::sync::Arc<Mutex<JobState>>);
+
+impl Job {
+    pub fn state(&self) -> JobState {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Marks the job as started; `false` when one is already running.
+    pub fn begin(&self) -> bool {
+        let mut s = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if s.running {
+            return false;
+        }
+        *s = JobState {
+            running: true,
+            ..JobState::default()
+        };
+        true
+    }
+
+    pub fn end(&self, outcome: Result<super::Summary, String>) {
+        let mut s = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.running = false;
+        match outcome {
+            Ok(summary) => s.summary = Some(summary),
+            Err(e) => s.error = Some(e),
+        }
+    }
+}
+
+impl super::Progress for Job {
+    fn start(&self, total_bytes: u64) {
+        let mut s = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.total = total_bytes;
+    }
+
+    fn advance(&self, position: u64, label: &str) -> bool {
+        let mut s = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.position = position;
+        label.clone_into(&mut s.label);
+        true
+    }
+
+    fn finish(&self) {
+        let mut s = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.position = s.total;
     }
 }

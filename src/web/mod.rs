@@ -141,6 +141,12 @@ pub fn router(state: AppState) -> Router {
         .route("/media/{name}", get(pages::media))
         .route("/admin/media", get(admin::media::show))
         .route(
+            "/admin/import",
+            get(admin::import::show).post(
+                admin::import::start.layer(DefaultBodyLimit::max(admin::import::MAX_IMPORT_BYTES)),
+            ),
+        )
+        .route(
             "/admin/media/upload",
             axum::routing::post(admin::media::upload).layer(uploads),
         )

@@ -4,6 +4,7 @@ pub mod blocks;
 pub mod comments;
 pub mod deliveries;
 pub mod followers;
+pub mod import;
 pub mod media;
 pub mod mentions;
 pub mod notifications;
