@@ -59,10 +59,10 @@ pub enum ImportCommand {
     Wxr {
         /// The export file (.xml).
         file: PathBuf,
-        /// A copy of the old site's wp-content/uploads folder.
+        /// A copy of the old site's wp-content/uploads folder (not built yet: refused with a message).
         #[arg(long)]
         uploads: Option<PathBuf>,
-        /// Fetch images that are not under --uploads from the old site.
+        /// Fetch images that are not under --uploads from the old site (not built yet: refused with a message).
         #[arg(long)]
         fetch_media: bool,
         /// Read the export and report what would be imported; store nothing.
@@ -235,6 +235,14 @@ async fn import_wxr(
             "--uploads: {} is not a folder",
             dir.display()
         )));
+    }
+    if uploads.is_some() || fetch_media {
+        // Said plainly rather than ignored: the owner would expect their images copied.
+        return Err(CliError::Invalid(
+            "--uploads and --fetch-media: copying images into Steppe's media is not built yet; without them the \
+             import keeps images at their original addresses"
+                .into(),
+        ));
     }
     // The serving processes deliver; this one only queues (with --announce).
     config.delivery.workers = 0;

@@ -575,6 +575,9 @@ async fn the_command_line_reports_a_dry_run_then_imports_once() {
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM posts").await, 2);
 
+    let images = run(&["--fetch-media"]);
+    assert!(!images.status.success());
+    assert!(String::from_utf8_lossy(&images.stderr).contains("not built yet"));
     let bad = run(&["--timezone", "Mars/Olympus"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a time zone"));
