@@ -248,8 +248,6 @@ async fn import_wxr(
     config.delivery.workers = 0;
     let state = crate::app::AppState::new(config).await?;
     let options = crate::import::Options {
-        uploads,
-        fetch_media,
         dry_run,
         announce,
         zone,

@@ -133,20 +133,11 @@ pub fn sanitizer(data: &[u8]) {
 /// The WordPress export reader and the content conversion of every item it yields: no panic, the source stored is
 /// one HTML block (no blank line) whose rendering is as safe as the sanitiser's.
 pub fn wxr(data: &[u8]) {
-    struct NoAttachments;
-    impl crate::import::html::Attachments for NoAttachments {
-        fn by_id(&self, _: i64) -> Option<crate::import::html::Attachment> {
-            None
-        }
-        fn of_parent(&self, _: i64) -> Vec<crate::import::html::Attachment> {
-            Vec::new()
-        }
-    }
     let Ok((_, items)) = crate::import::wxr::read_all(data) else {
         return;
     };
     for item in items.iter().take(16) {
-        let converted = crate::import::html::convert(&item.content, item.id, &NoAttachments);
+        let converted = crate::import::html::convert(&item.content, item.id, &());
         assert!(
             !converted.source.contains("\n\n"),
             "a blank line in the stored source"
@@ -234,7 +225,7 @@ fn assert_safe(html: &str) {
 fn safe_url(value: &str) -> bool {
     // As the WHATWG URL parser reads it: leading and trailing C0 controls and spaces trimmed, tabs and newlines
     // removed anywhere; other controls stay (and end a scheme).
-    let decoded = decode_entities(value);
+    let decoded = content::decode_entities(value);
     let squeezed: String = decoded
         .trim_matches(|c: char| c <= ' ')
         .chars()
@@ -253,50 +244,6 @@ fn safe_url(value: &str) -> bool {
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
         });
     scheme.is_none_or(|s| matches!(s, "http" | "https" | "mailto"))
-}
-
-/// HTML character references in an attribute value: the few named ones a serialiser writes, and numeric ones.
-fn decode_entities(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut rest = value;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        let end = rest.find(';').filter(|e| *e <= 12);
-        let decoded = end.and_then(|e| {
-            let entity = &rest[1..e];
-            let c = match entity {
-                "amp" => Some('&'),
-                "quot" => Some('"'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "apos" => Some('\''),
-                "Tab" => Some('\t'),
-                "NewLine" => Some('\n'),
-                _ => {
-                    let number = entity.strip_prefix('#')?;
-                    let code = match number.strip_prefix(['x', 'X']) {
-                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-                        None => number.parse().ok()?,
-                    };
-                    char::from_u32(code)
-                }
-            }?;
-            Some((c, e))
-        });
-        match decoded {
-            Some((c, e)) => {
-                out.push(c);
-                rest = &rest[e + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// The attributes of a tag's text (`a href="…" rel=x`): names lowercased, values unquoted.

@@ -99,35 +99,55 @@ pub struct NewComment {
     pub published_at: i64,
 }
 
+/// The INSERT of a [`NewComment`], followed by `on_conflict`, with its values bound.
+macro_rules! insert_comment {
+    ($c:expr, $on_conflict:literal) => {
+        sqlx::query(concat!(
+            "INSERT INTO comments (id, anchor, post_id, parent_id, author_id, author_host, author_name, \
+             author_handle, author_url, author_avatar, content_html, source_text, summary, attachments_html, url, \
+             visibility, status, published_at, received_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ",
+            $on_conflict
+        ))
+        .bind(&$c.id)
+        .bind(uuid::Uuid::now_v7().simple().to_string())
+        .bind(&$c.post_id)
+        .bind(&$c.parent_id)
+        .bind(&$c.author_id)
+        .bind(&$c.author_host)
+        .bind(&$c.author_name)
+        .bind(&$c.author_handle)
+        .bind(&$c.author_url)
+        .bind(&$c.author_avatar)
+        .bind(&$c.content_html)
+        .bind(&$c.source_text)
+        .bind(&$c.summary)
+        .bind(&$c.attachments_html)
+        .bind(&$c.url)
+        .bind(&$c.visibility)
+        .bind(&$c.status)
+        .bind($c.published_at)
+        .bind(now())
+    };
+}
+
 /// Stores a comment once: the same object again changes nothing. Returns whether it was new.
 pub async fn insert(db: &Db, c: &NewComment) -> Result<bool, sqlx::Error> {
-    let query = sqlx::query(
-        "INSERT INTO comments (id, anchor, post_id, parent_id, author_id, author_host, author_name, author_handle, \
-         author_url, author_avatar, content_html, source_text, summary, attachments_html, url, visibility, status, \
-         published_at, received_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
-         ON CONFLICT (id) DO NOTHING",
+    change(db, insert_comment!(c, "ON CONFLICT (id) DO NOTHING")).await
+}
+
+/// Stores an imported comment inside the import's transaction, or replaces the text, author and place of the one
+/// stored under the same id (a newer export).
+pub async fn upsert_in(conn: &mut sqlx::AnyConnection, c: &NewComment) -> Result<(), sqlx::Error> {
+    insert_comment!(
+        c,
+        "ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id, author_name = excluded.author_name, \
+         author_url = excluded.author_url, content_html = excluded.content_html, url = excluded.url, \
+         published_at = excluded.published_at"
     )
-    .bind(&c.id)
-    .bind(uuid::Uuid::now_v7().simple().to_string())
-    .bind(&c.post_id)
-    .bind(&c.parent_id)
-    .bind(&c.author_id)
-    .bind(&c.author_host)
-    .bind(&c.author_name)
-    .bind(&c.author_handle)
-    .bind(&c.author_url)
-    .bind(&c.author_avatar)
-    .bind(&c.content_html)
-    .bind(&c.source_text)
-    .bind(&c.summary)
-    .bind(&c.attachments_html)
-    .bind(&c.url)
-    .bind(&c.visibility)
-    .bind(&c.status)
-    .bind(c.published_at)
-    .bind(now());
-    change(db, query).await
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 /// The author's edit: new text, content warning, attachments and visibility, applied unless `edited_at` is older

@@ -1,9 +1,7 @@
 //! SQL for imports: which post and comment each WordPress one became (`import_posts`, `import_comments`), and the old
 //! addresses of imported posts (`old_addresses`).
 
-use sqlx::AnyConnection;
-
-use super::{Db, comments::NewComment, now, posts::Tx};
+use super::{Db, posts::Tx};
 
 /// What an earlier run stored for a WordPress post.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,30 +12,37 @@ pub struct Imported {
     pub updated_at: i64,
 }
 
+/// What an earlier run stored for a WordPress post, and the post's `updated_at` now (`None`: the owner deleted it).
 pub async fn find_post(
     tx: &mut Tx,
     site: &str,
     wp_id: i64,
-) -> Result<Option<Imported>, sqlx::Error> {
-    let row: Option<(String, String, i64)> = sqlx::query_as(
-        "SELECT post_id, digest, updated_at FROM import_posts WHERE site = $1 AND wp_id = $2",
+) -> Result<Option<(Imported, Option<i64>)>, sqlx::Error> {
+    let row: Option<(String, String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT i.post_id, i.digest, i.updated_at, p.updated_at FROM import_posts i \
+         LEFT JOIN posts p ON p.id = i.post_id WHERE i.site = $1 AND i.wp_id = $2",
     )
     .bind(site)
     .bind(wp_id)
     .fetch_optional(&mut **tx)
     .await?;
-    Ok(row.map(|(post_id, digest, updated_at)| Imported {
-        post_id,
-        digest,
-        updated_at,
+    Ok(row.map(|(post_id, digest, updated_at, now_updated_at)| {
+        (
+            Imported {
+                post_id,
+                digest,
+                updated_at,
+            },
+            now_updated_at,
+        )
     }))
 }
 
-/// A post's `updated_at`, if it still exists.
-pub async fn post_updated_at(tx: &mut Tx, post_id: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT updated_at FROM posts WHERE id = $1")
+/// The slug a post was stored under.
+pub async fn slug_of(tx: &mut Tx, post_id: &str) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT slug FROM posts WHERE id = $1")
         .bind(post_id)
-        .fetch_optional(&mut **tx)
+        .fetch_one(&mut **tx)
         .await
 }
 
@@ -62,21 +67,20 @@ pub async fn record_post(
     .map(|_| ())
 }
 
-/// Gives an imported post the dates WordPress had: when it was written (`created_at`) and last changed. The last
-/// change never goes back past what this database already served for the post (an Update must be newer).
+/// Gives an imported post the dates WordPress had: when it was written (`created_at`) and last changed.
 pub async fn set_post_dates(
     tx: &mut Tx,
     post_id: &str,
     created_at: i64,
-    modified_at: i64,
-) -> Result<i64, sqlx::Error> {
+    updated_at: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE posts SET created_at = $2, updated_at = $3 WHERE id = $1")
         .bind(post_id)
         .bind(created_at)
-        .bind(modified_at)
+        .bind(updated_at)
         .execute(&mut **tx)
-        .await?;
-    Ok(modified_at)
+        .await
+        .map(|_| ())
 }
 
 /// Makes `address` (a normalised path or a full URL) mean `post_id`.
@@ -160,49 +164,4 @@ pub async fn record_comment(
     .execute(&mut **tx)
     .await
     .map(|_| ())
-}
-
-/// Stores an imported comment, or replaces the text and author of the one stored under the same id.
-pub async fn upsert_comment(conn: &mut AnyConnection, c: &NewComment) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO comments (id, anchor, post_id, parent_id, author_id, author_host, author_name, author_handle, \
-         author_url, author_avatar, content_html, source_text, summary, attachments_html, url, visibility, status, \
-         published_at, received_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
-         ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id, author_name = excluded.author_name, \
-         author_url = excluded.author_url, content_html = excluded.content_html, url = excluded.url, \
-         published_at = excluded.published_at",
-    )
-    .bind(&c.id)
-    .bind(uuid::Uuid::now_v7().simple().to_string())
-    .bind(&c.post_id)
-    .bind(&c.parent_id)
-    .bind(&c.author_id)
-    .bind(&c.author_host)
-    .bind(&c.author_name)
-    .bind(&c.author_handle)
-    .bind(&c.author_url)
-    .bind(&c.author_avatar)
-    .bind(&c.content_html)
-    .bind(&c.source_text)
-    .bind(&c.summary)
-    .bind(&c.attachments_html)
-    .bind(&c.url)
-    .bind(&c.visibility)
-    .bind(&c.status)
-    .bind(c.published_at)
-    .bind(now())
-    .execute(&mut *conn)
-    .await
-    .map(|_| ())
-}
-
-/// How many posts, comments and old addresses imports have recorded (for tests and the summary).
-pub async fn counts(db: &Db) -> Result<(i64, i64, i64), sqlx::Error> {
-    sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM import_posts), (SELECT COUNT(*) FROM import_comments), \
-         (SELECT COUNT(*) FROM old_addresses)",
-    )
-    .fetch_one(&db.pool)
-    .await
 }

@@ -22,6 +22,13 @@ pub enum CreateOwnerError {
     Db(#[from] sqlx::Error),
 }
 
+/// The owner's id, once the owner exists.
+pub async fn owner_id(db: &Db) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM users ORDER BY created_at LIMIT 1")
+        .fetch_optional(&db.pool)
+        .await
+}
+
 pub async fn owner_exists(db: &Db) -> Result<bool, sqlx::Error> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(&db.pool)

@@ -119,40 +119,44 @@ pub fn html_text(html: &str) -> String {
     decode_entities(&out)
 }
 
-/// Undoes the HTML entities sanitised HTML carries (named: the five XML ones and `&nbsp;`; numeric: all).
-fn decode_entities(text: &str) -> String {
+/// HTML character references as serialisers write them: the XML five, `&nbsp;`, `&Tab;`, `&NewLine;`, and numeric
+/// ones. Anything else stays as written.
+pub(crate) fn decode_entities(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
-        let end = after.find(';').filter(|&e| e <= 10);
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let end = rest.find(';').filter(|e| *e <= 12);
         let decoded = end.and_then(|e| {
-            let name = &after[..e];
-            let c = match name {
+            let c = match &rest[1..e] {
                 "amp" => Some('&'),
+                "quot" => Some('"'),
                 "lt" => Some('<'),
                 "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" | "#39" => Some('\''),
+                "apos" => Some('\''),
                 "nbsp" => Some('\u{a0}'),
-                n => n
-                    .strip_prefix("#x")
-                    .or_else(|| n.strip_prefix("#X"))
-                    .and_then(|h| u32::from_str_radix(h, 16).ok())
-                    .or_else(|| n.strip_prefix('#').and_then(|d| d.parse().ok()))
-                    .and_then(char::from_u32),
-            };
-            c.map(|c| (c, e))
+                "Tab" => Some('\t'),
+                "NewLine" => Some('\n'),
+                entity => {
+                    let number = entity.strip_prefix('#')?;
+                    let code = match number.strip_prefix(['x', 'X']) {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                        None => number.parse().ok()?,
+                    };
+                    char::from_u32(code)
+                }
+            }?;
+            Some((c, e))
         });
         match decoded {
             Some((c, e)) => {
                 out.push(c);
-                rest = &after[e + 1..];
+                rest = &rest[e + 1..];
             }
             None => {
                 out.push('&');
-                rest = after;
+                rest = &rest[1..];
             }
         }
     }

@@ -112,22 +112,14 @@ async fn reload(tx: &mut Tx, id: &str) -> Result<Post, SaveError> {
 }
 
 /// Queues the `Create` of `after`, a post that has just become public (as stored in `tx`), inside `tx`. An Article
-/// id once deleted is never used again: a post published anew gets a new one.
-async fn announce_in(state: &AppState, tx: &mut Tx, mut after: Post) -> Result<(), SaveError> {
+/// id once deleted is never used again: a post published anew gets a new one. (Imports with `--announce` call it
+/// for each published post.)
+pub async fn announce_in(state: &AppState, tx: &mut Tx, mut after: Post) -> Result<(), SaveError> {
     if posts::tombstoned_at(tx, &after.article_id).await?.is_some() {
         after.article_id = posts::renew_article_id_in(tx, &after.id).await?;
     }
     queue(tx, "publish", &after.title, create::build(state, &after)).await?;
     Ok(())
-}
-
-/// Queues the `Create` of an imported post (`steppe import wxr --announce`), inside the import's transaction.
-pub async fn announce_imported_in(
-    state: &AppState,
-    tx: &mut Tx,
-    post: Post,
-) -> Result<(), SaveError> {
-    announce_in(state, tx, post).await
 }
 
 /// Publishes the scheduled posts whose time has come, each in its own transaction with its `Create`; returns how

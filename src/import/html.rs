@@ -32,6 +32,16 @@ pub trait Attachments {
     fn of_parent(&self, parent: i64) -> Vec<Attachment>;
 }
 
+/// No attachments (the fuzz target converts items without the first pass).
+impl Attachments for () {
+    fn by_id(&self, _: i64) -> Option<Attachment> {
+        None
+    }
+    fn of_parent(&self, _: i64) -> Vec<Attachment> {
+        Vec::new()
+    }
+}
+
 /// Converts `content:encoded` of post `post_id`.
 pub fn convert(raw: &str, post_id: i64, attachments: &dyn Attachments) -> Converted {
     let text = raw.replace("\r\n", "\n").replace('\r', "\n");
@@ -45,7 +55,7 @@ pub fn convert(raw: &str, post_id: i64, attachments: &dyn Attachments) -> Conver
     Converted {
         source: as_source(&clean),
         more_excerpt: more_excerpt
-            .map(|m| html_to_text(&sanitize_post_html(&autop(&m))))
+            .map(|m| text_of_html(&autop(&m)))
             .filter(|m| !m.trim().is_empty()),
         unknown_shortcodes: unknown,
     }
@@ -610,9 +620,11 @@ fn push_without_blank_lines(out: &mut String, text: &str, in_pre: bool) {
     }
 }
 
-/// The text of sanitised HTML (tags dropped, the entities ammonia writes undone), paragraphs on their own lines.
-pub fn html_to_text(html: &str) -> String {
-    content::html_text(html).trim().to_string()
+/// The text of WordPress HTML (a title, an excerpt, a caption): sanitised, tags dropped, entities undone, trimmed.
+pub fn text_of_html(html: &str) -> String {
+    content::html_text(&sanitize_post_html(html))
+        .trim()
+        .to_string()
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ pub mod wxr;
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     io::{BufRead, BufReader},
-    path::{Path, PathBuf},
+    path::Path,
 };
 
 use sha2::{Digest, Sha256};
@@ -38,9 +38,6 @@ use wxr::{Item, WxrError, WxrReader};
 /// What the owner asked for.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// A copy of `wp-content/uploads`.
-    pub uploads: Option<PathBuf>,
-    pub fetch_media: bool,
     /// Read and report, store nothing.
     pub dry_run: bool,
     /// Send the `Create` of each published post to the followers.
@@ -52,8 +49,6 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            uploads: None,
-            fetch_media: false,
             dry_run: false,
             announce: false,
             zone: Zone::utc(),
@@ -76,7 +71,6 @@ pub struct Summary {
     pub tags: u64,
     pub comments: u64,
     pub federated_comments: u64,
-    pub images: u64,
     pub announced: u64,
     /// One line each: what was not imported, and why.
     pub skipped: Vec<String>,
@@ -92,7 +86,7 @@ impl Summary {
     /// The summary as lines of text.
     pub fn lines(&self) -> Vec<String> {
         let mut out = vec![format!(
-            "{}{}: {} posts, {} pages, {} drafts, {} scheduled, {} tags, {} comments ({} from the fediverse), {} images",
+            "{}{}: {} posts, {} pages, {} drafts, {} scheduled, {} tags, {} comments ({} from the fediverse)",
             if self.dry_run {
                 "dry run (nothing stored) "
             } else {
@@ -106,7 +100,6 @@ impl Summary {
             self.tags,
             self.comments,
             self.federated_comments,
-            self.images,
         )];
         out.push(format!(
             "{} updated from a newer export, {} already imported and unchanged; {} sent to followers",
@@ -234,7 +227,7 @@ fn read_attachments(input: impl BufRead) -> Result<AttachmentIndex, ImportError>
                         .meta("_wp_attachment_image_alt")
                         .unwrap_or("")
                         .to_string(),
-                    caption: html::html_to_text(&content::sanitize_post_html(&item.excerpt)),
+                    caption: html::text_of_html(&item.excerpt),
                     parent: item.parent,
                 },
             );
@@ -261,13 +254,14 @@ async fn import_from(
     let mut tags_seen: BTreeSet<String> = BTreeSet::new();
     let mut sticky = 0u64;
     progress.start(size);
+    // The channel is read whole before the first item comes.
+    let mut site: Option<String> = None;
     while let Some(item) = reader.next_item()? {
-        let site = reader.channel().site();
-        summary.site.clone_from(&site);
+        let site = site.get_or_insert_with(|| reader.channel().site());
         let label = format!("{} {}", item.post_type, item.id);
         import_item(
             state,
-            &site,
+            site,
             &owner,
             &item,
             &index,
@@ -284,16 +278,14 @@ async fn import_from(
         }
     }
     progress.finish();
-    if summary.site.is_empty() {
-        summary.site = reader.channel().site();
-    }
+    summary.site = site.unwrap_or_else(|| reader.channel().site());
     summary.tags = u64::try_from(tags_seen.len()).unwrap_or(u64::MAX);
     if sticky > 0 {
         summary.notes.push(format!(
             "{sticky} sticky posts imported as ordinary posts (Steppe has no pinned posts yet)"
         ));
     }
-    if summary.images == 0 && !index.by_id.is_empty() {
+    if !index.by_id.is_empty() {
         summary.notes.push(format!(
             "{} attachments: images keep their original addresses (copying them into Steppe's media is not built yet)",
             index.by_id.len()
@@ -303,10 +295,7 @@ async fn import_from(
 }
 
 async fn owner_id(db: &db::Db) -> Result<String, ImportError> {
-    let id: Option<String> = sqlx::query_scalar("SELECT id FROM users ORDER BY created_at LIMIT 1")
-        .fetch_optional(&db.pool)
-        .await?;
-    id.ok_or_else(|| {
+    db::users::owner_id(db).await?.ok_or_else(|| {
         ImportError::Invalid(
             "create the owner account first (open /admin, or `steppe admin create-owner`)".into(),
         )
@@ -334,7 +323,7 @@ fn wp_date(gmt: &str, local: &str, zone: &Zone) -> Option<i64> {
     None
 }
 
-/// How an item's status maps: `None` when it is not imported (with the reason).
+/// How an item's status maps; `Err` names why it is not imported.
 fn status_of(item: &Item, now: i64, published_at: Option<i64>) -> Result<PostStatus, String> {
     match item.status.as_str() {
         "publish" if !item.password.is_empty() => Ok(PostStatus::Draft),
@@ -376,9 +365,22 @@ fn tags_of(item: &Item) -> Vec<TagName> {
     tags
 }
 
-fn digest_of(item: &Item, options: &Options) -> String {
+/// A short hash of `parts` (each ended by a NUL, so that no two lists hash alike): what an item or a comment held.
+fn digest<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
     let mut h = Sha256::new();
-    for part in [
+    for part in parts {
+        h.update(part);
+        h.update([0]);
+    }
+    h.finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn digest_of(item: &Item, options: &Options) -> String {
+    let fields = [
         &item.title,
         &item.content,
         &item.excerpt,
@@ -390,16 +392,19 @@ fn digest_of(item: &Item, options: &Options) -> String {
         &item.password,
         &item.post_type,
         &item.link,
-    ] {
-        h.update(part.as_bytes());
-        h.update([0]);
-    }
-    for t in &item.terms {
-        h.update(format!("{}\0{}\0{}\0", t.domain, t.nicename, t.name).as_bytes());
-    }
-    h.update(options.zone.name().as_bytes());
-    let out = h.finalize();
-    out.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    ]
+    .map(|f| f.as_bytes());
+    let terms = item
+        .terms
+        .iter()
+        .flat_map(|t| [&t.domain, &t.nicename, &t.name])
+        .map(|f| f.as_bytes());
+    digest(
+        fields
+            .into_iter()
+            .chain(terms)
+            .chain([options.zone.name().as_bytes()]),
+    )
 }
 
 /// The path part of a URL as the old-address table keeps it: lowercase, no trailing slash, only WordPress's
@@ -559,74 +564,7 @@ async fn import_item(
     let modified_at = wp_date(&item.modified_gmt, &item.modified, &options.zone)
         .or(published_at)
         .unwrap_or(now);
-    let converted = html::convert(&item.content, item.id, index);
-    for code in &converted.unknown_shortcodes {
-        *summary.unknown_shortcodes.entry(code.clone()).or_default() += 1;
-    }
-    let title = {
-        let t = html::html_to_text(&content::sanitize_post_html(&item.title));
-        let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
-        let t: String = t
-            .chars()
-            .take(state.config.limits.max_title_chars)
-            .collect();
-        if t.is_empty() {
-            format!("Untitled {what} {}", item.id)
-        } else {
-            t
-        }
-    };
-    let summary_text = {
-        let from_excerpt = html::html_to_text(&content::sanitize_post_html(&item.excerpt));
-        let text = if from_excerpt.trim().is_empty() {
-            converted.more_excerpt.clone().unwrap_or_default()
-        } else {
-            from_excerpt
-        };
-        text.chars()
-            .take(state.config.limits.max_summary_chars)
-            .collect::<String>()
-            .trim()
-            .to_string()
-    };
-    let tags = tags_of(item);
-    let Some(wanted_slug) = Slug::parse(&item.name.to_ascii_lowercase())
-        .or_else(|| Slug::derive(&percent_decode(&item.name)))
-        .or_else(|| Slug::derive(&title))
-        .or_else(|| Slug::derive(&format!("{what}-{}", item.id)))
-    else {
-        summary
-            .skipped
-            .push(format!("{name}: no address can be made for it"));
-        return Ok(());
-    };
     let page = what == "page";
-    let wanted_slug = if page && slug::is_reserved(wanted_slug.as_str()) {
-        summary.notes.push(format!(
-            "{name}: the address /{} belongs to the blog; the page is at /{}-page",
-            wanted_slug.as_str(),
-            wanted_slug.as_str()
-        ));
-        Slug::derive(&format!("{}-page", wanted_slug.as_str())).unwrap_or(wanted_slug)
-    } else {
-        wanted_slug
-    };
-    let body = if converted.source.trim().is_empty() {
-        // Steppe posts have text; an empty WordPress post gets an empty paragraph.
-        "<p></p>".to_string()
-    } else {
-        converted.source.clone()
-    };
-    let valid = ValidPost {
-        body_html: content::render_markdown(&body),
-        excerpt_html: content::excerpt_html(&summary_text, &body),
-        title,
-        chosen_slug: None,
-        derived_slug: wanted_slug.clone(),
-        summary: summary_text,
-        body_markdown: body,
-        tags: tags.clone(),
-    };
     let digest = digest_of(item, options);
     if !item.password.is_empty() {
         summary.notes.push(format!(
@@ -639,128 +577,207 @@ async fn import_item(
             .push(format!("{name}: private on WordPress; imported as a draft"));
     }
 
+    let (mut announced, mut reload_site) = (false, false);
     let mut tx = state.db.begin_write().await?;
-    let before = imports::find_post(&mut tx, site, item.id).await?;
-    let existing = match &before {
-        Some(b) => imports::post_updated_at(&mut tx, &b.post_id)
-            .await?
-            .map(|u| (b, u)),
-        None => None,
-    };
-    if before.is_some() && existing.is_none() {
-        summary.skipped.push(format!(
-            "{name}: deleted in Steppe after an earlier import; not imported again"
-        ));
-        return Ok(());
-    }
-    let dates = Dates {
-        published_at: published_at.or((status == PostStatus::Published).then_some(now)),
-        announced: options.announce || status == PostStatus::Scheduled,
-        page,
-        nav_position: page.then_some(item.menu_order),
-    };
-    let (post_id, changed) = match existing {
-        Some((b, _)) if b.digest == digest => {
-            summary.unchanged += 1;
-            (b.post_id.clone(), false)
+    // What an earlier run made of this item: the post's id, and its `updated_at` now when it is to be replaced.
+    let (post_id, replaces) = match imports::find_post(&mut tx, site, item.id).await? {
+        None => (None, None),
+        Some((_, None)) => {
+            summary.skipped.push(format!(
+                "{name}: deleted in Steppe after an earlier import; not imported again"
+            ));
+            return Ok(());
         }
-        Some((b, updated_at)) if updated_at != b.updated_at => {
+        Some((before, Some(_))) if before.digest == digest => {
+            summary.unchanged += 1;
+            (Some(before.post_id), None)
+        }
+        Some((before, Some(now_updated))) if now_updated != before.updated_at => {
             summary.notes.push(format!(
                 "{name}: edited in Steppe since the last import; kept as it is"
             ));
             summary.unchanged += 1;
-            (b.post_id.clone(), false)
+            (Some(before.post_id), None)
         }
-        Some((b, _)) => {
-            if !options.dry_run {
-                posts::update_in(&mut tx, &b.post_id, &valid, status, &dates)
+        Some((before, Some(now_updated))) => (Some(before.post_id), Some(now_updated)),
+    };
+    let created = post_id.is_none();
+    let post_id = match post_id {
+        Some(id) if replaces.is_none() => id,
+        // New, or changed by a newer export: converted and stored.
+        existing => {
+            let Some((valid, wanted_slug)) = prepare(state, item, what, index, summary) else {
+                summary
+                    .skipped
+                    .push(format!("{name}: no address can be made for it"));
+                return Ok(());
+            };
+            let dates = Dates {
+                published_at: published_at.or((status == PostStatus::Published).then_some(now)),
+                announced: options.announce || status == PostStatus::Scheduled,
+                page,
+                nav_position: page.then_some(item.menu_order),
+            };
+            if created {
+                match (page, status) {
+                    (true, _) => summary.pages += 1,
+                    (false, PostStatus::Published) => summary.posts += 1,
+                    (false, PostStatus::Scheduled) => summary.scheduled += 1,
+                    (false, PostStatus::Draft) => summary.drafts += 1,
+                }
+                for t in &valid.tags {
+                    tags_seen.insert(t.slug.as_str().to_string());
+                }
+            } else {
+                summary.updated += 1;
+            }
+            if options.dry_run {
+                count_comments(item, summary);
+                tx.rollback().await?;
+                return Ok(());
+            }
+            let post_id = match existing {
+                Some(id) => {
+                    posts::update_in(&mut tx, &id, &valid, status, &dates)
+                        .await
+                        .map_err(save_error)?;
+                    id
+                }
+                None => posts::create_in(&mut tx, owner, &valid, status, &dates)
+                    .await
+                    .map_err(save_error)?,
+            };
+            let stored_slug = imports::slug_of(&mut tx, &post_id).await?;
+            if created && stored_slug != wanted_slug.as_str() {
+                summary.notes.push(format!(
+                    "{name}: the slug {} is taken; imported as {stored_slug} (the old address still leads to it)",
+                    wanted_slug.as_str()
+                ));
+            }
+            let created_at = published_at.unwrap_or(modified_at).min(modified_at);
+            // An update must move forward (followers' servers ignore an older `updated`).
+            let updated_at = match replaces {
+                Some(previous) if previous >= modified_at => previous.saturating_add(1),
+                _ => modified_at,
+            };
+            imports::set_post_dates(&mut tx, &post_id, created_at, updated_at).await?;
+            for address in old_addresses(item, site, &options.zone) {
+                imports::add_old_address(&mut tx, &address, &post_id).await?;
+            }
+            imports::record_post(
+                &mut tx,
+                site,
+                item.id,
+                &Imported {
+                    post_id: post_id.clone(),
+                    digest,
+                    updated_at,
+                },
+            )
+            .await?;
+            if options.announce && created && status == PostStatus::Published {
+                let post = posts::find_by_id_in(&mut tx, &post_id)
+                    .await?
+                    .ok_or_else(|| ImportError::Invalid("the post vanished".into()))?;
+                crate::federation::publish::announce_in(state, &mut tx, post)
                     .await
                     .map_err(save_error)?;
+                summary.announced += 1;
+                announced = true;
             }
-            summary.updated += 1;
-            (b.post_id.clone(), true)
-        }
-        None => {
-            let id = if options.dry_run {
-                String::new()
-            } else {
-                posts::create_in(&mut tx, owner, &valid, status, &dates)
-                    .await
-                    .map_err(save_error)?
-            };
-            (id, true)
+            if page {
+                reload_site = true;
+            }
+            post_id
         }
     };
-    if changed && before.is_none() {
-        match (page, status) {
-            (true, _) => summary.pages += 1,
-            (false, PostStatus::Published) => summary.posts += 1,
-            (false, PostStatus::Scheduled) => summary.scheduled += 1,
-            (false, PostStatus::Draft) => summary.drafts += 1,
-        }
-        for t in &tags {
-            tags_seen.insert(t.slug.as_str().to_string());
-        }
-    }
     if options.dry_run {
         count_comments(item, summary);
         tx.rollback().await?;
         return Ok(());
     }
-    if changed {
-        let stored_slug: String = sqlx::query_scalar("SELECT slug FROM posts WHERE id = $1")
-            .bind(&post_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        if stored_slug != wanted_slug.as_str() && before.is_none() {
-            summary.notes.push(format!(
-                "{name}: the slug {} is taken; imported as {stored_slug} (the old address still leads to it)",
-                wanted_slug.as_str()
-            ));
-        }
-        let created_at = published_at.unwrap_or(modified_at).min(modified_at);
-        let updated_at = modified_at.max(created_at);
-        let previous = existing.map(|(_, u)| u).unwrap_or(i64::MIN);
-        // An update must move forward (followers' servers ignore an older `updated`).
-        let updated_at = if previous >= updated_at {
-            previous.saturating_add(1)
-        } else {
-            updated_at
-        };
-        imports::set_post_dates(&mut tx, &post_id, created_at, updated_at).await?;
-        for address in old_addresses(item, site, &options.zone) {
-            imports::add_old_address(&mut tx, &address, &post_id).await?;
-        }
-        imports::record_post(
-            &mut tx,
-            site,
-            item.id,
-            &Imported {
-                post_id: post_id.clone(),
-                digest,
-                updated_at,
-            },
-        )
-        .await?;
-        if options.announce && status == PostStatus::Published && before.is_none() {
-            let post = posts::find_by_id_in(&mut tx, &post_id)
-                .await?
-                .ok_or_else(|| ImportError::Invalid("the post vanished".into()))?;
-            crate::federation::publish::announce_imported_in(state, &mut tx, post)
-                .await
-                .map_err(save_error)?;
-            summary.announced += 1;
-        }
-    }
     import_comments(&mut tx, site, &post_id, item, summary).await?;
     state.db.commit_content(tx).await?;
-    if page && changed {
+    if reload_site {
         state.reload_site().await?;
     }
-    if options.announce && summary.announced > 0 {
+    if announced {
         state.wakeup.wake();
     }
     Ok(())
+}
+
+/// The post to store for an item: its converted text, title, summary, tags and slug (the slug it asks for, to say
+/// when another was taken). `None` when no address can be made for it.
+fn prepare(
+    state: &AppState,
+    item: &Item,
+    what: &str,
+    index: &AttachmentIndex,
+    summary: &mut Summary,
+) -> Option<(ValidPost, Slug)> {
+    let converted = html::convert(&item.content, item.id, index);
+    for code in &converted.unknown_shortcodes {
+        *summary.unknown_shortcodes.entry(code.clone()).or_default() += 1;
+    }
+    let title = {
+        let t = html::text_of_html(&item.title);
+        let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+        let t: String = t
+            .chars()
+            .take(state.config.limits.max_title_chars)
+            .collect();
+        if t.is_empty() {
+            format!("Untitled {what} {}", item.id)
+        } else {
+            t
+        }
+    };
+    let summary_text = {
+        let from_excerpt = html::text_of_html(&item.excerpt);
+        let text = if from_excerpt.is_empty() {
+            converted.more_excerpt.unwrap_or_default()
+        } else {
+            from_excerpt
+        };
+        text.chars()
+            .take(state.config.limits.max_summary_chars)
+            .collect::<String>()
+            .trim()
+            .to_string()
+    };
+    let wanted_slug = Slug::parse(&item.name.to_ascii_lowercase())
+        .or_else(|| Slug::derive(&percent_decode(&item.name)))
+        .or_else(|| Slug::derive(&title))
+        .or_else(|| Slug::derive(&format!("{what}-{}", item.id)))?;
+    let wanted_slug = if what == "page" && slug::is_reserved(wanted_slug.as_str()) {
+        summary.notes.push(format!(
+            "{what} {}: the address /{} belongs to the blog; the page is at /{}-page",
+            item.id,
+            wanted_slug.as_str(),
+            wanted_slug.as_str()
+        ));
+        Slug::derive(&format!("{}-page", wanted_slug.as_str())).unwrap_or(wanted_slug)
+    } else {
+        wanted_slug
+    };
+    let body = if converted.source.trim().is_empty() {
+        // Steppe posts have text; an empty WordPress post gets an empty paragraph.
+        "<p></p>".to_string()
+    } else {
+        converted.source
+    };
+    let valid = ValidPost {
+        body_html: content::render_markdown(&body),
+        excerpt_html: content::excerpt_html(&summary_text, &body),
+        title,
+        chosen_slug: None,
+        derived_slug: wanted_slug.clone(),
+        summary: summary_text,
+        body_markdown: body,
+        tags: tags_of(item),
+    };
+    Some((valid, wanted_slug))
 }
 
 fn save_error(e: posts::SaveError) -> ImportError {
@@ -812,6 +829,19 @@ fn remote_author(source_id: &str, email: &str, profile: &str) -> String {
     profile.to_string()
 }
 
+/// The id an imported comment is stored under: a fediverse reply's own id, else a tag URI of the old site.
+fn comment_id(c: &wxr::Comment, site_host: &str) -> String {
+    match c.meta("source_id") {
+        Some(source)
+            if c.meta("protocol") == Some("activitypub")
+                && (source.starts_with("https://") || source.starts_with("http://")) =>
+        {
+            source.to_string()
+        }
+        _ => format!("tag:{site_host},2000:comment-{}", c.id),
+    }
+}
+
 async fn import_comments(
     tx: &mut Tx,
     site: &str,
@@ -820,12 +850,15 @@ async fn import_comments(
     summary: &mut Summary,
 ) -> Result<(), ImportError> {
     let site_host = crate::federation::comments::host(site).unwrap_or_else(|| "wordpress".into());
-    let mut ids: HashMap<i64, String> = HashMap::new();
+    // Every comment's id is known from the export itself, so a reply finds its parent in any order.
+    let ids: HashMap<i64, String> = item
+        .comments
+        .iter()
+        .filter(|c| c.approved == "1" && matches!(c.kind.as_str(), "" | "comment") && c.id > 0)
+        .map(|c| (c.id, comment_id(c, &site_host)))
+        .collect();
     let mut mentions = 0u64;
-    // Parents come before their replies in WordPress's exports, but not always: two rounds find them all.
-    let mut comments: Vec<&wxr::Comment> = item.comments.iter().collect();
-    comments.sort_by_key(|c| (c.parent != 0, c.id));
-    for c in comments {
+    for c in &item.comments {
         let label = format!("comment {} on {} {}", c.id, item.post_type, item.id);
         match c.approved.as_str() {
             "1" => {}
@@ -850,30 +883,28 @@ async fn import_comments(
             ));
             continue;
         }
-        if c.id <= 0 {
+        let Some(id) = ids.get(&c.id) else {
             summary.skipped.push(format!("{label}: no wp:comment_id"));
             continue;
-        }
+        };
         let Some(published_at) = wp_date(&c.date_gmt, &c.date, &Zone::utc()) else {
             summary
                 .skipped
                 .push(format!("{label}: its date is not a date"));
             continue;
         };
-        let federated = c.meta("protocol") == Some("activitypub");
-        let source_id = c
-            .meta("source_id")
-            .filter(|s| s.starts_with("https://") || s.starts_with("http://"));
-        let id = match (federated, source_id) {
-            (true, Some(source)) => source.to_string(),
-            _ => format!("tag:{site_host},2000:comment-{}", c.id),
-        };
-        let text = if c.content.contains('<') {
-            c.content.clone()
-        } else {
-            html::autop(&content::escape_html(&c.content))
-        };
-        let content_html = sanitize(&text);
+        let digest = digest(
+            [&c.author, &c.author_url, &c.content, &c.date_gmt, &c.date]
+                .map(|f| f.as_bytes())
+                .into_iter()
+                .chain([c.parent.to_le_bytes().as_slice()]),
+        );
+        if imports::find_comment(tx, site, c.id)
+            .await?
+            .is_some_and(|(_, d)| d == digest)
+        {
+            continue;
+        }
         let parent_id = match c.parent {
             0 => None,
             p => match ids.get(&p) {
@@ -889,14 +920,20 @@ async fn import_comments(
                 },
             },
         };
+        let text = if c.content.contains('<') {
+            c.content.clone()
+        } else {
+            html::autop(&content::escape_html(&c.content))
+        };
         let author_url =
             if c.author_url.starts_with("https://") || c.author_url.starts_with("http://") {
                 c.author_url.clone()
             } else {
                 String::new()
             };
-        let (author_id, author_host, handle, url, avatar) = if federated && source_id.is_some() {
-            let author = remote_author(&id, &c.author_email, &author_url);
+        let federated = !id.starts_with("tag:");
+        let (author_id, author_host, handle, url, avatar) = if federated {
+            let author = remote_author(id, &c.author_email, &author_url);
             let host = crate::federation::comments::host(&author).unwrap_or_default();
             let handle = match c.author_email.trim_start_matches('@').split_once('@') {
                 Some((u, h)) if !u.is_empty() && !h.is_empty() => format!("@{u}@{h}"),
@@ -936,7 +973,7 @@ async fn import_comments(
             author_handle: handle,
             author_url,
             author_avatar: avatar,
-            content_html,
+            content_html: sanitize(&text),
             source_text: None,
             summary: None,
             attachments_html: String::new(),
@@ -945,27 +982,8 @@ async fn import_comments(
             status: "shown".into(),
             published_at,
         };
-        let digest = {
-            let mut h = Sha256::new();
-            for part in [&c.author, &c.author_url, &c.content, &c.date_gmt, &c.date] {
-                h.update(part.as_bytes());
-                h.update([0]);
-            }
-            h.update(c.parent.to_le_bytes());
-            let d = h.finalize();
-            d.iter()
-                .take(16)
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        };
-        let known = imports::find_comment(tx, site, c.id).await?;
-        ids.insert(c.id, id.clone());
-        match known {
-            Some((_, d)) if d == digest => continue,
-            _ => {}
-        }
-        imports::upsert_comment(tx, &comment).await?;
-        imports::record_comment(tx, site, c.id, &id, &digest).await?;
+        db::comments::upsert_in(tx, &comment).await?;
+        imports::record_comment(tx, site, c.id, id, &digest).await?;
         summary.comments += 1;
         if federated {
             summary.federated_comments += 1;

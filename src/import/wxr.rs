@@ -45,8 +45,6 @@ pub struct Channel {
     pub wxr_version: String,
     pub base_site_url: String,
     pub base_blog_url: String,
-    /// Authors by login: display name.
-    pub authors: Vec<(String, String)>,
 }
 
 impl Channel {
@@ -139,7 +137,6 @@ impl Item {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Within {
     Channel,
-    Author,
     Item,
     PostMeta,
     Comment,
@@ -196,7 +193,6 @@ impl<R: BufRead> WxrReader<R> {
         let mut item_bytes = 0usize;
         let mut comment: Option<Comment> = None;
         let mut meta: (String, String) = Default::default();
-        let mut author: (String, String) = Default::default();
         let mut term: Option<Term> = None;
         let mut within = Within::Channel;
         loop {
@@ -236,10 +232,6 @@ impl<R: BufRead> WxrReader<R> {
                             item = Some(Item::default());
                             item_bytes = 0;
                         }
-                        (Within::Channel, "wp:author") => {
-                            within = Within::Author;
-                            author = Default::default();
-                        }
                         (Within::Item, "wp:postmeta") => {
                             within = Within::PostMeta;
                             meta = Default::default();
@@ -272,12 +264,11 @@ impl<R: BufRead> WxrReader<R> {
                     }
                     self.stack.push(name);
                 }
-                Event::Empty(start) => {
+                // `<wp:post_parent/>` and friends: an empty field, nothing to keep.
+                Event::Empty(_) => {
                     if !self.started {
                         return Err(WxrError::NotWxr("the document is empty".into()));
                     }
-                    // `<wp:post_parent/>` and friends: an empty field, nothing to keep.
-                    let _ = start;
                 }
                 Event::Text(t) => {
                     let s = t.xml10_content().map_err(|e| xml_error(&self.reader, e))?;
@@ -343,17 +334,6 @@ impl<R: BufRead> WxrReader<R> {
                                 return Ok(None);
                             }
                         }
-                        Within::Author => match name.as_str() {
-                            "wp:author_login" => author.0 = value,
-                            "wp:author_display_name" => author.1 = value,
-                            "wp:author" => {
-                                if self.channel.authors.len() < 10_000 {
-                                    self.channel.authors.push(std::mem::take(&mut author));
-                                }
-                                within = Within::Channel;
-                            }
-                            _ => {}
-                        },
                         Within::Item => {
                             if name == "item" {
                                 return Ok(item.take());

@@ -4,49 +4,34 @@
 //! win: this is asked only where they found nothing, so no two features claim one path.
 
 use axum::{
-    http::{HeaderValue, StatusCode, Uri, header},
-    response::{IntoResponse, Response},
+    http::{HeaderMap, StatusCode, Uri},
+    response::Response,
 };
 
-use crate::{app::AppState, db::imports, error::AppError, import::old_path};
+use super::{pages::moved_permanently, views};
+use crate::{
+    app::AppState,
+    db::imports,
+    error::AppError,
+    federation::http::{redirect_varying, wants_activity_json},
+    import::old_path,
+};
 
-/// An imported post an old address means.
-pub struct OldPost {
-    /// Where readers find it now.
-    pub path: String,
-    pub article_id: String,
-}
-
-/// The published imported post that `address` (a path with its query, or a full URL) meant, if any.
-pub async fn post_at(state: &AppState, address: &str) -> Result<Option<OldPost>, sqlx::Error> {
-    let key = if address.starts_with('/') {
-        match old_path(address) {
-            Some(k) => k,
-            None => return Ok(None),
-        }
-    } else {
-        address.to_string()
+/// An imported post an old path meant: where readers find it now, and its Article id.
+async fn post_at(state: &AppState, path: &str) -> Result<Option<(String, String)>, sqlx::Error> {
+    let Some(key) = old_path(path) else {
+        return Ok(None);
     };
-    let found = match imports::post_at_old_address(&state.db, &key).await? {
-        Some(f) => Some(f),
-        // A URL is also tried with or without its trailing slash.
-        None if !address.starts_with('/') => {
-            let other = match key.strip_suffix('/') {
-                Some(k) => k.to_string(),
-                None => format!("{key}/"),
+    Ok(imports::post_at_old_address(&state.db, &key)
+        .await?
+        .map(|(_, kind, slug, article_id)| {
+            let path = if kind == "page" {
+                format!("/{slug}")
+            } else {
+                views::post_path(&slug)
             };
-            imports::post_at_old_address(&state.db, &other).await?
-        }
-        None => None,
-    };
-    Ok(found.map(|(_, kind, slug, article_id)| OldPost {
-        path: if kind == "page" {
-            format!("/{slug}")
-        } else {
-            format!("/posts/{slug}")
-        },
-        article_id,
-    }))
+            (path, article_id)
+        }))
 }
 
 /// Where a WordPress path leads on a Steppe blog, whether or not anything was imported.
@@ -106,7 +91,7 @@ fn wordpress_path(path: &str) -> Option<String> {
 pub async fn moved_or_not_found(
     state: &AppState,
     uri: &Uri,
-    activity: bool,
+    headers: &HeaderMap,
 ) -> Result<Response, AppError> {
     let path = uri.path();
     let address = match uri.query() {
@@ -124,32 +109,19 @@ pub async fn moved_or_not_found(
             post = post_at(state, parent).await?;
         }
     }
-    if let Some(post) = post {
-        if activity {
-            let mut response = (
+    if let Some((path, article_id)) = post {
+        if wants_activity_json(headers) {
+            return Ok(redirect_varying(
                 StatusCode::FOUND,
-                [(header::LOCATION, state.urls.article(&post.article_id))],
-            )
-                .into_response();
-            response
-                .headers_mut()
-                .insert(header::VARY, HeaderValue::from_static("Accept"));
-            return Ok(response);
+                &state.urls.article(&article_id),
+            ));
         }
-        return Ok(moved(&post.path));
+        return Ok(moved_permanently(&path));
     }
     match wordpress_path(path) {
-        Some(target) if target != path => Ok(moved(&target)),
+        Some(target) if target != path => Ok(moved_permanently(&target)),
         _ => Err(AppError::NotFound),
     }
-}
-
-fn moved(path: &str) -> Response {
-    (
-        StatusCode::MOVED_PERMANENTLY,
-        [(header::LOCATION, path.to_string())],
-    )
-        .into_response()
 }
 
 #[cfg(test)]

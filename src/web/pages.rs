@@ -124,12 +124,7 @@ pub async fn home(
             .split('&')
             .any(|p| p.starts_with("p=") || p.starts_with("page_id="))
     }) {
-        return super::old_addresses::moved_or_not_found(
-            &state,
-            &uri,
-            wants_activity_json(&headers),
-        )
-        .await;
+        return super::old_addresses::moved_or_not_found(&state, &uri, &headers).await;
     }
     let page = q.number()?;
     let per_page = state.site().posts_per_page;
@@ -278,12 +273,7 @@ pub async fn page(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let Some(page) = posts::find_published_page(&state.db, &slug).await? else {
-        return super::old_addresses::moved_or_not_found(
-            &state,
-            &uri,
-            wants_activity_json(&headers),
-        )
-        .await;
+        return super::old_addresses::moved_or_not_found(&state, &uri, &headers).await;
     };
     if wants_activity_json(&headers) && page.announced == 1 {
         return Ok(redirect_varying(
@@ -328,7 +318,7 @@ async fn with_copied_avatars(
 }
 
 /// A 301 to `path`: old addresses of posts and tags stay valid for readers, feed readers and search engines.
-fn moved_permanently(path: &str) -> Response {
+pub(super) fn moved_permanently(path: &str) -> Response {
     (
         StatusCode::MOVED_PERMANENTLY,
         [(header::LOCATION, path.to_string())],
@@ -452,7 +442,7 @@ pub async fn not_found(
     if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
         return Err(AppError::NotFound);
     }
-    super::old_addresses::moved_or_not_found(&state, &uri, wants_activity_json(&headers)).await
+    super::old_addresses::moved_or_not_found(&state, &uri, &headers).await
 }
 
 #[derive(serde::Deserialize)]
@@ -531,12 +521,7 @@ pub async fn archive(
 ) -> Result<Response, AppError> {
     let Some((year, month)) = archive_month(&year, &month) else {
         // Two segments that are not a month: `/tag/ngos/`, `/2011/a-post/` of an imported blog.
-        return super::old_addresses::moved_or_not_found(
-            &state,
-            &uri,
-            wants_activity_json(&headers),
-        )
-        .await;
+        return super::old_addresses::moved_or_not_found(&state, &uri, &headers).await;
     };
     let zone = state.site().zone();
     let (start, end) = zone.month_range(year, month).ok_or(AppError::NotFound)?;
@@ -573,7 +558,7 @@ pub async fn archive_without_slash(
     if archive_month(&year, &month).is_some() {
         Ok(moved_permanently(&format!("/{year}/{month}/")))
     } else {
-        super::old_addresses::moved_or_not_found(&state, &uri, wants_activity_json(&headers)).await
+        super::old_addresses::moved_or_not_found(&state, &uri, &headers).await
     }
 }
 

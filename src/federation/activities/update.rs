@@ -34,7 +34,7 @@ pub async fn receive(state: &AppState, signer: &str, object: &Value) -> Result<(
     }
     let note = Note::deserialize(object)
         .map_err(|e| AppError::BadRequest(format!("The object is not a Note: {e}")))?;
-    let Some(stored) = comments::find(&state.db, &note.id).await? else {
+    let Some(mut stored) = comments::find(&state.db, &note.id).await? else {
         tracing::info!(actor = %signer, note = %note.id, "Update of a note we do not hold; ignored");
         return Ok(());
     };
@@ -47,7 +47,7 @@ pub async fn receive(state: &AppState, signer: &str, object: &Value) -> Result<(
             replies::authentic_note(state, signer, &Value::String(note.id.clone())).await?;
         if origin.attributed_to.0 == signer {
             comments::adopt_author(&state.db, &note.id, signer).await?;
-            return Box::pin(receive(state, signer, object)).await;
+            signer.clone_into(&mut stored.author_id);
         }
     }
     if stored.author_id != signer || note.attributed_to.0 != signer {

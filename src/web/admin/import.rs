@@ -69,6 +69,16 @@ pub async fn show(
     page(&state, &owner, &csrf, Vec::new())
 }
 
+/// The uploaded export on disk, removed when dropped: whether the import ran, was refused or the upload broke off.
+struct Upload(std::path::PathBuf);
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        // Absent when nothing was written: nothing to remove.
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// `POST /admin/import`: the file (field `file`), `timezone`, `announce`, `dry_run`.
 pub async fn start(
     State(state): State<AppState>,
@@ -78,10 +88,10 @@ pub async fn start(
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
     let mut text: std::collections::HashMap<String, String> = Default::default();
-    let path = std::env::temp_dir().join(format!(
+    let upload = Upload(std::env::temp_dir().join(format!(
         "steppe-import-{}.xml",
         uuid::Uuid::now_v7().simple()
-    ));
+    )));
     let mut written = 0u64;
     let unreadable = |e: axum::extract::multipart::MultipartError| {
         AppError::BadRequest(format!("The form could not be read: {e}"))
@@ -100,7 +110,7 @@ pub async fn start(
         }
         // The token comes before the file in the form: nothing is written for a forged request.
         auth::check_csrf(&state, &headers, text.get("csrf").map(String::as_str))?;
-        let mut file = tokio::fs::File::create(&path)
+        let mut file = tokio::fs::File::create(&upload.0)
             .await
             .map_err(|e| AppError::Internal(e.into()))?;
         while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
@@ -131,11 +141,9 @@ pub async fn start(
         ));
     }
     let (Some(zone), true) = (zone, errors.is_empty()) else {
-        let _ = tokio::fs::remove_file(&path).await;
         return page(&state, &owner, &csrf, errors);
     };
     if !state.import_job.begin() {
-        let _ = tokio::fs::remove_file(&path).await;
         return page(
             &state,
             &owner,
@@ -144,8 +152,6 @@ pub async fn start(
         );
     }
     let options = Options {
-        uploads: None,
-        fetch_media: false,
         dry_run: text.contains_key("dry_run"),
         announce: text.contains_key("announce"),
         zone,
@@ -153,14 +159,14 @@ pub async fn start(
     let job_state = state.clone();
     tokio::spawn(async move {
         let job = job_state.import_job.clone();
-        let outcome = import::run(&job_state, &path, &options, &job)
+        let outcome = import::run(&job_state, &upload.0, &options, &job)
             .await
             .map_err(|e| e.to_string());
         if let Err(e) = &outcome {
             tracing::warn!(error = %e, "import from the web admin failed");
         }
         job.end(outcome);
-        let _ = tokio::fs::remove_file(&path).await;
+        drop(upload);
     });
     Ok(Redirect::to("/admin/import").into_response())
 }
