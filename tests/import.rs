@@ -229,6 +229,9 @@ async fn a_rich_export_imports_whole_and_old_addresses_lead_to_it() {
         !html.contains("alert(1)") && !html.contains("Cheap Pills") && !html.contains("pingback")
     );
     assert!(html.contains("Greetings from the fediverse"));
+    // A comment with HTML in it keeps its paragraphs, as WordPress showed them.
+    assert!(html.contains("<p>First comment.</p>"), "comment paragraphs");
+    assert!(html.contains("Second paragraph."));
     assert!(
         attrs(&html, "a.comment-author", "href").contains(&"https://nadia.example/".to_string())
     );

@@ -920,8 +920,9 @@ async fn import_comments(
                 },
             },
         };
+        // WordPress shows comments with its paragraph rules, whether or not they hold HTML.
         let text = if c.content.contains('<') {
-            c.content.clone()
+            html::autop(&c.content)
         } else {
             html::autop(&content::escape_html(&c.content))
         };
