@@ -1,8 +1,9 @@
 //! In a real browser (Debian's chromium through chromedriver, driven over WebDriver): a blogger sets the blog up,
 //! writes with the live preview, keeps their text through a reload and an expired session, uploads an image,
-//! schedules a post and sees it published; a reader opens it, uses "Leave a comment" (and mistypes their address),
-//! follows from the follow box, searches, and opens an archive and the tag list. axe-core checks each page
-//! at WCAG 2.2 AA, and screenshots of each step, at desktop and phone widths, go to `target/browser-screenshots/`.
+//! schedules a post and sees it published, and imports the seed blog's WordPress export from the admin; a reader
+//! opens the post, uses "Leave a comment" (and mistypes their address), follows from the follow box, searches, and
+//! opens an archive and the tag list. axe-core checks each page at WCAG 2.2 AA, and screenshots of each step, at
+//! desktop and phone widths, go to `target/browser-screenshots/`.
 //!
 //! Runs when `chromedriver` is on the PATH (CI installs it and sets CI=true, which makes a missing driver or
 //! axe-core a failure). axe-core comes from `target/axe/node_modules/axe-core/axe.min.js` (`.ci/run` installs it with
@@ -389,6 +390,22 @@ async fn a_blogger_and_a_reader_in_a_real_browser() {
         b.assert_accessible(path).await;
         b.shot(name).await;
     }
+    // Moving in: the seed blog's WordPress export, uploaded from the import page, then its summary.
+    b.go(&app.url("/admin/import")).await;
+    b.assert_accessible("the import form").await;
+    b.shot("07e-import-form").await;
+    let seed =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed-blog.wxr.xml");
+    b.find("#file")
+        .await
+        .send_keys(seed.to_str().unwrap())
+        .await
+        .unwrap();
+    b.click("form[action='/admin/import'] button[type=submit]")
+        .await;
+    b.wait_text(".import-summary", "2 posts").await;
+    b.assert_accessible("the import summary").await;
+    b.shot("07f-import-summary").await;
 
     // A reader.
     b.d().delete_all_cookies().await.unwrap();
