@@ -59,10 +59,10 @@ pub enum ImportCommand {
     Wxr {
         /// The export file (.xml).
         file: PathBuf,
-        /// A copy of the old site's wp-content/uploads folder (not built yet: refused with a message).
+        /// A copy of the old site's wp-content/uploads folder: its images are copied into the media library.
         #[arg(long)]
         uploads: Option<PathBuf>,
-        /// Fetch images that are not under --uploads from the old site (not built yet: refused with a message).
+        /// Fetch the images that are not under --uploads from the old site (through the guarded client).
         #[arg(long)]
         fetch_media: bool,
         /// Read the export and report what would be imported; store nothing.
@@ -236,14 +236,6 @@ async fn import_wxr(
             dir.display()
         )));
     }
-    if uploads.is_some() || fetch_media {
-        // Said plainly rather than ignored: the owner would expect their images copied.
-        return Err(CliError::Invalid(
-            "--uploads and --fetch-media: copying images into Steppe's media is not built yet; without them the \
-             import keeps images at their original addresses"
-                .into(),
-        ));
-    }
     // The serving processes deliver; this one only queues (with --announce).
     config.delivery.workers = 0;
     let state = crate::app::AppState::new(config).await?;
@@ -251,6 +243,10 @@ async fn import_wxr(
         dry_run,
         announce,
         zone,
+        media: crate::import::media::Sources {
+            uploads,
+            fetch: fetch_media,
+        },
     };
     let progress = crate::import::progress::Terminal::new();
     let summary = crate::import::run(&state, &file, &options, &progress)

@@ -10,10 +10,10 @@ use serde_json::json;
 
 use crate::{
     comments::{activity, note, send},
-    harness::{TestApp, attrs, texts},
+    harness::{TestApp, attrs, exif_with_gps, jpeg, texts},
     remote::Remote,
 };
-use steppe::import::{self, Options, Quiet, Summary};
+use steppe::import::{self, Options, Quiet, Summary, media::Sources};
 
 const SEED: &str = include_str!("fixtures/seed-blog.wxr.xml");
 const RICH: &str = include_str!("fixtures/rich-blog.wxr.xml");
@@ -423,6 +423,54 @@ async fn an_interrupted_import_leaves_whole_posts_and_a_rerun_completes_it() {
     app.finish().await;
 }
 
+/// Opens post `id` in the editor and saves it unchanged, sending every field as a browser would (checked boxes
+/// and radios only, no files): the source the editor showed, and the stored HTML after.
+async fn save_unchanged(app: &TestApp, id: &str) -> (String, String) {
+    let editor = format!("/admin/posts/{id}/edit");
+    let (status, html) = app.page(&editor).await;
+    assert_eq!(status, StatusCode::OK);
+    let document = scraper::Html::parse_document(&html);
+    let fields_sel =
+        scraper::Selector::parse("form#editor-form input[name], form#editor-form textarea[name]")
+            .unwrap();
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for e in document.select(&fields_sel) {
+        let v = e.value();
+        let name = v.attr("name").unwrap_or_default().to_string();
+        let kind = v.attr("type").unwrap_or("text");
+        if matches!(kind, "file" | "submit" | "button")
+            || name == "csrf"
+            || (matches!(kind, "checkbox" | "radio") && v.attr("checked").is_none())
+        {
+            continue;
+        }
+        let value = if v.name() == "textarea" {
+            e.text().collect()
+        } else {
+            v.attr("value")
+                .unwrap_or(if kind == "checkbox" { "on" } else { "" })
+                .to_string()
+        };
+        fields.push((name, value));
+    }
+    let body = fields
+        .iter()
+        .find(|(k, _)| k == "body")
+        .map(|(_, v)| v.clone())
+        .expect("the editor has a body");
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    app.save_post(&editor, &refs, "publish").await;
+    let after: String = sqlx::query_scalar("SELECT body_html FROM posts WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    (body, after)
+}
+
 #[tokio::test]
 async fn imported_html_survives_the_editor_unchanged() {
     let app = TestApp::spawn().await;
@@ -434,53 +482,11 @@ async fn imported_html_survives_the_editor_unchanged() {
     .fetch_one(&app.db.pool)
     .await
     .unwrap();
-    let editor = format!("/admin/posts/{id}/edit");
-    let (status, html) = app.page(&editor).await;
-    assert_eq!(status, StatusCode::OK);
-    let document = scraper::Html::parse_document(&html);
-    let value = |sel: &str| {
-        let s = scraper::Selector::parse(sel).unwrap();
-        document
-            .select(&s)
-            .next()
-            .map(|e| {
-                e.value()
-                    .attr("value")
-                    .map(str::to_string)
-                    .unwrap_or_else(|| e.text().collect())
-            })
-            .unwrap_or_default()
-    };
-    let published_at = value("#published_at");
-    let (title, slug, tags, summary, body) = (
-        value("#title"),
-        value("#slug"),
-        value("#tags"),
-        value("#summary"),
-        value("#body"),
-    );
+    let (source, after) = save_unchanged(&app, &id).await;
     assert!(
-        body.starts_with("<p>You never know"),
-        "the source is the imported HTML: {body}"
+        source.starts_with("<p>You never know"),
+        "the source is the imported HTML: {source}"
     );
-    app.save_post(
-        &editor,
-        &[
-            ("title", &title),
-            ("slug", &slug),
-            ("tags", &tags),
-            ("summary", &summary),
-            ("body", &body),
-            ("published_at", &published_at),
-        ],
-        "publish",
-    )
-    .await;
-    let after: String = sqlx::query_scalar("SELECT body_html FROM posts WHERE id = $1")
-        .bind(&id)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap();
     assert_eq!(after, before, "saved unchanged, it renders the same");
     app.finish().await;
 }
@@ -578,9 +584,9 @@ async fn the_command_line_reports_a_dry_run_then_imports_once() {
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM posts").await, 2);
 
-    let images = run(&["--fetch-media"]);
-    assert!(!images.status.success());
-    assert!(String::from_utf8_lossy(&images.stderr).contains("not built yet"));
+    let no_folder = run(&["--uploads", "/no/such/folder"]);
+    assert!(!no_folder.status.success());
+    assert!(String::from_utf8_lossy(&no_folder.stderr).contains("is not a folder"));
     let bad = run(&["--timezone", "Mars/Olympus"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a time zone"));
@@ -659,5 +665,256 @@ async fn the_owner_imports_from_the_web_admin() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("Choose the export file"));
+    app.finish().await;
+}
+
+/// The old WordPress site, still online: serves the files of a folder under `/wp-content/uploads/` and notes each
+/// path asked for.
+struct OldSite {
+    base: String,
+    asked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl OldSite {
+    async fn spawn(dir: std::path::PathBuf) -> Self {
+        use axum::{extract::Path as UrlPath, http::header, response::IntoResponse};
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let noted = asked.clone();
+        let app = axum::Router::new().route(
+            "/wp-content/uploads/{*path}",
+            axum::routing::get(move |UrlPath(path): UrlPath<String>| {
+                let noted = noted.clone();
+                let dir = dir.clone();
+                async move {
+                    noted.lock().unwrap().push(path.clone());
+                    match std::fs::read(dir.join(&path)) {
+                        Ok(bytes) if !path.contains("..") => {
+                            ([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response()
+                        }
+                        _ => StatusCode::NOT_FOUND.into_response(),
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self {
+            base,
+            asked,
+            server,
+        }
+    }
+
+    fn asked(&self) -> Vec<String> {
+        self.asked.lock().unwrap().clone()
+    }
+}
+
+/// A copy of the old site's `wp-content/uploads` (the yurt photo, with EXIF and a GPS position) inside `root`, and
+/// beside it a file that a hostile attachment name points at.
+fn uploads_folder(root: &std::path::Path) -> std::path::PathBuf {
+    let uploads = root.join("uploads");
+    std::fs::create_dir_all(uploads.join("2020/05")).unwrap();
+    std::fs::write(
+        uploads.join("2020/05/yurt.jpg"),
+        jpeg(1600, 1067, Some(&exif_with_gps(1))),
+    )
+    .unwrap();
+    std::fs::write(root.join("secret.jpg"), jpeg(64, 64, None)).unwrap();
+    uploads
+}
+
+#[tokio::test]
+async fn images_come_from_the_uploads_folder_and_the_posts_show_them_from_the_media_library() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    let alice = Remote::spawn("alice").await;
+    let export = rich_for(&alice);
+    let root = tempfile::tempdir().unwrap();
+    let options = Options {
+        media: Sources {
+            uploads: Some(uploads_folder(root.path())),
+            fetch: false,
+        },
+        ..Options::default()
+    };
+    let summary = import_text(&app, &export, &options).await.unwrap();
+    assert_eq!(summary.images, 1, "{summary:#?}");
+    let lines = summary.lines().join("\n");
+    for expected in [
+        "1 images copied into the media library",
+        "attachment 21: file 2020/05/missing.png not found under --uploads",
+        "attachment 22: its file name \"%2e%2e/secret.jpg\" leads outside the uploads folder; refused",
+        "attachment 23 (https://old.example/wp-content/uploads/2020/05/menu.pdf): not an image",
+    ] {
+        assert!(lines.contains(expected), "{expected:?} not in\n{lines}");
+    }
+    // One image (the post's size of it and the attachment are one file), described as WordPress had it; the
+    // file outside the folder was not read.
+    let (hash, alt): (String, Option<String>) = sqlx::query_as("SELECT id, alt FROM media")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(alt.as_deref(), Some("A felt yurt"));
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM media").await, 1);
+
+    // The post shows it from the media library, responsively, links to it, and has it as its featured image;
+    // an image from another site keeps its address.
+    let (id, featured): (String, Option<String>) =
+        sqlx::query_as("SELECT id, featured_media_id FROM posts WHERE slug = 'classic-post'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(featured.as_deref(), Some(hash.as_str()));
+    let shown = format!("SELECT COUNT(*) FROM post_media WHERE post_id = '{id}'");
+    assert_eq!(count(&app, &shown).await, 1);
+    let (status, html) = app.page("/posts/classic-post").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !html.contains("old.example/wp-content"),
+        "old addresses left"
+    );
+    assert!(html.contains("https://elsewhere.example/wp-content/uploads/sky.png"));
+    let document = scraper::Html::parse_document(&html);
+    let figure_img = scraper::Selector::parse("figure img").unwrap();
+    let img = document
+        .select(&figure_img)
+        .next()
+        .expect("the caption's image");
+    assert!(
+        img.value()
+            .attr("src")
+            .unwrap()
+            .contains(&format!("/media/{hash}-"))
+    );
+    assert!(img.value().attr("srcset").is_some(), "responsive");
+    assert_eq!(img.value().attr("alt"), Some("A felt yurt"));
+    let link = scraper::Selector::parse("figure a").unwrap();
+    let href = document
+        .select(&link)
+        .next()
+        .unwrap()
+        .value()
+        .attr("href")
+        .unwrap();
+    assert!(href.contains(&format!("/media/{hash}-1600.")), "{href}");
+    // Processed like an upload: no EXIF, no GPS position in what is served.
+    for src in attrs(&html, "img[srcset]", "src") {
+        let path = src
+            .split_once("/media/")
+            .map(|(_, p)| format!("/media/{p}"))
+            .unwrap();
+        let bytes = app.get(&path).await.bytes().await.unwrap();
+        assert!(
+            !bytes.windows(6).any(|w| w == b"Exif\0\0"),
+            "EXIF in {path}"
+        );
+        assert!(!bytes.windows(3).any(|w| w == b"GPS"), "GPS in {path}");
+    }
+
+    // A second run reads and processes nothing again.
+    let again = import_text(&app, &export, &options).await.unwrap();
+    assert_eq!((again.images, again.updated), (0, 0), "{again:#?}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM media").await, 1);
+
+    // Saved unchanged in the editor, it renders the same and keeps its images.
+    let before: String = sqlx::query_scalar("SELECT body_html FROM posts WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let (_, after) = save_unchanged(&app, &id).await;
+    assert_eq!(after, before);
+    assert_eq!(count(&app, &shown).await, 1);
+    let featured: Option<String> =
+        sqlx::query_scalar("SELECT featured_media_id FROM posts WHERE id = $1")
+            .bind(&id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(featured.as_deref(), Some(hash.as_str()));
+    alice.stop().await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn images_left_behind_are_fetched_from_the_old_site_by_a_later_run() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    let alice = Remote::spawn("alice").await;
+    let root = tempfile::tempdir().unwrap();
+    let old = OldSite::spawn(uploads_folder(root.path())).await;
+    let export = rich_for(&alice).replace("https://old.example", &old.base);
+
+    // Without a source, images keep their old addresses, and the summary says how to bring them.
+    let first = import_text(&app, &export, &Options::default())
+        .await
+        .unwrap();
+    assert_eq!(first.images, 0);
+    assert!(
+        first.lines().join("\n").contains("give --uploads DIR"),
+        "{:#?}",
+        first.lines()
+    );
+    let (_, html) = app.page("/posts/classic-post").await;
+    assert!(html.contains(&format!(
+        "{}/wp-content/uploads/2020/05/yurt-300x200.jpg",
+        old.base
+    )));
+    assert!(
+        old.asked().is_empty(),
+        "nothing fetched without --fetch-media"
+    );
+
+    // A later run with --fetch-media brings them in: the original of the size WordPress cut, fetched once.
+    let fetch = Options {
+        media: Sources {
+            uploads: None,
+            fetch: true,
+        },
+        ..Options::default()
+    };
+    let second = import_text(&app, &export, &fetch).await.unwrap();
+    assert_eq!((second.images, second.updated), (1, 1), "{second:#?}");
+    assert!(
+        second.lines().join("\n").contains(
+            "/wp-content/uploads/2020/05/missing.png could not be fetched: the server answered 404"
+        ),
+        "{:#?}",
+        second.lines()
+    );
+    let (_, html) = app.page("/posts/classic-post").await;
+    assert!(
+        !html.contains(&format!("{}/wp-content", old.base)),
+        "old addresses left"
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM media").await, 1);
+    let asked = old.asked();
+    assert_eq!(
+        asked
+            .iter()
+            .filter(|p| p.as_str() == "2020/05/yurt.jpg")
+            .count(),
+        1,
+        "{asked:?}"
+    );
+    assert!(!asked.iter().any(|p| p.contains("secret")), "{asked:?}");
+
+    // And a third changes nothing, fetching only what is still missing.
+    let third = import_text(&app, &export, &fetch).await.unwrap();
+    assert_eq!((third.images, third.updated), (0, 0), "{third:#?}");
+    let asked_again = old.asked();
+    assert!(
+        asked_again[asked.len()..]
+            .iter()
+            .all(|p| p.contains("missing")),
+        "{asked_again:?}"
+    );
+    old.server.abort();
+    alice.stop().await;
     app.finish().await;
 }

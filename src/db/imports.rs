@@ -1,5 +1,7 @@
-//! SQL for imports: which post and comment each WordPress one became (`import_posts`, `import_comments`), and the old
-//! addresses of imported posts (`old_addresses`).
+//! SQL for imports: which post, comment and image each WordPress one became (`import_posts`, `import_comments`,
+//! `import_media`), and the old addresses of imported posts (`old_addresses`).
+
+use sqlx::AnyConnection;
 
 use super::{Db, posts::Tx};
 
@@ -10,32 +12,37 @@ pub struct Imported {
     pub digest: String,
     /// The post's `updated_at` as that run left it.
     pub updated_at: i64,
+    /// Images of the post that still point at the old site.
+    pub images_pending: i64,
 }
 
 /// What an earlier run stored for a WordPress post, and the post's `updated_at` now (`None`: the owner deleted it).
 pub async fn find_post(
-    tx: &mut Tx,
+    conn: &mut AnyConnection,
     site: &str,
     wp_id: i64,
 ) -> Result<Option<(Imported, Option<i64>)>, sqlx::Error> {
-    let row: Option<(String, String, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT i.post_id, i.digest, i.updated_at, p.updated_at FROM import_posts i \
+    let row: Option<(String, String, i64, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT i.post_id, i.digest, i.updated_at, i.images_pending, p.updated_at FROM import_posts i \
          LEFT JOIN posts p ON p.id = i.post_id WHERE i.site = $1 AND i.wp_id = $2",
     )
     .bind(site)
     .bind(wp_id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *conn)
     .await?;
-    Ok(row.map(|(post_id, digest, updated_at, now_updated_at)| {
-        (
-            Imported {
-                post_id,
-                digest,
-                updated_at,
-            },
-            now_updated_at,
-        )
-    }))
+    Ok(row.map(
+        |(post_id, digest, updated_at, images_pending, now_updated_at)| {
+            (
+                Imported {
+                    post_id,
+                    digest,
+                    updated_at,
+                    images_pending,
+                },
+                now_updated_at,
+            )
+        },
+    ))
 }
 
 /// The slug a post was stored under.
@@ -53,15 +60,17 @@ pub async fn record_post(
     imported: &Imported,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO import_posts (site, wp_id, post_id, digest, updated_at) VALUES ($1, $2, $3, $4, $5) \
+        "INSERT INTO import_posts (site, wp_id, post_id, digest, updated_at, images_pending) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (site, wp_id) DO UPDATE SET post_id = excluded.post_id, digest = excluded.digest, \
-         updated_at = excluded.updated_at",
+         updated_at = excluded.updated_at, images_pending = excluded.images_pending",
     )
     .bind(site)
     .bind(wp_id)
     .bind(&imported.post_id)
     .bind(&imported.digest)
     .bind(imported.updated_at)
+    .bind(imported.images_pending)
     .execute(&mut **tx)
     .await
     .map(|_| ())
@@ -162,6 +171,34 @@ pub async fn record_comment(
     .bind(comment_id)
     .bind(digest)
     .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+/// The stored upload an image of the old site became in an earlier run (`source`: its path under the old uploads
+/// folder, or its address).
+pub async fn media_for(db: &Db, site: &str, source: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT media_id FROM import_media WHERE site = $1 AND source = $2")
+        .bind(site)
+        .bind(source)
+        .fetch_optional(&db.pool)
+        .await
+}
+
+pub async fn record_media(
+    db: &Db,
+    site: &str,
+    source: &str,
+    media_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO import_media (site, source, media_id) VALUES ($1, $2, $3) \
+         ON CONFLICT (site, source) DO UPDATE SET media_id = excluded.media_id",
+    )
+    .bind(site)
+    .bind(source)
+    .bind(media_id)
+    .execute(&db.pool)
     .await
     .map(|_| ())
 }

@@ -2,7 +2,7 @@
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd, html};
 
-use super::media::{COLUMN_SIZES, Image, Images, media_id_of};
+use super::media::{COLUMN_SIZES, Image, Images, media_id_of, upgrade_html_images};
 
 /// Longest excerpt, in characters, when the owner gave no summary.
 const EXCERPT_CHARS: usize = 400;
@@ -64,6 +64,17 @@ pub fn render_markdown_with(markdown: &str, base: &str, images: &Images) -> Stri
                 }
                 held.push(e);
             }
+            // Uploads shown by `<img>` in HTML (imported posts are HTML) are made responsive the same way.
+            (None, Event::Html(t)) if !images.is_empty() => {
+                events.push(Event::Html(
+                    upgrade_html_images(&t, base, images, &mut first).map_or(t, Into::into),
+                ));
+            }
+            (None, Event::InlineHtml(t)) if !images.is_empty() => {
+                events.push(Event::InlineHtml(
+                    upgrade_html_images(&t, base, images, &mut first).map_or(t, Into::into),
+                ));
+            }
             (None, e) => events.push(e),
         }
     }
@@ -72,6 +83,42 @@ pub fn render_markdown_with(markdown: &str, base: &str, images: &Images) -> Stri
     }
     html::push_html(&mut raw, events.into_iter());
     sanitize_post_html(&raw)
+}
+
+/// The `name="value"` pairs of an HTML tag or a shortcode (`<img src="a" alt='b'>`, `[gallery ids=1,2]`): names
+/// lowercased, values as written (entities not decoded).
+pub fn tag_attributes(tag: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = tag;
+    while let Some(eq) = rest.find('=') {
+        let key = rest[..eq]
+            .trim_end()
+            .rsplit(|c: char| c.is_whitespace() || c == '<' || c == '[')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let after = rest[eq + 1..].trim_start();
+        let (value, next) = match after.chars().next() {
+            Some(q @ ('"' | '\'')) => {
+                let inner = &after[1..];
+                match inner.find(q) {
+                    Some(e) => (&inner[..e], &inner[e + 1..]),
+                    None => (inner, ""),
+                }
+            }
+            _ => {
+                let e = after
+                    .find(|c: char| c.is_whitespace() || c == ']' || c == '>')
+                    .unwrap_or(after.len());
+                (&after[..e], &after[e..])
+            }
+        };
+        if !key.is_empty() {
+            out.push((key, value.to_string()));
+        }
+        rest = next;
+    }
+    out
 }
 
 /// The sanitising policy of a post's HTML (the editor's output and imported posts alike).
@@ -473,6 +520,53 @@ mod tests {
         assert!(html.contains("<em>world</em>"));
         assert!(!html.contains("<script"));
         assert!(!html.contains("javascript:"));
+    }
+
+    #[test]
+    fn uploads_in_html_are_shown_responsively_and_counted_as_shown() {
+        use crate::domain::media::{Format, Image, VariantInfo, referenced};
+        let id = "0123456789abcdef0123456789abcdef";
+        let variant = |width, format| VariantInfo {
+            width,
+            height: width / 2,
+            format,
+            bytes: 1,
+        };
+        let image = Image {
+            id: id.into(),
+            width: 1600,
+            height: 800,
+            blurhash: String::new(),
+            alt: None,
+            variants: vec![
+                variant(1600, Format::Jpeg),
+                variant(960, Format::Jpeg),
+                variant(960, Format::Webp),
+            ],
+        };
+        let images: Images = [(id.to_string(), image)].into_iter().collect();
+        let base = "https://blog.example";
+        let source = format!(
+            "<figure><img src=\"{base}/media/{id}-960.jpg\" alt=\"A yurt\" width=\"960\" height=\"480\">\
+             <img src=\"https://elsewhere.example/x.jpg\" alt=\"\"></figure>"
+        );
+        let html = render_markdown_with(&source, base, &images);
+        assert!(
+            html.contains("<picture><source type=\"image/webp\""),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!("{base}/media/{id}-1600.jpg 1600w")),
+            "{html}"
+        );
+        assert!(html.contains("alt=\"A yurt\""));
+        assert!(html.contains("<img src=\"https://elsewhere.example/x.jpg\" alt=\"\">"));
+        // Without the images at hand (or for another blog), the HTML is passed through as written.
+        assert!(!render_markdown(&source).contains("<picture>"));
+        assert_eq!(
+            referenced(&source, base),
+            vec![(id.to_string(), "A yurt".to_string())]
+        );
     }
 
     #[test]

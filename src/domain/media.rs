@@ -239,7 +239,8 @@ impl Image {
 }
 
 /// The images a post's Markdown shows that are this blog's uploads, in order, each once: their ids and the alt text
-/// typed in the Markdown. `base` is the blog's origin: absolute addresses on it count as well as `/media/…`.
+/// typed in the Markdown (or in an `<img>` tag's `alt`, for HTML, as imported posts are). `base` is the blog's
+/// origin: absolute addresses on it count as well as `/media/…`.
 pub fn referenced(markdown: &str, base: &str) -> Vec<(String, String)> {
     use pulldown_cmark::{Event, Parser, Tag, TagEnd};
     let mut found: Vec<(String, String)> = Vec::new();
@@ -261,10 +262,138 @@ pub fn referenced(markdown: &str, base: &str) -> Vec<(String, String)> {
                     found.push((id, alt.trim().to_string()));
                 }
             }
+            Event::Html(t) | Event::InlineHtml(t) => {
+                for tag in img_tags(&t) {
+                    if let Some(id) = media_id_of(&tag.src, base)
+                        && !found.iter().any(|(f, _)| f == id)
+                    {
+                        found.push((id.to_string(), tag.alt.unwrap_or_default()));
+                    }
+                }
+            }
             _ => {}
         }
     }
     found
+}
+
+/// An `<img>` tag found in HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImgTag {
+    /// Where the tag is in the text (from `<` to `>`).
+    pub range: std::ops::Range<usize>,
+    /// `src`, entities decoded.
+    pub src: String,
+    /// `alt`, entities decoded.
+    pub alt: Option<String>,
+    /// Whether it has a `srcset` (it is responsive already).
+    pub srcset: bool,
+    /// Whether it is inside a `<picture>` opened in the same text.
+    pub in_picture: bool,
+}
+
+/// The `<img>` tags of `html` that have a `src`.
+pub fn img_tags(html: &str) -> Vec<ImgTag> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(found) = find_ascii_ci(&html[from..], "<img") {
+        let start = from + found;
+        let after = start + 4;
+        // `<imgx` is another tag.
+        if !html[after..].starts_with(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>') {
+            from = after;
+            continue;
+        }
+        let Some(end) = tag_end(&html[start..]).map(|e| start + e) else {
+            break;
+        };
+        let attrs = super::content::tag_attributes(&html[after..end - 1]);
+        let value = |name: &str| {
+            attrs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| super::content::decode_entities(v))
+        };
+        if let Some(src) = value("src") {
+            let before = &html[..start];
+            let open_picture = find_last_ascii_ci(before, "<picture");
+            let close_picture = find_last_ascii_ci(before, "</picture");
+            out.push(ImgTag {
+                range: start..end,
+                src,
+                alt: value("alt"),
+                srcset: value("srcset").is_some(),
+                in_picture: match (open_picture, close_picture) {
+                    (Some(o), Some(c)) => o > c,
+                    (Some(_), None) => true,
+                    _ => false,
+                },
+            });
+        }
+        from = end;
+    }
+    out
+}
+
+/// The end of the tag that starts `html` (just after its `>`), quotes respected.
+fn tag_end(html: &str) -> Option<usize> {
+    let mut quote: Option<u8> = None;
+    for (i, b) in html.bytes().enumerate() {
+        match (quote, b) {
+            (None, b'"' | b'\'') => quote = Some(b),
+            (Some(q), b) if b == q => quote = None,
+            (None, b'>') => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn find_ascii_ci(haystack: &str, needle: &str) -> Option<usize> {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+fn find_last_ascii_ci(haystack: &str, needle: &str) -> Option<usize> {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .rposition(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// `html` with each plain `<img>` that shows one of this blog's uploads (one in `images`) replaced by the upload's
+/// responsive HTML, as a Markdown image would be; `None` when there is none. Tags that are responsive already (a
+/// `srcset`, or inside a `<picture>`) are left as written. `first` is cleared by the first image shown.
+pub fn upgrade_html_images(
+    html: &str,
+    base: &str,
+    images: &Images,
+    first: &mut bool,
+) -> Option<String> {
+    let mut out = String::new();
+    let mut done = 0;
+    for tag in img_tags(html) {
+        let image = media_id_of(&tag.src, base).and_then(|id| images.get(id));
+        let Some(image) = image.filter(|_| !tag.srcset && !tag.in_picture) else {
+            continue;
+        };
+        out.push_str(&html[done..tag.range.start]);
+        out.push_str(&image.html(
+            base,
+            tag.alt.as_deref().unwrap_or(""),
+            COLUMN_SIZES,
+            !*first,
+        ));
+        *first = false;
+        done = tag.range.end;
+    }
+    if done == 0 {
+        return None;
+    }
+    out.push_str(&html[done..]);
+    Some(out)
 }
 
 /// The id of the upload an image address points at (`/media/<hash>-<width>.<ext>`, relative or on `base`).
@@ -309,6 +438,23 @@ mod tests {
         );
         assert_eq!(ImageType::sniff(b"<svg xmlns=..."), None);
         assert_eq!(ImageType::sniff(b""), None);
+    }
+
+    #[test]
+    fn img_tags_in_html() {
+        let html = r#"<p><IMG alt="A &amp; B" src="/media/x.jpg" width=3></p><imgx src="no"><picture><img src="p.jpg"></picture><img srcset="a 1w" src='q.jpg' alt="x>y">"#;
+        let tags = img_tags(html);
+        assert_eq!(tags.len(), 3);
+        assert_eq!(tags[0].src, "/media/x.jpg");
+        assert_eq!(tags[0].alt.as_deref(), Some("A & B"));
+        assert_eq!(
+            &html[tags[0].range.clone()],
+            r#"<IMG alt="A &amp; B" src="/media/x.jpg" width=3>"#
+        );
+        assert!(tags[1].in_picture && !tags[1].srcset);
+        assert!(tags[2].srcset && !tags[2].in_picture);
+        assert_eq!(tags[2].alt.as_deref(), Some("x>y"));
+        assert!(img_tags("<img src=\"unclosed").is_empty());
     }
 
     #[test]

@@ -4,12 +4,19 @@
 //! policy. Imported posts keep HTML as their source (Markdown passes HTML blocks through untouched), laid out so that
 //! CommonMark reads the whole text as one HTML block: the editor shows it, and saving it unchanged renders the same.
 
-use crate::domain::content::{self, sanitize_post_html};
+use std::collections::HashMap;
+
+use crate::domain::{
+    content::{self, sanitize_post_html},
+    media::{self, Image, ImageType},
+};
 
 /// An image the content refers to by attachment id (galleries): its address and description.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Attachment {
     pub url: String,
+    /// Its path under the uploads folder (`_wp_attached_file`), when the export says.
+    pub file: String,
     pub alt: String,
     pub caption: String,
     pub parent: i64,
@@ -116,40 +123,6 @@ fn shortcode_name_at(text: &str) -> Option<(&str, usize)> {
     }
 }
 
-/// `key="value"` pairs of a shortcode's opening tag.
-fn attributes(tag: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut rest = tag;
-    while let Some(eq) = rest.find('=') {
-        let key = rest[..eq]
-            .rsplit(|c: char| c.is_whitespace())
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let after = rest[eq + 1..].trim_start();
-        let (value, next) = match after.chars().next() {
-            Some(q @ ('"' | '\'')) => {
-                let inner = &after[1..];
-                match inner.find(q) {
-                    Some(e) => (&inner[..e], &inner[e + 1..]),
-                    None => (inner, ""),
-                }
-            }
-            _ => {
-                let e = after
-                    .find(|c: char| c.is_whitespace() || c == ']')
-                    .unwrap_or(after.len());
-                (&after[..e], &after[e..])
-            }
-        };
-        if !key.is_empty() {
-            out.push((key, value.to_string()));
-        }
-        rest = next;
-    }
-    out
-}
-
 fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     attrs
         .iter()
@@ -190,7 +163,7 @@ fn shortcodes(
             continue;
         };
         let open = &here[name_end..open_end];
-        let attrs = attributes(open);
+        let attrs = content::tag_attributes(open);
         let self_closed = open.trim_end().ends_with('/');
         let closer = format!("[/{name}]");
         let (inner, consumed) = match here[open_end + 1..].find(&closer) {
@@ -620,6 +593,104 @@ fn push_without_blank_lines(out: &mut String, text: &str, in_pre: bool) {
     }
 }
 
+/// The addresses of the images converted HTML shows or links to (`<img src>`, and `<a href>` to an image file), each
+/// once, in order.
+pub fn image_addresses(html: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut add = |a: String| {
+        if !a.is_empty() && !found.contains(&a) {
+            found.push(a);
+        }
+    };
+    for tag in media::img_tags(html) {
+        add(tag.src);
+    }
+    for (_, href) in image_links(html) {
+        add(href);
+    }
+    found
+}
+
+/// The `<a>` tags of `html` whose `href` is an image file: where each tag is, and its address (entities decoded).
+fn image_links(html: &str) -> Vec<(std::ops::Range<usize>, String)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = html[from..].find("<a ") {
+        let start = from + at;
+        let Some(len) = html[start..].find('>') else {
+            break;
+        };
+        let end = start + len + 1;
+        let attrs = content::tag_attributes(&html[start + 3..end - 1]);
+        if let Some((_, href)) = attrs.iter().find(|(k, _)| k == "href") {
+            let href = content::decode_entities(href);
+            let path = href.split(['?', '#']).next().unwrap_or_default();
+            if ImageType::from_extension(path).is_some() {
+                out.push((start..end, href));
+            }
+        }
+        from = end;
+    }
+    out
+}
+
+/// `html` with the images in `found` (by their old address) taken from the blog's uploads: each `<img>` becomes a
+/// plain tag of the upload (its description kept; WordPress's `srcset` and `sizes` dropped, as the page makes it
+/// responsive), and each link to the image file leads to the upload's widest variant. `base` is the blog's origin.
+pub fn rewrite_images(html: &str, found: &HashMap<String, Image>, base: &str) -> String {
+    let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    for tag in media::img_tags(html) {
+        let Some(image) = found.get(&tag.src) else {
+            continue;
+        };
+        let Some(v) = image.near(960) else { continue };
+        edits.push((
+            tag.range,
+            format!(
+                "<img src=\"{}\" alt=\"{}\" width=\"{}\" height=\"{}\">",
+                content::escape_html(&image.url(base, v)),
+                content::escape_html(tag.alt.as_deref().unwrap_or("")),
+                v.width,
+                v.height
+            ),
+        ));
+    }
+    for (range, href) in image_links(html) {
+        let Some(v) = found
+            .get(&href)
+            .and_then(|image| image.main().map(|v| (image, v)))
+        else {
+            continue;
+        };
+        let tag = &html[range.clone()];
+        let attrs = content::tag_attributes(&tag[3..tag.len() - 1]);
+        let mut rebuilt = String::from("<a");
+        for (k, value) in attrs {
+            let value = if k == "href" {
+                content::escape_html(&v.0.url(base, v.1))
+            } else {
+                value
+            };
+            rebuilt.push_str(&format!(" {k}=\"{value}\""));
+        }
+        rebuilt.push('>');
+        edits.push((range, rebuilt));
+    }
+    edits.sort_by_key(|(r, _)| r.start);
+    let mut out = String::with_capacity(html.len());
+    let mut done = 0;
+    for (range, text) in edits {
+        if range.start < done {
+            continue;
+        }
+        out.push_str(&html[done..range.start]);
+        out.push_str(&text);
+        done = range.end;
+    }
+    out.push_str(&html[done..]);
+    out
+}
+
 /// The text of WordPress HTML (a title, an excerpt, a caption): sanitised, tags dropped, entities undone, trimmed.
 pub fn text_of_html(html: &str) -> String {
     content::html_text(&sanitize_post_html(html))
@@ -638,6 +709,7 @@ mod tests {
         fn by_id(&self, id: i64) -> Option<Attachment> {
             (id == 5).then(|| Attachment {
                 url: "https://old.example/wp-content/uploads/a.jpg".into(),
+                file: "a.jpg".into(),
                 alt: "A yurt".into(),
                 caption: "At dusk".into(),
                 parent: 1,

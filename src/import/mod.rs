@@ -5,6 +5,7 @@
 //! and for activities aimed at the posts' old ActivityPub ids.
 
 pub mod html;
+pub mod media;
 pub mod progress;
 pub mod wxr;
 
@@ -28,6 +29,7 @@ use crate::{
         comments::sanitize,
         content,
         dates::Zone,
+        media::{Image, ImageType, Images, referenced},
         posts::{PostStatus, TagName, ValidPost},
         slug::{self, Slug},
     },
@@ -44,6 +46,8 @@ pub struct Options {
     pub announce: bool,
     /// The zone of `wp:post_date` where an item has no GMT date (drafts): WXR does not name the site's zone.
     pub zone: Zone,
+    /// Where images come from (none: they keep their old addresses).
+    pub media: media::Sources,
 }
 
 impl Default for Options {
@@ -52,6 +56,7 @@ impl Default for Options {
             dry_run: false,
             announce: false,
             zone: Zone::utc(),
+            media: media::Sources::default(),
         }
     }
 }
@@ -71,6 +76,12 @@ pub struct Summary {
     pub tags: u64,
     pub comments: u64,
     pub federated_comments: u64,
+    /// Images copied into the media library (in a dry run: found, or to be fetched).
+    pub images: u64,
+    /// Images left at the old site's address (each time a post shows one).
+    pub images_kept: u64,
+    /// Whether images had a source (`--uploads`, `--fetch-media`).
+    pub images_sourced: bool,
     pub announced: u64,
     /// One line each: what was not imported, and why.
     pub skipped: Vec<String>,
@@ -105,6 +116,20 @@ impl Summary {
             "{} updated from a newer export, {} already imported and unchanged; {} sent to followers",
             self.updated, self.unchanged, self.announced
         ));
+        out.push(if self.images_sourced || self.images_kept == 0 {
+            format!(
+                "{} images {} the media library; {} image uses keep their old address",
+                self.images,
+                if self.dry_run { "to copy into" } else { "copied into" },
+                self.images_kept
+            )
+        } else {
+            format!(
+                "{} image uses keep their old address: give --uploads DIR (a copy of wp-content/uploads) or \
+                 --fetch-media to copy the images into the media library",
+                self.images_kept
+            )
+        });
         out.push(format!(
             "dates without a time zone (drafts) read in {}",
             self.zone
@@ -166,6 +191,8 @@ impl Progress for Quiet {
 #[derive(Default)]
 struct AttachmentIndex {
     by_id: HashMap<i64, Attachment>,
+    /// The old site's upload folders, learnt from the attachments' addresses.
+    folders: media::UploadFolders,
 }
 
 impl html::Attachments for AttachmentIndex {
@@ -214,15 +241,15 @@ fn read_attachments(input: impl BufRead) -> Result<AttachmentIndex, ImportError>
     let mut index = AttachmentIndex::default();
     while let Some(item) = reader.next_item()? {
         if item.post_type == "attachment" && index.by_id.len() < MAX_ATTACHMENTS {
-            let url = if item.attachment_url.is_empty() {
-                item.guid.clone()
-            } else {
-                item.attachment_url.clone()
-            };
+            let url = attachment_url(&item);
+            let file = item.meta("_wp_attached_file").unwrap_or("").to_string();
+            let site_host = site_host(&reader.channel().site());
+            index.folders.learn(&url, &file, &site_host);
             index.by_id.insert(
                 item.id,
                 Attachment {
                     url,
+                    file,
                     alt: item
                         .meta("_wp_attachment_image_alt")
                         .unwrap_or("")
@@ -234,6 +261,19 @@ fn read_attachments(input: impl BufRead) -> Result<AttachmentIndex, ImportError>
         }
     }
     Ok(index)
+}
+
+fn attachment_url(item: &Item) -> String {
+    if item.attachment_url.is_empty() {
+        item.guid.clone()
+    } else {
+        item.attachment_url.clone()
+    }
+}
+
+/// The host (with its port) of the site's address.
+fn site_host(site: &str) -> String {
+    crate::federation::comments::host(site).unwrap_or_default()
 }
 
 async fn import_from(
@@ -256,20 +296,33 @@ async fn import_from(
     progress.start(size);
     // The channel is read whole before the first item comes.
     let mut site: Option<String> = None;
+    let mut images: Option<media::Images> = None;
     while let Some(item) = reader.next_item()? {
         let site = site.get_or_insert_with(|| reader.channel().site());
+        if images.is_none() {
+            images = Some(media::Images::new(
+                state,
+                site,
+                index.folders.clone(),
+                &options.media,
+                options.dry_run,
+            )?);
+        }
+        let Some(images) = images.as_mut() else {
+            continue;
+        };
         let label = format!("{} {}", item.post_type, item.id);
-        import_item(
+        let mut run = Run {
             state,
             site,
-            &owner,
-            &item,
-            &index,
+            owner: &owner,
+            index: &index,
             options,
-            &mut summary,
-            &mut tags_seen,
-        )
-        .await?;
+            images,
+            summary: &mut summary,
+            tags_seen: &mut tags_seen,
+        };
+        run.item(&item).await?;
         if item.sticky {
             sticky += 1;
         }
@@ -285,11 +338,10 @@ async fn import_from(
             "{sticky} sticky posts imported as ordinary posts (Steppe has no pinned posts yet)"
         ));
     }
-    if !index.by_id.is_empty() {
-        summary.notes.push(format!(
-            "{} attachments: images keep their original addresses (copying them into Steppe's media is not built yet)",
-            index.by_id.len()
-        ));
+    if let Some(images) = images {
+        summary.images = images.imported;
+        summary.images_kept = images.kept;
+        summary.images_sourced = images.has_source();
     }
     Ok(summary)
 }
@@ -498,286 +550,433 @@ fn zone_civil(zone: &Zone, at: i64) -> Option<jiff::civil::DateTime> {
     jiff::civil::DateTime::strptime("%Y-%m-%dT%H:%M", &text).ok()
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn import_item(
-    state: &AppState,
-    site: &str,
-    owner: &str,
-    item: &Item,
-    index: &AttachmentIndex,
-    options: &Options,
-    summary: &mut Summary,
-    tags_seen: &mut BTreeSet<String>,
-) -> Result<(), ImportError> {
-    let what = match item.post_type.as_str() {
-        "post" => "post",
-        "page" => "page",
-        "attachment" => return Ok(()),
-        "nav_menu_item"
-        | "revision"
-        | "custom_css"
-        | "customize_changeset"
-        | "oembed_cache"
-        | "wp_global_styles"
-        | "wp_navigation"
-        | "wp_template"
-        | "wp_template_part"
-        | "user_request" => {
-            return Ok(());
-        }
-        other => {
-            summary.skipped.push(format!(
-                "item {}: its type {:?} is not a post or a page",
-                item.id,
-                other.chars().take(40).collect::<String>()
-            ));
-            return Ok(());
-        }
-    };
-    let name = format!("{what} {}", item.id);
-    if let Some(why) = &item.unreadable {
-        summary.skipped.push(format!("{name}: {why}"));
-        return Ok(());
-    }
-    if item.id <= 0 {
-        summary
-            .skipped
-            .push(format!("{what} {:?}: no wp:post_id", item.title));
-        return Ok(());
-    }
-    let now = db::now();
-    let published_at = wp_date(&item.date_gmt, &item.date, &options.zone);
-    if published_at.is_none() && item.status == "publish" {
-        summary.skipped.push(format!(
-            "{name}: its date {:?} is not a date",
-            item.date_gmt.chars().take(30).collect::<String>()
-        ));
-        return Ok(());
-    }
-    let status = match status_of(item, now, published_at) {
-        Ok(s) => s,
-        Err(why) => {
-            summary.skipped.push(format!("{name}: {why}"));
-            return Ok(());
-        }
-    };
-    let modified_at = wp_date(&item.modified_gmt, &item.modified, &options.zone)
-        .or(published_at)
-        .unwrap_or(now);
-    let page = what == "page";
-    let digest = digest_of(item, options);
-    if !item.password.is_empty() {
-        summary.notes.push(format!(
-            "{name}: password-protected on WordPress; imported as a draft (Steppe has no passwords on posts)"
-        ));
-    }
-    if item.status == "private" {
-        summary
-            .notes
-            .push(format!("{name}: private on WordPress; imported as a draft"));
-    }
-
-    let (mut announced, mut reload_site) = (false, false);
-    let mut tx = state.db.begin_write().await?;
-    // What an earlier run made of this item: the post's id, and its `updated_at` now when it is to be replaced.
-    let (post_id, replaces) = match imports::find_post(&mut tx, site, item.id).await? {
-        None => (None, None),
-        Some((_, None)) => {
-            summary.skipped.push(format!(
-                "{name}: deleted in Steppe after an earlier import; not imported again"
-            ));
-            return Ok(());
-        }
-        Some((before, Some(_))) if before.digest == digest => {
-            summary.unchanged += 1;
-            (Some(before.post_id), None)
-        }
-        Some((before, Some(now_updated))) if now_updated != before.updated_at => {
-            summary.notes.push(format!(
-                "{name}: edited in Steppe since the last import; kept as it is"
-            ));
-            summary.unchanged += 1;
-            (Some(before.post_id), None)
-        }
-        Some((before, Some(now_updated))) => (Some(before.post_id), Some(now_updated)),
-    };
-    let created = post_id.is_none();
-    let post_id = match post_id {
-        Some(id) if replaces.is_none() => id,
-        // New, or changed by a newer export: converted and stored.
-        existing => {
-            let Some((valid, wanted_slug)) = prepare(state, item, what, index, summary) else {
-                summary
-                    .skipped
-                    .push(format!("{name}: no address can be made for it"));
-                return Ok(());
-            };
-            let dates = Dates {
-                published_at: published_at.or((status == PostStatus::Published).then_some(now)),
-                announced: options.announce || status == PostStatus::Scheduled,
-                page,
-                nav_position: page.then_some(item.menu_order),
-            };
-            if created {
-                match (page, status) {
-                    (true, _) => summary.pages += 1,
-                    (false, PostStatus::Published) => summary.posts += 1,
-                    (false, PostStatus::Scheduled) => summary.scheduled += 1,
-                    (false, PostStatus::Draft) => summary.drafts += 1,
-                }
-                for t in &valid.tags {
-                    tags_seen.insert(t.slug.as_str().to_string());
-                }
-            } else {
-                summary.updated += 1;
-            }
-            if options.dry_run {
-                count_comments(item, summary);
-                tx.rollback().await?;
-                return Ok(());
-            }
-            let post_id = match existing {
-                Some(id) => {
-                    posts::update_in(&mut tx, &id, &valid, status, &dates)
-                        .await
-                        .map_err(save_error)?;
-                    id
-                }
-                None => posts::create_in(&mut tx, owner, &valid, status, &dates)
-                    .await
-                    .map_err(save_error)?,
-            };
-            let stored_slug = imports::slug_of(&mut tx, &post_id).await?;
-            if created && stored_slug != wanted_slug.as_str() {
-                summary.notes.push(format!(
-                    "{name}: the slug {} is taken; imported as {stored_slug} (the old address still leads to it)",
-                    wanted_slug.as_str()
-                ));
-            }
-            let created_at = published_at.unwrap_or(modified_at).min(modified_at);
-            // An update must move forward (followers' servers ignore an older `updated`).
-            let updated_at = match replaces {
-                Some(previous) if previous >= modified_at => previous.saturating_add(1),
-                _ => modified_at,
-            };
-            imports::set_post_dates(&mut tx, &post_id, created_at, updated_at).await?;
-            for address in old_addresses(item, site, &options.zone) {
-                imports::add_old_address(&mut tx, &address, &post_id).await?;
-            }
-            imports::record_post(
-                &mut tx,
-                site,
-                item.id,
-                &Imported {
-                    post_id: post_id.clone(),
-                    digest,
-                    updated_at,
-                },
-            )
-            .await?;
-            if options.announce && created && status == PostStatus::Published {
-                let post = posts::find_by_id_in(&mut tx, &post_id)
-                    .await?
-                    .ok_or_else(|| ImportError::Invalid("the post vanished".into()))?;
-                crate::federation::publish::announce_in(state, &mut tx, post)
-                    .await
-                    .map_err(save_error)?;
-                summary.announced += 1;
-                announced = true;
-            }
-            if page {
-                reload_site = true;
-            }
-            post_id
-        }
-    };
-    if options.dry_run {
-        count_comments(item, summary);
-        tx.rollback().await?;
-        return Ok(());
-    }
-    import_comments(&mut tx, site, &post_id, item, summary).await?;
-    state.db.commit_content(tx).await?;
-    if reload_site {
-        state.reload_site().await?;
-    }
-    if announced {
-        state.wakeup.wake();
-    }
-    Ok(())
+/// One run's state as each item is imported.
+struct Run<'r, 'a> {
+    state: &'a AppState,
+    site: &'r str,
+    owner: &'r str,
+    index: &'r AttachmentIndex,
+    options: &'r Options,
+    images: &'r mut media::Images<'a>,
+    summary: &'r mut Summary,
+    tags_seen: &'r mut BTreeSet<String>,
 }
 
-/// The post to store for an item: its converted text, title, summary, tags and slug (the slug it asks for, to say
-/// when another was taken). `None` when no address can be made for it.
-fn prepare(
-    state: &AppState,
-    item: &Item,
-    what: &str,
-    index: &AttachmentIndex,
-    summary: &mut Summary,
-) -> Option<(ValidPost, Slug)> {
-    let converted = html::convert(&item.content, item.id, index);
-    for code in &converted.unknown_shortcodes {
-        *summary.unknown_shortcodes.entry(code.clone()).or_default() += 1;
-    }
-    let title = {
-        let t = html::text_of_html(&item.title);
-        let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
-        let t: String = t
-            .chars()
-            .take(state.config.limits.max_title_chars)
-            .collect();
-        if t.is_empty() {
-            format!("Untitled {what} {}", item.id)
-        } else {
-            t
-        }
-    };
-    let summary_text = {
-        let from_excerpt = html::text_of_html(&item.excerpt);
-        let text = if from_excerpt.is_empty() {
-            converted.more_excerpt.unwrap_or_default()
-        } else {
-            from_excerpt
+/// What to do with an item that an earlier run may have imported.
+enum Plan {
+    Create,
+    /// Replace the post, whose `updated_at` is this now.
+    Replace(String, i64),
+    /// Leave the post as it is (its comments are still brought up to date).
+    Keep(String),
+}
+
+/// A post made ready to store: everything but its rendering.
+struct Prepared {
+    title: String,
+    summary: String,
+    body: String,
+    tags: Vec<TagName>,
+    slug: Slug,
+}
+
+impl Run<'_, '_> {
+    async fn item(&mut self, item: &Item) -> Result<(), ImportError> {
+        let what = match item.post_type.as_str() {
+            "post" => "post",
+            "page" => "page",
+            "attachment" => return self.attachment(item).await,
+            "nav_menu_item"
+            | "revision"
+            | "custom_css"
+            | "customize_changeset"
+            | "oembed_cache"
+            | "wp_global_styles"
+            | "wp_navigation"
+            | "wp_template"
+            | "wp_template_part"
+            | "user_request" => {
+                return Ok(());
+            }
+            other => {
+                self.summary.skipped.push(format!(
+                    "item {}: its type {:?} is not a post or a page",
+                    item.id,
+                    other.chars().take(40).collect::<String>()
+                ));
+                return Ok(());
+            }
         };
-        text.chars()
-            .take(state.config.limits.max_summary_chars)
-            .collect::<String>()
-            .trim()
-            .to_string()
-    };
-    let wanted_slug = Slug::parse(&item.name.to_ascii_lowercase())
-        .or_else(|| Slug::derive(&percent_decode(&item.name)))
-        .or_else(|| Slug::derive(&title))
-        .or_else(|| Slug::derive(&format!("{what}-{}", item.id)))?;
-    let wanted_slug = if what == "page" && slug::is_reserved(wanted_slug.as_str()) {
-        summary.notes.push(format!(
-            "{what} {}: the address /{} belongs to the blog; the page is at /{}-page",
-            item.id,
-            wanted_slug.as_str(),
-            wanted_slug.as_str()
-        ));
-        Slug::derive(&format!("{}-page", wanted_slug.as_str())).unwrap_or(wanted_slug)
-    } else {
-        wanted_slug
-    };
-    let body = if converted.source.trim().is_empty() {
-        // Steppe posts have text; an empty WordPress post gets an empty paragraph.
-        "<p></p>".to_string()
-    } else {
-        converted.source
-    };
-    let valid = ValidPost {
-        body_html: content::render_markdown(&body),
-        excerpt_html: content::excerpt_html(&summary_text, &body),
-        title,
-        chosen_slug: None,
-        derived_slug: wanted_slug.clone(),
-        summary: summary_text,
-        body_markdown: body,
-        tags: tags_of(item),
-    };
-    Some((valid, wanted_slug))
+        let name = format!("{what} {}", item.id);
+        if let Some(why) = &item.unreadable {
+            self.summary.skipped.push(format!("{name}: {why}"));
+            return Ok(());
+        }
+        if item.id <= 0 {
+            self.summary
+                .skipped
+                .push(format!("{what} {:?}: no wp:post_id", item.title));
+            return Ok(());
+        }
+        let options = self.options;
+        let now = db::now();
+        let published_at = wp_date(&item.date_gmt, &item.date, &options.zone);
+        if published_at.is_none() && item.status == "publish" {
+            self.summary.skipped.push(format!(
+                "{name}: its date {:?} is not a date",
+                item.date_gmt.chars().take(30).collect::<String>()
+            ));
+            return Ok(());
+        }
+        let status = match status_of(item, now, published_at) {
+            Ok(s) => s,
+            Err(why) => {
+                self.summary.skipped.push(format!("{name}: {why}"));
+                return Ok(());
+            }
+        };
+        let modified_at = wp_date(&item.modified_gmt, &item.modified, &options.zone)
+            .or(published_at)
+            .unwrap_or(now);
+        let page = what == "page";
+        let digest = digest_of(item, options);
+        if !item.password.is_empty() {
+            self.summary.notes.push(format!(
+                "{name}: password-protected on WordPress; imported as a draft (Steppe has no passwords on posts)"
+            ));
+        }
+        if item.status == "private" {
+            self.summary
+                .notes
+                .push(format!("{name}: private on WordPress; imported as a draft"));
+        }
+
+        // Decided before the post's transaction: its images are brought in first, outside it (processing them
+        // writes the media library, and SQLite has one writer).
+        let before = {
+            let mut conn = self.state.db.pool.acquire().await?;
+            imports::find_post(&mut conn, self.site, item.id).await?
+        };
+        let plan = match before {
+            None => Plan::Create,
+            Some((_, None)) => {
+                self.summary.skipped.push(format!(
+                    "{name}: deleted in Steppe after an earlier import; not imported again"
+                ));
+                return Ok(());
+            }
+            Some((before, Some(_)))
+                if before.digest == digest
+                    && !(before.images_pending > 0 && self.images.has_source()) =>
+            {
+                self.summary.unchanged += 1;
+                Plan::Keep(before.post_id)
+            }
+            Some((before, Some(now_updated))) if now_updated != before.updated_at => {
+                self.summary.notes.push(format!(
+                    "{name}: edited in Steppe since the last import; kept as it is"
+                ));
+                self.summary.unchanged += 1;
+                Plan::Keep(before.post_id)
+            }
+            Some((before, Some(now_updated))) => Plan::Replace(before.post_id, now_updated),
+        };
+        let post_id = match plan {
+            Plan::Keep(id) => id,
+            Plan::Create | Plan::Replace(..) => {
+                let Some(prepared) = self.prepare(item, what) else {
+                    self.summary
+                        .skipped
+                        .push(format!("{name}: no address can be made for it"));
+                    return Ok(());
+                };
+                let created = matches!(plan, Plan::Create);
+                if created {
+                    match (page, status) {
+                        (true, _) => self.summary.pages += 1,
+                        (false, PostStatus::Published) => self.summary.posts += 1,
+                        (false, PostStatus::Scheduled) => self.summary.scheduled += 1,
+                        (false, PostStatus::Draft) => self.summary.drafts += 1,
+                    }
+                    for t in &prepared.tags {
+                        self.tags_seen.insert(t.slug.as_str().to_string());
+                    }
+                } else {
+                    self.summary.updated += 1;
+                }
+                let shown = self.bring_images(item, &name, &prepared.body).await?;
+                if options.dry_run {
+                    count_comments(item, self.summary);
+                    return Ok(());
+                }
+                let wanted_slug = prepared.slug.clone();
+                let body =
+                    html::rewrite_images(&prepared.body, &shown.by_address, self.state.urls.base());
+                let valid = ValidPost {
+                    body_html: content::render_markdown_with(
+                        &body,
+                        self.state.urls.base(),
+                        &shown.by_id,
+                    ),
+                    excerpt_html: content::excerpt_html(&prepared.summary, &body),
+                    title: prepared.title,
+                    chosen_slug: None,
+                    derived_slug: prepared.slug,
+                    summary: prepared.summary,
+                    body_markdown: body,
+                    tags: prepared.tags,
+                };
+                let dates = Dates {
+                    published_at: published_at.or((status == PostStatus::Published).then_some(now)),
+                    announced: options.announce || status == PostStatus::Scheduled,
+                    page,
+                    nav_position: page.then_some(item.menu_order),
+                };
+                let mut tx = self.state.db.begin_write().await?;
+                let post_id = match &plan {
+                    Plan::Replace(id, seen) => {
+                        // Edited in the moment since it was looked at: the owner's text is kept.
+                        if imports::find_post(&mut tx, self.site, item.id)
+                            .await?
+                            .and_then(|(_, now)| now)
+                            != Some(*seen)
+                        {
+                            tx.rollback().await?;
+                            self.summary.notes.push(format!(
+                                "{name}: edited in Steppe during the import; kept as it is"
+                            ));
+                            return Ok(());
+                        }
+                        posts::update_in(&mut tx, id, &valid, status, &dates)
+                            .await
+                            .map_err(save_error)?;
+                        id.clone()
+                    }
+                    _ => posts::create_in(&mut tx, self.owner, &valid, status, &dates)
+                        .await
+                        .map_err(save_error)?,
+                };
+                let ids: Vec<String> = referenced(&valid.body_markdown, self.state.urls.base())
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .collect();
+                db::media::set_post_media_in(&mut tx, &post_id, &ids, shown.featured.as_deref())
+                    .await?;
+                let stored_slug = imports::slug_of(&mut tx, &post_id).await?;
+                if created && stored_slug != wanted_slug.as_str() {
+                    self.summary.notes.push(format!(
+                        "{name}: the slug {} is taken; imported as {stored_slug} (the old address still leads to it)",
+                        wanted_slug.as_str()
+                    ));
+                }
+                let created_at = published_at.unwrap_or(modified_at).min(modified_at);
+                // An update must move forward (followers' servers ignore an older `updated`).
+                let updated_at = match plan {
+                    Plan::Replace(_, previous) if previous >= modified_at => {
+                        previous.saturating_add(1)
+                    }
+                    _ => modified_at,
+                };
+                imports::set_post_dates(&mut tx, &post_id, created_at, updated_at).await?;
+                for address in old_addresses(item, self.site, &options.zone) {
+                    imports::add_old_address(&mut tx, &address, &post_id).await?;
+                }
+                imports::record_post(
+                    &mut tx,
+                    self.site,
+                    item.id,
+                    &Imported {
+                        post_id: post_id.clone(),
+                        digest,
+                        updated_at,
+                        images_pending: shown.pending,
+                    },
+                )
+                .await?;
+                let announce = options.announce && created && status == PostStatus::Published;
+                if announce {
+                    let post = posts::find_by_id_in(&mut tx, &post_id)
+                        .await?
+                        .ok_or_else(|| ImportError::Invalid("the post vanished".into()))?;
+                    crate::federation::publish::announce_in(self.state, &mut tx, post)
+                        .await
+                        .map_err(save_error)?;
+                    self.summary.announced += 1;
+                }
+                import_comments(&mut tx, self.site, &post_id, item, self.summary).await?;
+                self.state.db.commit_content(tx).await?;
+                if page {
+                    self.state.reload_site().await?;
+                }
+                if announce {
+                    self.state.wakeup.wake();
+                }
+                return Ok(());
+            }
+        };
+        if options.dry_run {
+            count_comments(item, self.summary);
+            return Ok(());
+        }
+        let mut tx = self.state.db.begin_write().await?;
+        import_comments(&mut tx, self.site, &post_id, item, self.summary).await?;
+        self.state.db.commit_content(tx).await?;
+        Ok(())
+    }
+
+    /// An attachment: an image is brought into the media library (with its description) when images have a
+    /// source, even if no post shows it; anything else keeps its old address.
+    async fn attachment(&mut self, item: &Item) -> Result<(), ImportError> {
+        if !self.images.has_source() {
+            return Ok(());
+        }
+        let url = attachment_url(item);
+        let file = item.meta("_wp_attached_file").unwrap_or("");
+        let label = format!("attachment {}", item.id);
+        let is_image = [url.as_str(), file]
+            .iter()
+            .any(|u| ImageType::from_extension(u.split(['?', '#']).next().unwrap_or("")).is_some());
+        if !is_image {
+            self.summary.notes.push(format!(
+                "{label} ({}): not an image; links to it keep the old address",
+                url.chars().take(200).collect::<String>()
+            ));
+            return Ok(());
+        }
+        let alt = item.meta("_wp_attachment_image_alt").unwrap_or("");
+        self.images
+            .image(&url, Some(file), alt, &label, self.summary)
+            .await?;
+        Ok(())
+    }
+
+    /// Brings in the images a post shows or links to, and its featured image (`_thumbnail_id`).
+    async fn bring_images(
+        &mut self,
+        item: &Item,
+        label: &str,
+        body: &str,
+    ) -> Result<Shown, ImportError> {
+        let mut shown = Shown::default();
+        for address in html::image_addresses(body) {
+            let upload = self.images.path_of(&address).is_some();
+            match self
+                .images
+                .image(&address, None, "", label, self.summary)
+                .await?
+            {
+                Some(row) => {
+                    let image = row.image();
+                    shown.by_id.insert(image.id.clone(), image.clone());
+                    shown.by_address.insert(address, image);
+                }
+                None if upload => shown.pending += 1,
+                None => {}
+            }
+        }
+        let thumbnail = item
+            .meta("_thumbnail_id")
+            .and_then(|t| t.trim().parse::<i64>().ok())
+            .filter(|t| *t > 0);
+        if let Some(thumbnail) = thumbnail {
+            match self.index.by_id.get(&thumbnail) {
+                Some(a) => {
+                    let url = a.url.clone();
+                    let file = a.file.clone();
+                    let alt = a.alt.clone();
+                    match self
+                        .images
+                        .image(&url, Some(&file), &alt, label, self.summary)
+                        .await?
+                    {
+                        Some(row) => shown.featured = Some(row.id),
+                        None => shown.pending += 1,
+                    }
+                }
+                None => self.summary.notes.push(format!(
+                    "{label}: its featured image (attachment {thumbnail}) is not in the export"
+                )),
+            }
+        }
+        Ok(shown)
+    }
+
+    /// The post to store for an item: its converted text, title, summary, tags and slug (the slug it asks for,
+    /// to say when another was taken). `None` when no address can be made for it.
+    fn prepare(&mut self, item: &Item, what: &str) -> Option<Prepared> {
+        let converted = html::convert(&item.content, item.id, self.index);
+        for code in &converted.unknown_shortcodes {
+            *self
+                .summary
+                .unknown_shortcodes
+                .entry(code.clone())
+                .or_default() += 1;
+        }
+        let limits = &self.state.config.limits;
+        let title = {
+            let t = html::text_of_html(&item.title);
+            let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+            let t: String = t.chars().take(limits.max_title_chars).collect();
+            if t.is_empty() {
+                format!("Untitled {what} {}", item.id)
+            } else {
+                t
+            }
+        };
+        let summary_text = {
+            let from_excerpt = html::text_of_html(&item.excerpt);
+            let text = if from_excerpt.is_empty() {
+                converted.more_excerpt.unwrap_or_default()
+            } else {
+                from_excerpt
+            };
+            text.chars()
+                .take(limits.max_summary_chars)
+                .collect::<String>()
+                .trim()
+                .to_string()
+        };
+        let wanted_slug = Slug::parse(&item.name.to_ascii_lowercase())
+            .or_else(|| Slug::derive(&percent_decode(&item.name)))
+            .or_else(|| Slug::derive(&title))
+            .or_else(|| Slug::derive(&format!("{what}-{}", item.id)))?;
+        let wanted_slug = if what == "page" && slug::is_reserved(wanted_slug.as_str()) {
+            self.summary.notes.push(format!(
+                "{what} {}: the address /{} belongs to the blog; the page is at /{}-page",
+                item.id,
+                wanted_slug.as_str(),
+                wanted_slug.as_str()
+            ));
+            Slug::derive(&format!("{}-page", wanted_slug.as_str())).unwrap_or(wanted_slug)
+        } else {
+            wanted_slug
+        };
+        let body = if converted.source.trim().is_empty() {
+            // Steppe posts have text; an empty WordPress post gets an empty paragraph.
+            "<p></p>".to_string()
+        } else {
+            converted.source
+        };
+        Some(Prepared {
+            title,
+            summary: summary_text,
+            body,
+            tags: tags_of(item),
+            slug: wanted_slug,
+        })
+    }
+}
+
+/// The images of one post that are in the media library.
+#[derive(Default)]
+struct Shown {
+    /// By their old address, to rewrite the post's HTML.
+    by_address: HashMap<String, Image>,
+    /// By upload id, to render it.
+    by_id: Images,
+    featured: Option<String>,
+    /// Images of the old site still at their old address.
+    pending: i64,
 }
 
 fn save_error(e: posts::SaveError) -> ImportError {

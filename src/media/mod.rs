@@ -89,6 +89,18 @@ impl Media {
         file_name: &str,
         bytes: Vec<u8>,
     ) -> Result<MediaRow, UploadError> {
+        self.upload_new(db, file_name, bytes)
+            .await
+            .map(|(row, _)| row)
+    }
+
+    /// [`Media::upload`], saying whether the image is new to the media library.
+    pub async fn upload_new(
+        &self,
+        db: &Db,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(MediaRow, bool), UploadError> {
         // Cheap checks first, so that a refused file never waits for a slot.
         let kind = process::identify(&bytes, self.bounds)?;
         let bounds = self.bounds;
@@ -132,8 +144,7 @@ impl Media {
             variants: serde_json::to_string(&variants).unwrap_or_else(|_| "[]".into()),
             created_at: db::now(),
         };
-        let (stored, _new) = db::media::insert(db, &row).await?;
-        Ok(stored)
+        Ok(db::media::insert(db, &row).await?)
     }
 
     /// Removes an upload's files (its row is already gone).

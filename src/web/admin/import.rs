@@ -155,6 +155,10 @@ pub async fn start(
         dry_run: text.contains_key("dry_run"),
         announce: text.contains_key("announce"),
         zone,
+        media: import::media::Sources {
+            uploads: None,
+            fetch: text.contains_key("fetch_media"),
+        },
     };
     let job_state = state.clone();
     tokio::spawn(async move {
