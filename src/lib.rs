@@ -9,7 +9,8 @@
 //! - [`db`]: the SQLite-or-PostgreSQL pool, migrations, and SQL per table group.
 //! - [`domain`]: validated values (slugs, tags, posts, owner), Markdown rendering, password hashing.
 //! - [`federation`]: ActivityPub: signatures, documents, inboxes, publishing, and the durable delivery queue.
-//! - [`import`]: `steppe import wxr` and `/admin/import`: WordPress exports read as a stream and stored post by post.
+//! - [`import`]: `steppe import wxr` and `/admin/import`: WordPress exports read as a stream and stored post by post,
+//!   with their images.
 //! - [`media`]: images: processing uploads into variants, the local or S3 store, commenters' avatars copied.
 //! - [`notify`]: e-mail digests of the owner's notifications (SMTP, off by default).
 //! - `fuzzing`: the bodies of the fuzz targets (`fuzz/`), replayed on the committed corpus by `cargo test`.

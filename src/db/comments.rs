@@ -136,18 +136,53 @@ pub async fn insert(db: &Db, c: &NewComment) -> Result<bool, sqlx::Error> {
     change(db, insert_comment!(c, "ON CONFLICT (id) DO NOTHING")).await
 }
 
-/// Stores an imported comment inside the import's transaction, or replaces the text, author and place of the one
-/// stored under the same id (a newer export).
-pub async fn upsert_in(conn: &mut sqlx::AnyConnection, c: &NewComment) -> Result<(), sqlx::Error> {
-    insert_comment!(
-        c,
-        "ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id, author_name = excluded.author_name, \
-         author_url = excluded.author_url, content_html = excluded.content_html, url = excluded.url, \
-         published_at = excluded.published_at"
-    )
-    .execute(conn)
-    .await
-    .map(|_| ())
+/// Stores imported comments inside the import's transaction, or replaces the text, author and place of those
+/// stored under the same ids (a newer export): several rows per statement.
+pub async fn upsert_many_in(
+    conn: &mut sqlx::AnyConnection,
+    comments: &[NewComment],
+) -> Result<(), sqlx::Error> {
+    // 19 values a row; SQLite allows 32,766 parameters, older builds 999: 40 rows stay under both.
+    for chunk in comments.chunks(40) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| format!("({})", super::posts::placeholders(r * 19 + 1, 19)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO comments (id, anchor, post_id, parent_id, author_id, author_host, author_name, \
+             author_handle, author_url, author_avatar, content_html, source_text, summary, attachments_html, url, \
+             visibility, status, published_at, received_at) VALUES {} \
+             ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id, author_name = excluded.author_name, \
+             author_url = excluded.author_url, content_html = excluded.content_html, url = excluded.url, \
+             published_at = excluded.published_at",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        let received = now();
+        for c in chunk {
+            query = query
+                .bind(&c.id)
+                .bind(uuid::Uuid::now_v7().simple().to_string())
+                .bind(&c.post_id)
+                .bind(&c.parent_id)
+                .bind(&c.author_id)
+                .bind(&c.author_host)
+                .bind(&c.author_name)
+                .bind(&c.author_handle)
+                .bind(&c.author_url)
+                .bind(&c.author_avatar)
+                .bind(&c.content_html)
+                .bind(&c.source_text)
+                .bind(&c.summary)
+                .bind(&c.attachments_html)
+                .bind(&c.url)
+                .bind(&c.visibility)
+                .bind(&c.status)
+                .bind(c.published_at)
+                .bind(received);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// The author's edit: new text, content warning, attachments and visibility, applied unless `edited_at` is older

@@ -45,14 +45,6 @@ pub async fn find_post(
     ))
 }
 
-/// The slug a post was stored under.
-pub async fn slug_of(tx: &mut Tx, post_id: &str) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar("SELECT slug FROM posts WHERE id = $1")
-        .bind(post_id)
-        .fetch_one(&mut **tx)
-        .await
-}
-
 pub async fn record_post(
     tx: &mut Tx,
     site: &str,
@@ -76,33 +68,46 @@ pub async fn record_post(
     .map(|_| ())
 }
 
-/// Gives an imported post the dates WordPress had: when it was written (`created_at`) and last changed.
+/// Gives an imported post the dates WordPress had: when it was written (`created_at`) and last changed. Returns the
+/// slug it was stored under.
 pub async fn set_post_dates(
     tx: &mut Tx,
     post_id: &str,
     created_at: i64,
     updated_at: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE posts SET created_at = $2, updated_at = $3 WHERE id = $1")
-        .bind(post_id)
-        .bind(created_at)
-        .bind(updated_at)
-        .execute(&mut **tx)
-        .await
-        .map(|_| ())
+) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE posts SET created_at = $2, updated_at = $3 WHERE id = $1 RETURNING slug",
+    )
+    .bind(post_id)
+    .bind(created_at)
+    .bind(updated_at)
+    .fetch_one(&mut **tx)
+    .await
 }
 
-/// Makes `address` (a normalised path or a full URL) mean `post_id`.
-pub async fn add_old_address(tx: &mut Tx, address: &str, post_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO old_addresses (address, post_id) VALUES ($1, $2) \
-         ON CONFLICT (address) DO UPDATE SET post_id = excluded.post_id",
-    )
-    .bind(address)
-    .bind(post_id)
-    .execute(&mut **tx)
-    .await
-    .map(|_| ())
+/// Makes each of `addresses` (normalised paths or full URLs) mean `post_id`.
+pub async fn add_old_addresses(
+    tx: &mut Tx,
+    addresses: &[String],
+    post_id: &str,
+) -> Result<(), sqlx::Error> {
+    for chunk in addresses.chunks(200) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| format!("(${}, $1)", r + 2))
+            .collect();
+        let sql = format!(
+            "INSERT INTO old_addresses (address, post_id) VALUES {} \
+             ON CONFLICT (address) DO UPDATE SET post_id = excluded.post_id",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(post_id);
+        for a in chunk {
+            query = query.bind(a);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// The published post an old address means: (its id, kind, current slug, Article id).
@@ -155,24 +160,51 @@ pub async fn find_comment(
         .await
 }
 
-pub async fn record_comment(
+/// What earlier runs stored for these WordPress comments: by WordPress id, the comment's id and digest.
+pub async fn find_comments(
     tx: &mut Tx,
     site: &str,
-    wp_id: i64,
-    comment_id: &str,
-    digest: &str,
+    wp_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, (String, String)>, sqlx::Error> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in wp_ids.chunks(500) {
+        let sql = format!(
+            "SELECT wp_id, comment_id, digest FROM import_comments WHERE site = $1 AND wp_id IN ({})",
+            super::posts::placeholders(2, chunk.len())
+        );
+        let mut query = sqlx::query_as::<_, (i64, String, String)>(&sql).bind(site);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for (wp_id, comment_id, digest) in query.fetch_all(&mut **tx).await? {
+            out.insert(wp_id, (comment_id, digest));
+        }
+    }
+    Ok(out)
+}
+
+/// Records which comment each WordPress comment became: (WordPress id, comment id, digest).
+pub async fn record_comments(
+    tx: &mut Tx,
+    site: &str,
+    records: &[(i64, String, String)],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO import_comments (site, wp_id, comment_id, digest) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (site, wp_id) DO UPDATE SET comment_id = excluded.comment_id, digest = excluded.digest",
-    )
-    .bind(site)
-    .bind(wp_id)
-    .bind(comment_id)
-    .bind(digest)
-    .execute(&mut **tx)
-    .await
-    .map(|_| ())
+    for chunk in records.chunks(200) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| format!("($1, ${}, ${}, ${})", r * 3 + 2, r * 3 + 3, r * 3 + 4))
+            .collect();
+        let sql = format!(
+            "INSERT INTO import_comments (site, wp_id, comment_id, digest) VALUES {} \
+             ON CONFLICT (site, wp_id) DO UPDATE SET comment_id = excluded.comment_id, digest = excluded.digest",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(site);
+        for (wp_id, comment_id, digest) in chunk {
+            query = query.bind(*wp_id).bind(comment_id).bind(digest);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// The stored upload an image of the old site became in an earlier run (`source`: its path under the old uploads

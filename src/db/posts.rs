@@ -622,24 +622,44 @@ async fn save_tags(
     tx: &mut Transaction<'_, Any>,
     post_id: &str,
     tags: &[TagName],
+    new: bool,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM post_tags WHERE post_id = $1")
-        .bind(post_id)
-        .execute(&mut **tx)
-        .await?;
-    for (position, tag) in tags.iter().enumerate() {
-        // The first spelling of a tag is kept; "ngos" typed later joins "NGOs".
-        sqlx::query("INSERT INTO tags (slug, name) VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING")
-            .bind(tag.slug.as_str())
-            .bind(&tag.name)
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("INSERT INTO post_tags (post_id, tag_slug, position) VALUES ($1, $2, $3)")
+    if !new {
+        sqlx::query("DELETE FROM post_tags WHERE post_id = $1")
             .bind(post_id)
-            .bind(tag.slug.as_str())
-            .bind(i64::try_from(position).unwrap_or(i64::MAX))
             .execute(&mut **tx)
             .await?;
+    }
+    // Two statements however many tags: a post's save is a bounded number of round trips.
+    for (chunk_index, chunk) in tags.chunks(100).enumerate() {
+        // The first spelling of a tag is kept; "ngos" typed later joins "NGOs".
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| format!("(${}, ${})", r * 2 + 1, r * 2 + 2))
+            .collect();
+        let sql = format!(
+            "INSERT INTO tags (slug, name) VALUES {} ON CONFLICT (slug) DO NOTHING",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for tag in chunk {
+            query = query.bind(tag.slug.as_str()).bind(&tag.name);
+        }
+        query.execute(&mut **tx).await?;
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| format!("($1, ${}, ${})", r * 2 + 2, r * 2 + 3))
+            .collect();
+        let sql = format!(
+            "INSERT INTO post_tags (post_id, tag_slug, position) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(post_id);
+        for (i, tag) in chunk.iter().enumerate() {
+            let position = chunk_index.saturating_mul(100).saturating_add(i);
+            query = query
+                .bind(tag.slug.as_str())
+                .bind(i64::try_from(position).unwrap_or(i64::MAX));
+        }
+        query.execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -714,6 +734,30 @@ pub async fn create_in(
     status: PostStatus,
     dates: &Dates,
 ) -> Result<String, SaveError> {
+    create_with(tx, author_id, post, status, dates, true).await
+}
+
+/// [`create_in`] without the search index entry, for imports, which index their posts in bulk at the end
+/// ([`super::search::reindex_missing`]; one full-text segment per post would make each import's transaction many
+/// times larger).
+pub async fn create_unindexed_in(
+    tx: &mut Tx,
+    author_id: &str,
+    post: &ValidPost,
+    status: PostStatus,
+    dates: &Dates,
+) -> Result<String, SaveError> {
+    create_with(tx, author_id, post, status, dates, false).await
+}
+
+async fn create_with(
+    tx: &mut Tx,
+    author_id: &str,
+    post: &ValidPost,
+    status: PostStatus,
+    dates: &Dates,
+    index: bool,
+) -> Result<String, SaveError> {
     let id = uuid::Uuid::now_v7().to_string();
     let now = now();
     let slug = free_slug(tx, post, &id).await?;
@@ -741,8 +785,10 @@ pub async fn create_in(
     .await
     .map_err(map_unique)?;
     claim_slug(tx, &slug).await?;
-    save_tags(tx, &id, &post.tags).await?;
-    super::search::index_in(tx, &id).await?;
+    save_tags(tx, &id, &post.tags, true).await?;
+    if index {
+        super::search::index_post_in(tx, &id, post, true).await?;
+    }
     Ok(id)
 }
 
@@ -829,7 +875,7 @@ pub async fn update_in(
         .execute(&mut **tx)
         .await?;
     }
-    save_tags(tx, id, &post.tags).await?;
+    save_tags(tx, id, &post.tags, false).await?;
     super::search::index_in(tx, id).await?;
     Ok(())
 }

@@ -190,9 +190,8 @@ pub async fn index_in(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
             .bind(id)
             .fetch_optional(&mut **tx)
             .await?;
-    remove_in(tx, id).await?;
     let Some((title, markdown)) = row else {
-        return Ok(());
+        return remove_in(tx, id).await;
     };
     let tags: Vec<String> = sqlx::query_scalar(
         "SELECT t.name FROM post_tags pt JOIN tags t ON t.slug = pt.tag_slug WHERE pt.post_id = $1 \
@@ -201,9 +200,47 @@ pub async fn index_in(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
     .bind(id)
     .fetch_all(&mut **tx)
     .await?;
-    let body = crate::domain::content::plain_text(&markdown);
-    let tags = tags.join(" ");
-    let sql = if is_postgres(tx) {
+    write_entry(tx, id, &title, &markdown, &tags.join(" "), false).await
+}
+
+/// Writes the index row of a post just saved in `tx` from the values saved (`new`: it has no row yet), without
+/// reading them back.
+pub async fn index_post_in(
+    tx: &mut Tx,
+    id: &str,
+    post: &crate::domain::posts::ValidPost,
+    new: bool,
+) -> Result<(), sqlx::Error> {
+    let tags: Vec<&str> = post.tags.iter().map(|t| t.name.as_str()).collect();
+    write_entry(
+        tx,
+        id,
+        &post.title,
+        &post.body_markdown,
+        &tags.join(" "),
+        new,
+    )
+    .await
+}
+
+async fn write_entry(
+    tx: &mut Tx,
+    id: &str,
+    title: &str,
+    markdown: &str,
+    tags: &str,
+    new: bool,
+) -> Result<(), sqlx::Error> {
+    let postgres = is_postgres(tx);
+    if !new {
+        if postgres {
+            remove_in(tx, id).await?;
+        } else {
+            remove_sqlite_entry(tx, id).await?;
+        }
+    }
+    let body = crate::domain::content::plain_text(markdown);
+    let sql = if postgres {
         "INSERT INTO post_search (post_id, title, body, tags, document) VALUES ($1, $2, $3, $4, \
          setweight(to_tsvector('english', $2), 'A') || setweight(to_tsvector('english', $4), 'B') \
          || setweight(to_tsvector('english', $3), 'C'))"
@@ -212,9 +249,36 @@ pub async fn index_in(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
     };
     sqlx::query(sql)
         .bind(id)
-        .bind(&title)
+        .bind(title)
         .bind(&body)
-        .bind(&tags)
+        .bind(tags)
+        .execute(&mut **tx)
+        .await?;
+    if !postgres {
+        sqlx::query(
+            "INSERT OR REPLACE INTO post_search_rows (post_id, search_rowid) VALUES ($1, last_insert_rowid())",
+        )
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// SQLite: removes the FTS5 entry of post `id`, found by its rowid (`post_search.post_id` is not indexed).
+async fn remove_sqlite_entry(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM post_search WHERE rowid = (SELECT search_rowid FROM post_search_rows WHERE post_id = $1)",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+async fn forget_sqlite_row(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM post_search_rows WHERE post_id = $1")
+        .bind(id)
         .execute(&mut **tx)
         .await
         .map(|_| ())
@@ -222,6 +286,10 @@ pub async fn index_in(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
 
 /// Drops the index row of post `id` (before the post is deleted).
 pub async fn remove_in(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
+    if !is_postgres(tx) {
+        remove_sqlite_entry(tx, id).await?;
+        return forget_sqlite_row(tx, id).await;
+    }
     sqlx::query("DELETE FROM post_search WHERE post_id = $1")
         .bind(id)
         .execute(&mut **tx)

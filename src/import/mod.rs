@@ -1,8 +1,9 @@
 //! Imports from other blogs: `steppe import wxr` and `/admin/import` read a WordPress export ([`wxr`], a streaming
 //! parser with nothing of the database in it) and store its posts, pages, tags and comments ([`run`]), one
 //! transaction per post with its comments, keyed by the export's site address and the WordPress ids so that a
-//! second run changes nothing and a newer export updates what changed. Old addresses are recorded for redirects
-//! and for activities aimed at the posts' old ActivityPub ids.
+//! second run changes nothing and a newer export updates what changed. Images come from a copy of the old uploads
+//! folder or the old site ([`media`]). Old addresses are recorded for redirects and for activities aimed at the
+//! posts' old ActivityPub ids.
 
 pub mod html;
 pub mod media;
@@ -10,7 +11,7 @@ pub mod progress;
 pub mod wxr;
 
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
     io::{BufRead, BufReader},
     path::Path,
 };
@@ -327,8 +328,16 @@ async fn import_from(
             sticky += 1;
         }
         if !progress.advance(reader.position(), &label) {
+            if !options.dry_run {
+                db::search::reindex_missing(&state.db).await?;
+            }
             return Err(ImportError::Stopped(label));
         }
+    }
+    if !options.dry_run {
+        // New posts were stored without their search entries: written here in bulk (a run stopped before this
+        // point is completed by the next run, or when the server starts).
+        db::search::reindex_missing(&state.db).await?;
     }
     progress.finish();
     summary.site = site.unwrap_or_else(|| reader.channel().site());
@@ -651,12 +660,8 @@ impl Run<'_, '_> {
                 .push(format!("{name}: private on WordPress; imported as a draft"));
         }
 
-        // Decided before the post's transaction: its images are brought in first, outside it (processing them
-        // writes the media library, and SQLite has one writer).
-        let before = {
-            let mut conn = self.state.db.pool.acquire().await?;
-            imports::find_post(&mut conn, self.site, item.id).await?
-        };
+        let mut tx = self.state.db.begin_write().await?;
+        let before = imports::find_post(&mut tx, self.site, item.id).await?;
         let plan = match before {
             None => Plan::Create,
             Some((_, None)) => {
@@ -704,9 +709,37 @@ impl Run<'_, '_> {
                 } else {
                     self.summary.updated += 1;
                 }
-                let shown = self.bring_images(item, &name, &prepared.body).await?;
+                // Images to process are brought in outside the transaction (processing them writes the media
+                // library, and SQLite has one writer); the post is looked at again after.
+                let release = self.images.has_source()
+                    && !options.dry_run
+                    && (!html::image_addresses(&prepared.body).is_empty()
+                        || item.meta("_thumbnail_id").is_some());
+                let (shown, mut tx) = if release {
+                    tx.rollback().await?;
+                    let shown = self.bring_images(item, &name, &prepared.body).await?;
+                    let mut tx = self.state.db.begin_write().await?;
+                    let now = imports::find_post(&mut tx, self.site, item.id).await?;
+                    let unchanged = match (&plan, now) {
+                        (Plan::Create, None) => true,
+                        (Plan::Replace(_, seen), Some((_, now))) => now == Some(*seen),
+                        _ => false,
+                    };
+                    if !unchanged {
+                        // Edited (or imported by another run) in the moment since it was looked at: kept.
+                        tx.rollback().await?;
+                        self.summary.notes.push(format!(
+                            "{name}: changed in Steppe during the import; kept as it is"
+                        ));
+                        return Ok(());
+                    }
+                    (shown, tx)
+                } else {
+                    (self.bring_images(item, &name, &prepared.body).await?, tx)
+                };
                 if options.dry_run {
                     count_comments(item, self.summary);
+                    tx.rollback().await?;
                     return Ok(());
                 }
                 let wanted_slug = prepared.slug.clone();
@@ -732,27 +765,14 @@ impl Run<'_, '_> {
                     page,
                     nav_position: page.then_some(item.menu_order),
                 };
-                let mut tx = self.state.db.begin_write().await?;
                 let post_id = match &plan {
-                    Plan::Replace(id, seen) => {
-                        // Edited in the moment since it was looked at: the owner's text is kept.
-                        if imports::find_post(&mut tx, self.site, item.id)
-                            .await?
-                            .and_then(|(_, now)| now)
-                            != Some(*seen)
-                        {
-                            tx.rollback().await?;
-                            self.summary.notes.push(format!(
-                                "{name}: edited in Steppe during the import; kept as it is"
-                            ));
-                            return Ok(());
-                        }
+                    Plan::Replace(id, _) => {
                         posts::update_in(&mut tx, id, &valid, status, &dates)
                             .await
                             .map_err(save_error)?;
                         id.clone()
                     }
-                    _ => posts::create_in(&mut tx, self.owner, &valid, status, &dates)
+                    _ => posts::create_unindexed_in(&mut tx, self.owner, &valid, status, &dates)
                         .await
                         .map_err(save_error)?,
                 };
@@ -760,14 +780,15 @@ impl Run<'_, '_> {
                     .into_iter()
                     .map(|(id, _)| id)
                     .collect();
-                db::media::set_post_media_in(&mut tx, &post_id, &ids, shown.featured.as_deref())
+                // A new post without images has nothing to record (and nothing to clear).
+                if !(created && ids.is_empty() && shown.featured.is_none()) {
+                    db::media::set_post_media_in(
+                        &mut tx,
+                        &post_id,
+                        &ids,
+                        shown.featured.as_deref(),
+                    )
                     .await?;
-                let stored_slug = imports::slug_of(&mut tx, &post_id).await?;
-                if created && stored_slug != wanted_slug.as_str() {
-                    self.summary.notes.push(format!(
-                        "{name}: the slug {} is taken; imported as {stored_slug} (the old address still leads to it)",
-                        wanted_slug.as_str()
-                    ));
                 }
                 let created_at = published_at.unwrap_or(modified_at).min(modified_at);
                 // An update must move forward (followers' servers ignore an older `updated`).
@@ -777,10 +798,20 @@ impl Run<'_, '_> {
                     }
                     _ => modified_at,
                 };
-                imports::set_post_dates(&mut tx, &post_id, created_at, updated_at).await?;
-                for address in old_addresses(item, self.site, &options.zone) {
-                    imports::add_old_address(&mut tx, &address, &post_id).await?;
+                let stored_slug =
+                    imports::set_post_dates(&mut tx, &post_id, created_at, updated_at).await?;
+                if created && stored_slug != wanted_slug.as_str() {
+                    self.summary.notes.push(format!(
+                        "{name}: the slug {} is taken; imported as {stored_slug} (the old address still leads to it)",
+                        wanted_slug.as_str()
+                    ));
                 }
+                imports::add_old_addresses(
+                    &mut tx,
+                    &old_addresses(item, self.site, &options.zone),
+                    &post_id,
+                )
+                .await?;
                 imports::record_post(
                     &mut tx,
                     self.site,
@@ -803,7 +834,7 @@ impl Run<'_, '_> {
                         .map_err(save_error)?;
                     self.summary.announced += 1;
                 }
-                import_comments(&mut tx, self.site, &post_id, item, self.summary).await?;
+                import_comments(&mut tx, self.site, &post_id, item, created, self.summary).await?;
                 self.state.db.commit_content(tx).await?;
                 if page {
                     self.state.reload_site().await?;
@@ -818,8 +849,7 @@ impl Run<'_, '_> {
             count_comments(item, self.summary);
             return Ok(());
         }
-        let mut tx = self.state.db.begin_write().await?;
-        import_comments(&mut tx, self.site, &post_id, item, self.summary).await?;
+        import_comments(&mut tx, self.site, &post_id, item, false, self.summary).await?;
         self.state.db.commit_content(tx).await?;
         Ok(())
     }
@@ -1041,11 +1071,14 @@ fn comment_id(c: &wxr::Comment, site_host: &str) -> String {
     }
 }
 
+/// Stores the approved comments of `item` under `post_id`, skipping those an earlier run stored as they are (a post
+/// `new` to this run has none).
 async fn import_comments(
     tx: &mut Tx,
     site: &str,
     post_id: &str,
     item: &Item,
+    new: bool,
     summary: &mut Summary,
 ) -> Result<(), ImportError> {
     let site_host = crate::federation::comments::host(site).unwrap_or_else(|| "wordpress".into());
@@ -1056,7 +1089,17 @@ async fn import_comments(
         .filter(|c| c.approved == "1" && matches!(c.kind.as_str(), "" | "comment") && c.id > 0)
         .map(|c| (c.id, comment_id(c, &site_host)))
         .collect();
+    let before = if new || ids.is_empty() {
+        HashMap::new()
+    } else {
+        imports::find_comments(tx, site, &ids.keys().copied().collect::<Vec<_>>()).await?
+    };
     let mut mentions = 0u64;
+    let mut stored: Vec<NewComment> = Vec::new();
+    let mut records: Vec<(i64, String, String)> = Vec::new();
+    // Each WordPress id and each comment id once: a later duplicate in a hostile export replaces nothing.
+    let mut seen_wp: HashSet<i64> = HashSet::new();
+    let mut seen_ids: HashSet<String> = HashSet::new();
     for c in &item.comments {
         let label = format!("comment {} on {} {}", c.id, item.post_type, item.id);
         match c.approved.as_str() {
@@ -1098,10 +1141,7 @@ async fn import_comments(
                 .into_iter()
                 .chain([c.parent.to_le_bytes().as_slice()]),
         );
-        if imports::find_comment(tx, site, c.id)
-            .await?
-            .is_some_and(|(_, d)| d == digest)
-        {
+        if before.get(&c.id).is_some_and(|(_, d)| *d == digest) || !seen_wp.insert(c.id) {
             continue;
         }
         let parent_id = match c.parent {
@@ -1182,13 +1222,18 @@ async fn import_comments(
             status: "shown".into(),
             published_at,
         };
-        db::comments::upsert_in(tx, &comment).await?;
-        imports::record_comment(tx, site, c.id, id, &digest).await?;
+        if !seen_ids.insert(comment.id.clone()) {
+            continue;
+        }
+        stored.push(comment);
+        records.push((c.id, id.clone(), digest));
         summary.comments += 1;
         if federated {
             summary.federated_comments += 1;
         }
     }
+    db::comments::upsert_many_in(tx, &stored).await?;
+    imports::record_comments(tx, site, &records).await?;
     if mentions > 0 {
         summary.skipped.push(format!(
             "{} {}: {mentions} pingbacks and trackbacks (Steppe lists mentions from the fediverse only)",
