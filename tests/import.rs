@@ -118,6 +118,13 @@ async fn the_seed_blog_moves_in_with_its_tags_dates_and_comment() {
     }
     // The month archive is the blog's own page at WordPress's address.
     assert_eq!(app.page("/2011/03/").await.0, StatusCode::OK);
+    // Search finds imported posts (their entries are written at the end of the run), each once.
+    let (_, html) = app.page("/search?q=statistics").await;
+    assert!(
+        html.contains("/posts/from-a-discouraged-abolitionist-in-kazakhstan"),
+        "not found by search"
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM post_search").await, 2);
     app.finish().await;
 }
 
@@ -488,6 +495,8 @@ async fn imported_html_survives_the_editor_unchanged() {
         "the source is the imported HTML: {source}"
     );
     assert_eq!(after, before, "saved unchanged, it renders the same");
+    // Saving rewrote the post's search entry rather than adding a second one.
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM post_search").await, 2);
     app.finish().await;
 }
 
