@@ -119,14 +119,14 @@ impl Summary {
         ));
         out.push(if self.images_sourced || self.images_kept == 0 {
             format!(
-                "{} images {} the media library; {} image uses keep their old address",
+                "{} images {} the media library; {} left at their old address (counted where each is shown)",
                 self.images,
                 if self.dry_run { "to copy into" } else { "copied into" },
                 self.images_kept
             )
         } else {
             format!(
-                "{} image uses keep their old address: give --uploads DIR (a copy of wp-content/uploads) or \
+                "{} images left at their old address: give --uploads DIR (a copy of wp-content/uploads) or \
                  --fetch-media to copy the images into the media library",
                 self.images_kept
             )
