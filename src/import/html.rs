@@ -561,9 +561,18 @@ pub fn as_source(html: &str) -> String {
 
 fn push_without_blank_lines(out: &mut String, text: &str, in_pre: bool) {
     let mut newlines = 0usize;
-    for c in text.chars() {
-        if c == '\n' {
+    for (i, c) in text.char_indices() {
+        // CommonMark ends a line at `\n`, `\r` or `\r\n` (`\r\n` counts once here as two: both are dropped
+        // outside <pre>, and inside it the second becomes one more `&#10;`, which a browser shows as CommonMark would
+        // have shown the raw text).
+        if c == '\n' || c == '\r' {
             newlines += 1;
+            continue;
+        }
+        // A line of nothing but spaces counts as blank too: outside <pre> the spaces at the start of a line are
+        // dropped (before the line break is written, so that such a line adds none); in <pre> spaces matter, so
+        // they are kept after the line break.
+        if (c == ' ' || c == '\t') && !in_pre && (newlines > 0 || out.ends_with('\n')) {
             continue;
         }
         if newlines > 0 {
@@ -571,15 +580,21 @@ fn push_without_blank_lines(out: &mut String, text: &str, in_pre: bool) {
                 for _ in 1..newlines {
                     out.push_str("&#10;");
                 }
-                out.push('\n');
-            } else {
+            }
+            if !out.ends_with('\n') {
                 out.push('\n');
             }
             newlines = 0;
         }
-        // A line of nothing but spaces counts as blank too: in <pre> spaces matter, so keep them after an entity.
-        if (c == ' ' || c == '\t') && out.ends_with('\n') && !in_pre {
-            continue;
+        // In <pre>, a line of only spaces before the next line break would be a blank line: its first space is
+        // written as a character reference (the browser shows the same space).
+        if in_pre && (c == ' ' || c == '\t') && out.ends_with('\n') {
+            let rest_of_line = text[i..].split(['\n', '\r']).next().unwrap_or_default();
+            let more_lines = text[i + rest_of_line.len()..].starts_with(['\n', '\r']);
+            if more_lines && rest_of_line.chars().all(|r| r == ' ' || r == '\t') {
+                out.push_str(if c == ' ' { "&#32;" } else { "&#9;" });
+                continue;
+            }
         }
         out.push(c);
     }
@@ -589,7 +604,9 @@ fn push_without_blank_lines(out: &mut String, text: &str, in_pre: bool) {
                 out.push_str("&#10;");
             }
         }
-        out.push('\n');
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
     }
 }
 
@@ -747,6 +764,29 @@ mod tests {
         let html = render_markdown(&c.source);
         assert!(html.contains("<pre>a\n\n\n  b</pre>"), "{html}");
         roundtrip(&c.source);
+    }
+
+    #[test]
+    fn lines_of_spaces_and_carriage_returns_make_no_blank_line() {
+        for raw in [
+            "<div>a\n  \n b</div>",
+            "<div>a\r\rb</div>",
+            "<div>a\r\n\r\nb</div>",
+            "<pre>a\n  \n b</pre>",
+            "<pre>x\n\t\ny</pre>",
+            "<p>a</p>\n \n<p>b</p>",
+        ] {
+            let c = convert(raw, 1, &None_);
+            assert!(!c.source.contains("\n\n"), "{raw:?} → {:?}", c.source);
+            assert!(
+                !c.source.lines().skip(1).any(|l| l.trim().is_empty()),
+                "{raw:?} → {:?}",
+                c.source
+            );
+            roundtrip(&c.source);
+        }
+        let c = convert("<pre>a\n  \n b</pre>", 1, &None_);
+        assert!(render_markdown(&c.source).contains("<pre>a\n  \n b</pre>"));
     }
 
     #[test]
