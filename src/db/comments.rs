@@ -144,9 +144,6 @@ pub async fn upsert_many_in(
 ) -> Result<(), sqlx::Error> {
     // 19 values a row; SQLite allows 32,766 parameters, older builds 999: 40 rows stay under both.
     for chunk in comments.chunks(40) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|r| format!("({})", super::posts::placeholders(r * 19 + 1, 19)))
-            .collect();
         let sql = format!(
             "INSERT INTO comments (id, anchor, post_id, parent_id, author_id, author_host, author_name, \
              author_handle, author_url, author_avatar, content_html, source_text, summary, attachments_html, url, \
@@ -154,7 +151,7 @@ pub async fn upsert_many_in(
              ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id, author_name = excluded.author_name, \
              author_url = excluded.author_url, content_html = excluded.content_html, url = excluded.url, \
              published_at = excluded.published_at",
-            rows.join(", ")
+            super::posts::value_rows(chunk.len(), 19, 1, "")
         );
         let mut query = sqlx::query(&sql);
         let received = now();

@@ -93,13 +93,10 @@ pub async fn add_old_addresses(
     post_id: &str,
 ) -> Result<(), sqlx::Error> {
     for chunk in addresses.chunks(200) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|r| format!("(${}, $1)", r + 2))
-            .collect();
         let sql = format!(
-            "INSERT INTO old_addresses (address, post_id) VALUES {} \
+            "INSERT INTO old_addresses (post_id, address) VALUES {} \
              ON CONFLICT (address) DO UPDATE SET post_id = excluded.post_id",
-            rows.join(", ")
+            super::posts::value_rows(chunk.len(), 1, 2, "$1, ")
         );
         let mut query = sqlx::query(&sql).bind(post_id);
         for a in chunk {
@@ -190,13 +187,10 @@ pub async fn record_comments(
     records: &[(i64, String, String)],
 ) -> Result<(), sqlx::Error> {
     for chunk in records.chunks(200) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|r| format!("($1, ${}, ${}, ${})", r * 3 + 2, r * 3 + 3, r * 3 + 4))
-            .collect();
         let sql = format!(
             "INSERT INTO import_comments (site, wp_id, comment_id, digest) VALUES {} \
              ON CONFLICT (site, wp_id) DO UPDATE SET comment_id = excluded.comment_id, digest = excluded.digest",
-            rows.join(", ")
+            super::posts::value_rows(chunk.len(), 3, 2, "$1, ")
         );
         let mut query = sqlx::query(&sql).bind(site);
         for (wp_id, comment_id, digest) in chunk {

@@ -136,6 +136,16 @@ pub(crate) fn placeholders(start: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// The rows of a multi-row `VALUES` list: `rows` rows of `width` placeholders each, numbered from `start`, every row
+/// led by `shared` (a value all rows bind once, such as `$1, `). `(3, 2, 2, "$1, ")` gives
+/// `($1, $2, $3), ($1, $4, $5), ($1, $6, $7)`.
+pub(crate) fn value_rows(rows: usize, width: usize, start: usize, shared: &str) -> String {
+    (0..rows)
+        .map(|r| format!("({shared}{})", placeholders(start + r * width, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Fills in the tags of each post, in the order the owner typed them, with one query.
 async fn attach_tags(conn: &mut AnyConnection, posts: &mut [Post]) -> Result<(), sqlx::Error> {
     if posts.is_empty() {
@@ -633,24 +643,18 @@ async fn save_tags(
     // Two statements however many tags: a post's save is a bounded number of round trips.
     for (chunk_index, chunk) in tags.chunks(100).enumerate() {
         // The first spelling of a tag is kept; "ngos" typed later joins "NGOs".
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|r| format!("(${}, ${})", r * 2 + 1, r * 2 + 2))
-            .collect();
         let sql = format!(
             "INSERT INTO tags (slug, name) VALUES {} ON CONFLICT (slug) DO NOTHING",
-            rows.join(", ")
+            value_rows(chunk.len(), 2, 1, "")
         );
         let mut query = sqlx::query(&sql);
         for tag in chunk {
             query = query.bind(tag.slug.as_str()).bind(&tag.name);
         }
         query.execute(&mut **tx).await?;
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|r| format!("($1, ${}, ${})", r * 2 + 2, r * 2 + 3))
-            .collect();
         let sql = format!(
             "INSERT INTO post_tags (post_id, tag_slug, position) VALUES {}",
-            rows.join(", ")
+            value_rows(chunk.len(), 2, 2, "$1, ")
         );
         let mut query = sqlx::query(&sql).bind(post_id);
         for (i, tag) in chunk.iter().enumerate() {
@@ -944,4 +948,19 @@ pub async fn slug_is_gone(db: &Db, slug: &str) -> Result<bool, sqlx::Error> {
     .fetch_one(&db.pool)
     .await?;
     Ok(n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_row_placeholders() {
+        assert_eq!(
+            value_rows(3, 2, 2, "$1, "),
+            "($1, $2, $3), ($1, $4, $5), ($1, $6, $7)"
+        );
+        assert_eq!(value_rows(2, 3, 1, ""), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(value_rows(0, 3, 1, ""), "");
+    }
 }

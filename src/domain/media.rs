@@ -296,8 +296,20 @@ pub struct ImgTag {
 pub fn img_tags(html: &str) -> Vec<ImgTag> {
     let mut out = Vec::new();
     let mut from = 0;
+    // Whether a `<picture>` is open where the scan is, kept up to date over each stretch scanned.
+    let mut in_picture = false;
     while let Some(found) = find_ascii_ci(&html[from..], "<img") {
         let start = from + found;
+        let between = &html[from..start];
+        match (
+            find_last_ascii_ci(between, "<picture"),
+            find_last_ascii_ci(between, "</picture"),
+        ) {
+            (Some(o), Some(c)) => in_picture = o > c,
+            (Some(_), None) => in_picture = true,
+            (None, Some(_)) => in_picture = false,
+            (None, None) => {}
+        }
         let after = start + 4;
         // `<imgx` is another tag.
         if !html[after..].starts_with(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>') {
@@ -315,19 +327,12 @@ pub fn img_tags(html: &str) -> Vec<ImgTag> {
                 .map(|(_, v)| super::content::decode_entities(v))
         };
         if let Some(src) = value("src") {
-            let before = &html[..start];
-            let open_picture = find_last_ascii_ci(before, "<picture");
-            let close_picture = find_last_ascii_ci(before, "</picture");
             out.push(ImgTag {
                 range: start..end,
                 src,
                 alt: value("alt"),
                 srcset: value("srcset").is_some(),
-                in_picture: match (open_picture, close_picture) {
-                    (Some(o), Some(c)) => o > c,
-                    (Some(_), None) => true,
-                    _ => false,
-                },
+                in_picture,
             });
         }
         from = end;

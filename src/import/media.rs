@@ -187,15 +187,7 @@ impl<'a> Images<'a> {
                 dir.display()
             )));
         }
-        let site_host = without_scheme(site, "")
-            .map(|s| {
-                s.trim_start_matches('/')
-                    .split('/')
-                    .next()
-                    .unwrap_or("")
-                    .to_string()
-            })
-            .unwrap_or_default();
+        let site_host = super::site_host(site);
         let mut folders = folders;
         folders.0.extend(UploadFolders::for_site(site).0);
         Ok(Self {

@@ -711,13 +711,13 @@ impl Run<'_, '_> {
                 }
                 // Images to process are brought in outside the transaction (processing them writes the media
                 // library, and SQLite has one writer); the post is looked at again after.
+                let addresses = html::image_addresses(&prepared.body);
                 let release = self.images.has_source()
                     && !options.dry_run
-                    && (!html::image_addresses(&prepared.body).is_empty()
-                        || item.meta("_thumbnail_id").is_some());
+                    && (!addresses.is_empty() || item.meta("_thumbnail_id").is_some());
                 let (shown, mut tx) = if release {
                     tx.rollback().await?;
-                    let shown = self.bring_images(item, &name, &prepared.body).await?;
+                    let shown = self.bring_images(item, &name, addresses).await?;
                     let mut tx = self.state.db.begin_write().await?;
                     let now = imports::find_post(&mut tx, self.site, item.id).await?;
                     let unchanged = match (&plan, now) {
@@ -735,7 +735,7 @@ impl Run<'_, '_> {
                     }
                     (shown, tx)
                 } else {
-                    (self.bring_images(item, &name, &prepared.body).await?, tx)
+                    (self.bring_images(item, &name, addresses).await?, tx)
                 };
                 if options.dry_run {
                     count_comments(item, self.summary);
@@ -880,15 +880,16 @@ impl Run<'_, '_> {
         Ok(())
     }
 
-    /// Brings in the images a post shows or links to, and its featured image (`_thumbnail_id`).
+    /// Brings in the images a post shows or links to (`addresses`, from [`html::image_addresses`]), and its
+    /// featured image (`_thumbnail_id`).
     async fn bring_images(
         &mut self,
         item: &Item,
         label: &str,
-        body: &str,
+        addresses: Vec<String>,
     ) -> Result<Shown, ImportError> {
         let mut shown = Shown::default();
-        for address in html::image_addresses(body) {
+        for address in addresses {
             let upload = self.images.path_of(&address).is_some();
             match self
                 .images
