@@ -269,6 +269,9 @@ pub struct SiteConfig {
     /// The pages listed in the site's navigation, in order: (title, path). Read from the database.
     #[serde(skip)]
     pub nav: Vec<(String, String)>,
+    /// Where the blog has moved (every page says so), set in the web admin only.
+    #[serde(skip)]
+    pub moved_to: Option<crate::domain::moving::Moved>,
 }
 
 impl SiteConfig {

@@ -42,6 +42,8 @@ pub struct Got {
     pub verified: Result<String, String>,
     /// What the host answered.
     pub status: u16,
+    /// The activity as it arrived.
+    pub body: Value,
 }
 
 struct Shared {
@@ -96,6 +98,7 @@ async fn inbox(
         activity_type: activity["type"].as_str().unwrap_or_default().to_string(),
         verified,
         status: 0,
+        body: activity,
     };
     if let Mode::Slow(delay) = mode {
         tokio::time::sleep(delay).await;
@@ -227,8 +230,13 @@ impl Fleet {
     /// Stores `per_host` followers on each host directly in the database (a Follow handshake per follower is tested
     /// elsewhere); with `shared`, they list the host's shared inbox.
     pub async fn follow(&self, db: &Db, per_host: usize, shared: bool) {
+        self.follow_range(db, 0..per_host, shared).await;
+    }
+
+    /// Like [`Fleet::follow`], for the accounts numbered `accounts` on each host.
+    pub async fn follow_range(&self, db: &Db, accounts: std::ops::Range<usize>, shared: bool) {
         for host in 0..self.hosts.len() {
-            for n in 0..per_host {
+            for n in accounts.clone() {
                 let base = &self.hosts[host].base;
                 sqlx::query(
                     "INSERT INTO followers (actor_id, follow_id, inbox, shared_inbox, handle, name, avatar_url, \
@@ -245,6 +253,17 @@ impl Fleet {
                 .unwrap();
             }
         }
+    }
+}
+
+impl Fleet {
+    /// The bodies of the activities of `activity_type` received so far.
+    pub fn bodies(&self, activity_type: &str) -> Vec<Value> {
+        self.received()
+            .into_iter()
+            .filter(|g| g.activity_type == activity_type)
+            .map(|g| g.body)
+            .collect()
     }
 }
 

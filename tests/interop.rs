@@ -543,3 +543,125 @@ async fn the_whole_story_with_a_fedify_peer() {
     report.pass("Fedify's Undo{Follow}: the follower is gone", "");
     app.finish().await;
 }
+
+/// The accounts following the blog of `app`.
+async fn follower_ids(app: &TestApp) -> Vec<String> {
+    sqlx::query_scalar("SELECT actor_id FROM followers ORDER BY actor_id")
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap()
+}
+
+/// Moving with Fedify on the other side, as Mastodon moves followers: the peer's old account moves to a Steppe blog
+/// that lists it in `alsoKnownAs`, and the peer (which followed the old account) follows the blog; then that blog
+/// moves to a second Steppe blog, and the peer follows the second blog and unfollows the first.
+#[tokio::test]
+async fn followers_move_in_and_out_with_a_fedify_peer() {
+    let first = TestApp::spawn_localhost("").await;
+    let second = TestApp::spawn_localhost("").await;
+    first.setup_owner().await;
+    second.setup_owner().await;
+    let peer = Peer::spawn();
+    let handle = |app: &TestApp| {
+        format!(
+            "@blog@{}",
+            app.config.site.public_url.trim_start_matches("http://")
+        )
+    };
+    let peer_host = peer.base.replace("127.0.0.1", "localhost");
+    let peer_actor = format!("{peer_host}/users/peer");
+    let old = format!("{peer_host}/users/old");
+
+    // Moving in: the owner lists the peer's old account (found by its handle through Fedify's WebFinger).
+    let r = first
+        .submit(
+            "/admin/settings",
+            "/admin/settings/aliases",
+            &[(
+                "account",
+                &format!("@old@{}", peer_host.trim_start_matches("http://")),
+            )],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let moved = peer
+        .control("moveOld", json!({ "handle": handle(&first) }))
+        .await;
+    assert_eq!(moved["old"], old);
+    eventually(
+        "the peer follows the blog its old account moved to",
+        async || follower_ids(&first).await == vec![peer_actor.clone()],
+    )
+    .await;
+    let moves = peer.control("moves", json!({})).await;
+    assert_eq!(moves[0]["result"], "followed the target", "{moves}");
+    peer.wait_for("Accept from the first blog", |a| {
+        a["type"] == "Accept"
+            && a["actor"] == first.url("/users/blog").replace("127.0.0.1", "localhost")
+    })
+    .await;
+
+    // Moving out: the second blog lists the first; the first moves there.
+    let r = second
+        .submit(
+            "/admin/settings",
+            "/admin/settings/aliases",
+            &[("account", &handle(&first))],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = first
+        .submit(
+            "/admin/settings",
+            "/admin/settings/move",
+            &[("account", &handle(&second)), ("confirm", "1")],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
+    eventually("the peer follows the second blog", async || {
+        follower_ids(&second).await == vec![peer_actor.clone()]
+    })
+    .await;
+    eventually("the peer unfollows the first blog", async || {
+        follower_ids(&first).await.is_empty()
+    })
+    .await;
+    let moves = peer.control("moves", json!({})).await;
+    assert_eq!(moves[1]["result"], "followed the target", "{moves}");
+    assert_eq!(
+        moves[1]["target"],
+        second.url("/users/blog").replace("127.0.0.1", "localhost")
+    );
+
+    // The actors with alsoKnownAs and movedTo, and the Move and the Update received, expand with every term defined.
+    let results = peer
+        .control(
+            "validate",
+            json!({ "documents": [
+                { "name": "moved actor", "url": first.url("/users/blog") },
+                { "name": "actor with aliases", "url": second.url("/users/blog") },
+            ] }),
+        )
+        .await;
+    let failed: Vec<&Value> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ok"] != true)
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    let names: Vec<&str> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!(names.contains(&"received Move"), "{names:?}");
+    first.finish().await;
+    second.finish().await;
+}

@@ -23,6 +23,7 @@ mod import;
 mod inbox;
 mod interop;
 mod media;
+mod moving;
 mod notifications;
 mod pages;
 mod posts;

@@ -50,6 +50,9 @@ struct Shared {
     rfc9421_only: std::sync::atomic::AtomicBool,
     /// Objects this server publishes at `/notes/{id}` (fetched by Steppe to check a forwarded reply).
     notes: Mutex<std::collections::HashMap<String, Value>>,
+    /// The actor's `alsoKnownAs` (its other accounts) and `movedTo`.
+    also_known_as: Mutex<Vec<String>>,
+    moved_to: Mutex<Option<String>>,
 }
 
 pub struct Remote {
@@ -75,6 +78,8 @@ impl Remote {
             http: reqwest::Client::new(),
             verifier: Verifier::default(),
             notes: Mutex::default(),
+            also_known_as: Mutex::default(),
+            moved_to: Mutex::default(),
             rfc9421_only: std::sync::atomic::AtomicBool::new(false),
         });
         let app = Router::new()
@@ -102,6 +107,25 @@ impl Remote {
             stop: Some(tx),
             handle: Some(handle),
         }
+    }
+
+    /// Sets the actor's `alsoKnownAs` (the accounts it says it is as well).
+    pub fn set_also_known_as(&self, ids: &[String]) {
+        *self.shared.also_known_as.lock().unwrap() = ids.to_vec();
+    }
+
+    /// Sets the actor's `movedTo`.
+    pub fn set_moved_to(&self, id: Option<String>) {
+        *self.shared.moved_to.lock().unwrap() = id;
+    }
+
+    /// `@username@host:port`, as WebFinger finds it.
+    pub fn handle(&self) -> String {
+        format!(
+            "@{}@{}",
+            self.shared.username,
+            self.base.trim_start_matches("http://")
+        )
     }
 
     /// Makes the inbox refuse draft-cavage signatures (401) and accept only RFC 9421 ones.
@@ -358,6 +382,14 @@ async fn actor(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
         "icon": {"type": "Image", "url": format!("{}/avatar.png", shared.base)},
         "publicKey": {"id": format!("{id}#main-key"), "owner": id, "publicKeyPem": pem(&key)}
     });
+    let mut doc = doc;
+    let aliases = shared.also_known_as.lock().unwrap().clone();
+    if !aliases.is_empty() {
+        doc["alsoKnownAs"] = json!(aliases);
+    }
+    if let Some(moved) = shared.moved_to.lock().unwrap().clone() {
+        doc["movedTo"] = json!(moved);
+    }
     (
         [("content-type", "application/activity+json")],
         doc.to_string(),

@@ -48,6 +48,7 @@ pub fn site_from(base: &SiteConfig, stored: &HashMap<String, String>) -> SiteCon
         site.posts_per_page = n;
     }
     site.favicon_url = stored.get("favicon_url").cloned();
+    site.moved_to = crate::domain::moving::moved(stored);
     site.comment_policy = crate::domain::moderation::Policy::from_setting(
         stored
             .get(crate::domain::moderation::Policy::KEY)
@@ -66,6 +67,15 @@ pub async fn all(db: &Db) -> Result<HashMap<String, String>, sqlx::Error> {
 /// Sets (`Some`) or removes (`None`) each key, in one transaction; public pages and documents become stale.
 pub async fn set(db: &Db, values: &[(&str, Option<String>)]) -> Result<(), sqlx::Error> {
     let mut tx = db.begin_write().await?;
+    set_in(&mut tx, values).await?;
+    db.commit_content(tx).await
+}
+
+/// Like [`set`], inside the caller's transaction (commit it with [`Db::commit_content`]).
+pub async fn set_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    values: &[(&str, Option<String>)],
+) -> Result<(), sqlx::Error> {
     for (key, value) in values {
         match value {
             Some(v) => {
@@ -75,16 +85,16 @@ pub async fn set(db: &Db, values: &[(&str, Option<String>)]) -> Result<(), sqlx:
                 )
                 .bind(key)
                 .bind(v)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             }
             None => {
                 sqlx::query("DELETE FROM site_settings WHERE key = $1")
                     .bind(key)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
             }
         }
     }
-    db.commit_content(tx).await
+    Ok(())
 }

@@ -5,6 +5,7 @@ pub mod content;
 pub mod dates;
 pub mod media;
 pub mod moderation;
+pub mod moving;
 pub mod posts;
 pub mod slug;
 pub mod users;

@@ -62,6 +62,53 @@ struct ActorDoc {
     #[serde(default, deserialize_with = "keys")]
     public_key: Vec<KeyDoc>,
     icon: Option<Value>,
+    /// Other ids of the same account (`alsoKnownAs`): one, a list, or objects with ids.
+    #[serde(default, deserialize_with = "ids")]
+    also_known_as: Vec<String>,
+    /// Where the account has moved, if it has.
+    #[serde(default)]
+    moved_to: Option<Value>,
+    /// Its profile page.
+    #[serde(default)]
+    url: Option<Value>,
+}
+
+/// A list of ids given as one id, a list, or objects that have an `id`; entries that are neither are dropped.
+fn ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    fn id(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_string),
+            _ => None,
+        }
+    }
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::Array(items)) => items.iter().filter_map(id).collect(),
+        Some(one) => id(&one).into_iter().collect(),
+        None => Vec::new(),
+    })
+}
+
+/// An account as its server describes it now, with what moving needs: its other ids and where it moved.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub actor: RemoteActor,
+    pub also_known_as: Vec<String>,
+    pub moved_to: Option<String>,
+    /// Its profile page (`url`), else its id.
+    pub page: String,
+}
+
+/// `url` of an actor: a link, a Link object, or a list of them; the first that is an http(s) URL.
+fn page_url(url: &Value) -> Option<String> {
+    match url {
+        Value::String(s) if s.starts_with("https://") || s.starts_with("http://") => {
+            Some(s.clone())
+        }
+        Value::Array(items) => items.iter().find_map(page_url),
+        Value::Object(o) => o.get("href").and_then(page_url),
+        _ => None,
+    }
 }
 
 /// `publicKey` as one object or a list of them; entries that are not keys are dropped.
@@ -316,6 +363,33 @@ async fn fetch_actor_doc(
         serde_json::from_value(json).map_err(|e| ActorError::Invalid(e.to_string()))?;
     check_origin(&doc.id, actor_id, &final_url)?;
     to_stored(doc, key_id)
+}
+
+/// An account fetched now from its origin (never from what is stored), checked like every actor, and stored: what
+/// a move must check (`alsoKnownAs`), as the account says it today.
+pub async fn fetch_profile(
+    db: &Db,
+    client: &FederationClient,
+    actor_id: &str,
+) -> Result<Profile, ActorError> {
+    let (final_url, json) = client.fetch_json(actor_id).await?;
+    let doc: ActorDoc =
+        serde_json::from_value(json).map_err(|e| ActorError::Invalid(e.to_string()))?;
+    check_origin(&doc.id, actor_id, &final_url)?;
+    let also_known_as = doc.also_known_as.clone();
+    let moved_to = doc.moved_to.as_ref().and_then(|m| match m {
+        Value::String(s) => Some(s.clone()),
+        other => other.get("id").and_then(Value::as_str).map(str::to_string),
+    });
+    let page = doc.url.as_ref().and_then(page_url);
+    let actor = to_stored(doc, None)?;
+    remote_actors::upsert(db, &actor).await?;
+    Ok(Profile {
+        page: page.unwrap_or_else(|| actor.id.clone()),
+        actor,
+        also_known_as,
+        moved_to,
+    })
 }
 
 /// A fetched document's `id` must be the URL asked for (or, after a redirect on the same host, the final one), and

@@ -49,18 +49,32 @@ pub async fn actor(
     if !wants_activity_json(&headers) {
         return Ok(see_other_varying("/"));
     }
-    let urls = &state.urls;
-    let site = &state.site();
-    let actor_id = urls.actor();
+    Ok(ActivityJson(blog_person(&state).await?).into_response())
+}
+
+/// The blog actor as it is now: what `/users/{username}` serves.
+pub async fn blog_person(state: &AppState) -> Result<Person, AppError> {
     let values = crate::db::settings::all(&state.db).await?;
+    person_with(state, &state.site(), &values)
+}
+
+/// The blog actor with the site settings `site` and the stored settings `values` (the ones an `Update` of the
+/// profile announces, before they are committed).
+pub fn person_with(
+    state: &AppState,
+    site: &crate::config::SiteConfig,
+    values: &std::collections::HashMap<String, String>,
+) -> Result<Person, AppError> {
+    let urls = &state.urls;
+    let actor_id = urls.actor();
     let image = |key: &str| {
-        crate::domain::media::profile_image(&values, key).map(|i| Image {
+        crate::domain::media::profile_image(values, key).map(|i| Image {
             kind: "Image".into(),
             url: i.url,
             media_type: i.media_type,
         })
     };
-    let person = Person {
+    Ok(Person {
         context: context(),
         id: actor_id.clone(),
         kind: "Person".into(),
@@ -90,8 +104,9 @@ pub async fn actor(
         published: dates::iso(state.blog_key.created_at),
         icon: image("avatar"),
         image: image("header"),
-    };
-    Ok(ActivityJson(person).into_response())
+        also_known_as: crate::domain::moving::aliases(values),
+        moved_to: crate::domain::moving::moved(values).map(|m| m.id),
+    })
 }
 
 /// What the actor's collections check first: the username (404), browsers (sent to the blog), and signed GETs

@@ -11,6 +11,7 @@
 //! - `actors`: remote actors and their keys (fetched through `client`, the one guarded, signing HTTP client).
 //! - `publish`: saving and deleting posts with the Create, Update and Delete their followers must receive.
 //! - `delivery`: the worker that sends queued deliveries.
+//! - `moving`: the blog's other accounts (`alsoKnownAs`) and its `Move` to a new one.
 
 pub mod activities;
 pub mod actors;
@@ -23,6 +24,7 @@ pub mod documents;
 pub mod http;
 pub mod inbox;
 pub mod keys;
+pub mod moving;
 pub mod objects;
 pub mod protocol;
 pub mod publish;

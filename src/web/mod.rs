@@ -88,6 +88,22 @@ pub fn router(state: AppState) -> Router {
             "/admin/settings/password",
             axum::routing::post(admin::settings::change_password),
         )
+        .route(
+            "/admin/settings/aliases",
+            axum::routing::post(admin::moving::add_alias),
+        )
+        .route(
+            "/admin/settings/aliases/remove",
+            axum::routing::post(admin::moving::remove_alias),
+        )
+        .route(
+            "/admin/settings/move",
+            axum::routing::post(admin::moving::move_blog),
+        )
+        .route(
+            "/admin/settings/move/undo",
+            axum::routing::post(admin::moving::undo_move),
+        )
         .route("/admin/mentions", get(admin::mentions::show))
         .route("/admin/notifications", get(admin::notifications::show))
         .route(

@@ -11,7 +11,7 @@ import { preloadedContexts } from "@fedify/vocab-runtime";
 import jsonld from "jsonld";
 import WebFinger from "webfinger.js";
 import {
-  Accept, Announce, Article, Create, Delete, Endpoints, Follow, Like, Mention, Note, Person, PUBLIC_COLLECTION,
+  Accept, Announce, Article, Create, Delete, Endpoints, Follow, Like, Mention, Move, Note, Person, PUBLIC_COLLECTION,
   Reject, Tombstone, Undo, Update,
 } from "@fedify/fedify/vocab";
 
@@ -20,16 +20,20 @@ const origin = `http://localhost:${port}`;
 const federation = createFederation({ kv: new MemoryKvStore(), allowPrivateAddress: true, origin });
 const keyPairs = [await generateCryptoKeyPair("RSASSA-PKCS1-v1_5")];
 const received = [];
-const state = { blog: null, follow: null };
+const state = { blog: null, follow: null, following: new Set(), oldMovedTo: null };
+// What the peer did with each Move it received, as Mastodon's Move handling would.
+const moves = [];
 
 federation
   .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
-    if (identifier !== "peer") return null;
+    // "peer" follows and replies; "old" is an account of the peer's that moves to a Steppe blog.
+    if (identifier !== "peer" && identifier !== "old") return null;
     const keys = await ctx.getActorKeyPairs(identifier);
     return new Person({
       id: ctx.getActorUri(identifier),
       preferredUsername: identifier,
-      name: "Fedify Peer",
+      name: identifier === "peer" ? "Fedify Peer" : "Fedify Old Account",
+      successor: identifier === "old" ? state.oldMovedTo : null,
       inbox: ctx.getInboxUri(identifier),
       endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
       publicKey: keys[0].cryptographicKey,
@@ -95,10 +99,35 @@ async function record(ctx, activity) {
   });
 }
 
+// A Move, handled as Mastodon does (app/lib/activitypub/activity/move.rb, MoveWorker, UnfollowFollowWorker): only
+// an account moving itself; only when the peer follows it; the target fetched now must list the origin in
+// alsoKnownAs; then the peer follows the target and unfollows the origin.
+async function onMove(ctx, move) {
+  await record(ctx, move);
+  const origin = move.actorId?.href ?? null;
+  const done = (result, extra = {}) => moves.push({ origin, target: move.targetId?.href ?? null, result, ...extra });
+  if (origin == null || move.objectId?.href !== origin) return done("the object is not the actor");
+  const followed = state.blog?.id?.href === origin || state.following.has(origin);
+  if (!followed) return done("the peer does not follow the origin");
+  const target = await ctx.lookupObject(move.targetId, { documentLoader: ctx.documentLoader });
+  if (target == null) return done("the target cannot be fetched");
+  const aliases = (target.aliasIds ?? []).map((u) => u.href);
+  if (!aliases.includes(origin)) return done("the target does not list the origin", { aliases });
+  const follow = new Follow({ id: newId("follows"), actor: me(), object: target.id });
+  await ctx.sendActivity({ identifier: "peer" }, target, follow);
+  if (state.blog?.id?.href === origin && state.follow != null) {
+    await ctx.sendActivity({ identifier: "peer" }, state.blog, new Undo({ id: newId("undos"), actor: me(), object: state.follow }));
+  }
+  state.following.delete(origin);
+  state.blog = target;
+  state.follow = follow;
+  done("followed the target");
+}
+
 federation
   .setInboxListeners("/users/{identifier}/inbox", "/inbox")
   .on(Accept, record).on(Reject, record).on(Create, record).on(Update, record)
-  .on(Delete, record).on(Announce, record).on(Like, record).on(Undo, record);
+  .on(Delete, record).on(Announce, record).on(Like, record).on(Undo, record).on(Move, onMove);
 
 function context() {
   return federation.createContext(new URL(origin), undefined);
@@ -250,6 +279,20 @@ const commands = {
     state.follow = new Follow({ id: newId("follows"), actor: me(), object: state.blog.id });
     await send(state.follow);
     return { blog: state.blog.id.href, name: state.blog.name?.toString() ?? null };
+  },
+  // The peer's "old" account, which the peer follows, moves to the account `handle` (a Steppe blog that lists it in
+  // alsoKnownAs): the Move goes, signed by "old", to the peer's inbox, which handles it as Mastodon would.
+  async moveOld({ handle }) {
+    const target = await resolve(handle);
+    const old = new URL(`${origin}/users/old`);
+    state.following.add(old.href);
+    state.oldMovedTo = target.id;
+    const move = new Move({ id: newId("moves"), actor: old, object: old, target: target.id });
+    await context().sendActivity({ identifier: "old" }, { id: me(), inboxId: new URL(`${origin}/users/peer/inbox`) }, move);
+    return { old: old.href, target: target.id.href };
+  },
+  async moves() {
+    return moves;
   },
   async unfollow() {
     await send(new Undo({ id: newId("undos"), actor: me(), object: state.follow }));

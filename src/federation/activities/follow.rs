@@ -68,6 +68,9 @@ pub async fn receive(state: &AppState, signer: &str, follow: Follow) -> Result<(
         state.config.delivery.give_up_after_seconds,
     )
     .await?;
+    // After the blog moved, a new follower's server is told where, so that it follows the new account as well.
+    crate::federation::moving::tell_new_follower(state, &mut tx, &actor.handle, &actor.inbox)
+        .await?;
     tx.commit().await?;
     state.wakeup.wake();
     tracing::info!(follower = %actor.handle, "new follower");

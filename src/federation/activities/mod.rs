@@ -6,6 +6,7 @@ pub mod create;
 pub mod delete;
 pub mod follow;
 pub mod like;
+pub mod r#move;
 pub mod reject;
 pub mod undo;
 pub mod update;

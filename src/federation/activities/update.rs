@@ -117,3 +117,22 @@ pub fn build(state: &AppState, post: &Post) -> (String, String) {
     });
     (id, body.to_string())
 }
+
+/// The Update of the blog actor itself (`person`, as it will be): its id and JSON body. Mastodon refreshes the
+/// profile it shows (name, avatar, `alsoKnownAs`, `movedTo`) when it gets one.
+pub fn build_profile(
+    state: &AppState,
+    person: &crate::federation::protocol::actor::Person,
+) -> (String, String) {
+    let id = super::new_id(state);
+    let body = json!({
+        "@context": context(),
+        "id": id,
+        "type": "Update",
+        "actor": state.urls.actor(),
+        "to": [crate::federation::protocol::PUBLIC],
+        "cc": [state.urls.followers()],
+        "object": person,
+    });
+    (id, body.to_string())
+}

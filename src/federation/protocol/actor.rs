@@ -40,6 +40,12 @@ pub struct Person {
     /// The header image, embedded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<Image>,
+    /// The blog's other (old) accounts: a Move from one of them to this actor is honoured by Mastodon.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_known_as: Vec<String>,
+    /// Where the blog has moved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_to: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -82,6 +82,8 @@ fn what(kind: &str) -> &str {
         "reply" => "Your reply",
         "reply-edit" => "Your reply edited",
         "reply-delete" => "Your reply deleted",
+        "move" => "Blog moved to",
+        "profile" => "Profile updated",
         other => other,
     }
 }

@@ -7,6 +7,7 @@ pub mod followers;
 pub mod import;
 pub mod media;
 pub mod mentions;
+pub mod moving;
 pub mod notifications;
 pub mod posts;
 pub mod settings;
@@ -251,6 +252,16 @@ impl NoticeQuery {
             "deleted" => "The post was deleted.",
             "welcome" => "Your blog is ready. Write your first post.",
             "settings" => "Settings saved.",
+            "alias-added" => {
+                "The account is listed as this blog's. Now move it here from its own server (see below)."
+            }
+            "alias-removed" => "The account is no longer listed as this blog's.",
+            "moved" => {
+                "The blog has moved. Every follower's server is being told; the Deliveries page shows the progress."
+            }
+            "move-undone" => {
+                "The blog no longer says it has moved. Followers already moved stay with the new account."
+            }
             "password" => {
                 "Your password is changed. Every other session (other browsers, other devices) has ended."
             }

@@ -1,6 +1,7 @@
 //! The owner's settings page: the blog's title, tagline, language, time zone and posts per page (stored in the
 //! database, over `config.toml`'s `[site]`), its fediverse avatar, header image and favicon (uploaded, processed like
-//! every image, or given by address), and the owner's password (asking the current one; every other session ends).
+//! every image, or given by address), the owner's password (asking the current one; every other session ends), and
+//! the "Moving" section that `moving` handles.
 
 use std::collections::HashMap;
 
@@ -54,7 +55,7 @@ struct ImageField {
 
 #[derive(Template)]
 #[template(path = "admin/settings.html")]
-struct SettingsPage<'a> {
+pub(super) struct SettingsPage<'a> {
     site: std::sync::Arc<SiteConfig>,
     csrf: &'a str,
     owner_name: &'a str,
@@ -68,9 +69,11 @@ struct SettingsPage<'a> {
     zones: Vec<String>,
     /// Problems with the password form.
     password_errors: Vec<String>,
+    /// The "Moving" section: the blog's other accounts and its move.
+    pub(super) moving: super::moving::MovingView,
 }
 
-fn page<'a>(
+pub(super) fn page<'a>(
     state: &'a AppState,
     csrf: &'a CsrfToken,
     owner: &'a Owner,
@@ -122,6 +125,7 @@ fn page<'a>(
         },
         zones: crate::domain::dates::Zone::all_names(),
         password_errors: Vec::new(),
+        moving: super::moving::MovingView::default(),
     }
 }
 
@@ -188,7 +192,7 @@ pub async fn show(
     Query(notice): Query<NoticeQuery>,
 ) -> Result<Response, AppError> {
     let values = settings::all(&state.db).await?;
-    let html = render(&page(
+    let mut page = page(
         &state,
         &csrf,
         &owner,
@@ -196,7 +200,9 @@ pub async fn show(
         &HashMap::new(),
         Vec::new(),
         notice.message(),
-    ))?;
+    );
+    page.moving = super::moving::view(&state, &values).await?;
+    let html = render(&page)?;
     Ok((csrf, html).into_response())
 }
 
@@ -276,9 +282,9 @@ pub async fn save(
     }
     if !errors.is_empty() {
         let values = settings::all(&state.db).await?;
-        let html = render(&page(
-            &state, &csrf, &owner, &values, &form.text, errors, None,
-        ))?;
+        let mut page = page(&state, &csrf, &owner, &values, &form.text, errors, None);
+        page.moving = super::moving::view(&state, &values).await?;
+        let html = render(&page)?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
     }
     let changes: Vec<(&str, Option<String>)> = changes
@@ -336,6 +342,7 @@ pub async fn change_password(
             None,
         );
         page.password_errors = errors;
+        page.moving = super::moving::view(&state, &values).await?;
         let html = render(&page)?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
     }
