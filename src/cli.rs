@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `worker`, `migrate`, `admin create-owner`, `admin reset-password`,
-//! `check-config`, `import wxr`.
+//! `check-config`, `import wxr`, `backup`.
 
 use std::{io::BufRead, path::PathBuf};
 
@@ -49,6 +49,13 @@ pub enum Command {
     /// Bring a blog in from another platform.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Copy the SQLite database consistently while the blog serves (PostgreSQL: use pg_dump). The copy is checked
+    /// by reading it back; restore it by pointing database.url at it (see the README, "Backups").
+    Backup {
+        /// The new file to write (never overwritten).
+        #[arg(long, short)]
+        output: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,6 +137,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let db = Db::connect(&config.database.url, config.database.max_connections).await?;
             db.migrate().await?;
             println!("database is up to date");
+        }
+        Command::Backup { output } => {
+            // One connection is enough, and the migrations are not run: a backup copies what is there.
+            let url = crate::export::backup::existing_only(&config.database.url);
+            let db = Db::connect(&url, 1).await?;
+            let backup = crate::export::backup::write(&db, &output)
+                .await
+                .map_err(|e| CliError::Invalid(e.to_string()))?;
+            println!("{backup}");
         }
         Command::CheckConfig => {
             println!("configuration OK: {}", cli.config.display());

@@ -1,0 +1,2 @@
+//! Taking the blog away: `backup` (a consistent copy of the SQLite database while serving).
+pub mod backup;
