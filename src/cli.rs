@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `worker`, `migrate`, `admin create-owner`, `admin reset-password`,
-//! `check-config`, `import wxr`, `backup`.
+//! `check-config`, `import wxr`, `import archive`, `export`, `backup`.
 
 use std::{io::BufRead, path::PathBuf};
 
@@ -49,6 +49,17 @@ pub enum Command {
     /// Bring a blog in from another platform.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Write the whole blog into one zip archive (posts as Markdown and as database rows, revisions, media,
+    /// comments, reactions, followers, blocks, settings and the actor's key pair), which `steppe import archive`
+    /// restores. The archive holds secrets: keep it like a password.
+    Export {
+        /// The new file to write (never overwritten).
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Only the posts and pages as Markdown files with their images: no database rows, no secrets.
+        #[arg(long)]
+        posts_only: bool,
+    },
     /// Copy the SQLite database consistently while the blog serves (PostgreSQL: use pg_dump). The copy is checked
     /// by reading it back; restore it by pointing database.url at it (see the README, "Backups").
     Backup {
@@ -60,6 +71,16 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
+    /// A Steppe archive (`steppe export`): restores everything into an empty install. On the same site.public_url
+    /// every id, address and the key pair stay the same; on another, the posts are reached at their new ids and
+    /// the old blog is listed as this one's old account, ready for a Move. Run it while the blog is stopped.
+    Archive {
+        /// The archive (.zip).
+        file: PathBuf,
+        /// Restore into an install that already holds a blog, adding only what is not here yet.
+        #[arg(long)]
+        merge: bool,
+    },
     /// A WordPress export (Tools → Export → All content): posts, pages, dates, tags and categories, comments
     /// (federated ones included); old addresses keep working. Safe to run again: what is unchanged is skipped, what a
     /// newer export changed is updated.
@@ -118,7 +139,7 @@ pub enum CliError {
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    let config = Config::load(&cli.config, std::env::vars())?;
+    let mut config = Config::load(&cli.config, std::env::vars())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = App::build(config).await?;
@@ -138,6 +159,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             db.migrate().await?;
             println!("database is up to date");
         }
+        Command::Export { output, posts_only } => export(config, &output, posts_only).await?,
         Command::Backup { output } => {
             // One connection is enough, and the migrations are not run: a backup copies what is there.
             let url = crate::export::backup::existing_only(&config.database.url);
@@ -149,6 +171,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::CheckConfig => {
             println!("configuration OK: {}", cli.config.display());
+        }
+        Command::Import(ImportCommand::Archive { file, merge }) => {
+            config.delivery.workers = 0;
+            let state = crate::app::AppState::new(config).await?;
+            let summary = crate::import::archive::restore(&state, &file, merge)
+                .await
+                .map_err(|e| CliError::Invalid(format!("{}: {e}", file.display())))?;
+            println!("{summary}");
         }
         Command::Import(ImportCommand::Wxr {
             file,
@@ -270,6 +300,49 @@ async fn import_wxr(
         .map_err(|e| CliError::Invalid(format!("{}: {e}", file.display())))?;
     for line in summary.lines() {
         println!("{line}");
+    }
+    Ok(())
+}
+
+/// `steppe export`: the archive is written next to `output` and renamed when whole, so that a stopped export never
+/// leaves a file that looks complete.
+async fn export(
+    mut config: Config,
+    output: &std::path::Path,
+    posts_only: bool,
+) -> Result<(), CliError> {
+    if output.exists() {
+        return Err(CliError::Invalid(format!(
+            "{} exists already; give a new file name",
+            output.display()
+        )));
+    }
+    let partial = output.with_extension("partial");
+    let file = std::fs::File::create_new(&partial)
+        .map_err(|e| CliError::Invalid(format!("cannot create {}: {e}", partial.display())))?;
+    // This process only reads; the serving one delivers.
+    config.delivery.workers = 0;
+    let state = crate::app::AppState::new(config).await?;
+    let contents = if posts_only {
+        crate::export::archive::Contents::PostsOnly
+    } else {
+        crate::export::archive::Contents::Full
+    };
+    let written =
+        crate::export::archive::write(&state, std::io::BufWriter::new(file), contents).await;
+    let summary = match written {
+        Ok(summary) => summary,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(CliError::Invalid(e.to_string()));
+        }
+    };
+    std::fs::rename(&partial, output)?;
+    println!("archive written to {}: {summary}", output.display());
+    if !posts_only {
+        println!(
+            "it holds the blog's private key and the owner's password hash: keep it like a password"
+        );
     }
     Ok(())
 }

@@ -38,7 +38,8 @@ async fn document(app: &TestApp, path: &str) -> String {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{path}");
     let json: Value = r.json().await.unwrap();
-    json.to_string().replace(&app.config.base_url().to_string(), "BASE")
+    json.to_string()
+        .replace(&app.config.base_url().to_string(), "BASE")
 }
 
 async fn post_ids(app: &TestApp) -> Vec<String> {
@@ -83,7 +84,9 @@ async fn a_backup_taken_while_writing_restores_the_same_blog() {
         let base = app.base.clone();
         tokio::spawn(async move {
             for n in 0..15 {
-                let token = crate::harness::form_token(&client, &format!("{base}/admin/posts/new"), &[]).await;
+                let token =
+                    crate::harness::form_token(&client, &format!("{base}/admin/posts/new"), &[])
+                        .await;
                 let title = format!("During the backup {n}");
                 let r = crate::harness::post_form(
                     &client,
@@ -122,14 +125,21 @@ async fn a_backup_taken_while_writing_restores_the_same_blog() {
     let kept = post_ids(&restored).await;
     let after = post_ids(&app).await;
     assert!(kept.len() >= before.len() && kept.len() <= after.len());
-    assert_eq!(&after[..kept.len()], &kept[..], "the copy is the blog as of one moment");
+    assert_eq!(
+        &after[..kept.len()],
+        &kept[..],
+        "the copy is the blog as of one moment"
+    );
     assert_eq!(
         document(&restored, "/users/blog").await,
         document(&app, "/users/blog").await
     );
     for id in &before {
         let path = format!("/articles/{id}");
-        assert_eq!(document(&restored, &path).await, document(&app, &path).await);
+        assert_eq!(
+            document(&restored, &path).await,
+            document(&app, &path).await
+        );
     }
     let (status, home) = restored.page("/").await;
     assert_eq!(status, StatusCode::OK);

@@ -9,6 +9,7 @@ mod s3;
 mod smtp;
 
 mod admin;
+mod archive;
 mod backup;
 mod browser;
 mod cli;

@@ -114,12 +114,13 @@ async fn check(path: &str) -> Result<Backup, BackupError> {
     if integrity != "ok" {
         return Err(BackupError::Check(integrity));
     }
-    let count = async |table: &str, conn: &mut sqlx::SqliteConnection| -> Result<i64, BackupError> {
-        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-            .fetch_one(conn)
-            .await
-            .map_err(bad)
-    };
+    let count =
+        async |table: &str, conn: &mut sqlx::SqliteConnection| -> Result<i64, BackupError> {
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(conn)
+                .await
+                .map_err(bad)
+        };
     Ok(Backup {
         path: PathBuf::new(),
         bytes: 0,

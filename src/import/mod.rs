@@ -3,8 +3,9 @@
 //! transaction per post with its comments, keyed by the export's site address and the WordPress ids so that a
 //! second run changes nothing and a newer export updates what changed. Images come from a copy of the old uploads
 //! folder or the old site ([`media`]). Old addresses are recorded for redirects and for activities aimed at the
-//! posts' old ActivityPub ids.
+//! posts' old ActivityPub ids. [`archive`] restores a Steppe archive (`steppe import archive`).
 
+pub mod archive;
 pub mod html;
 pub mod media;
 pub mod progress;

@@ -104,6 +104,12 @@ pub fn router(state: AppState) -> Router {
             "/admin/settings/move/undo",
             axum::routing::post(admin::moving::undo_move),
         )
+        .route("/admin/export", get(admin::export::show))
+        .route("/admin/export/posts.zip", get(admin::export::posts))
+        .route(
+            "/admin/export/archive",
+            axum::routing::post(admin::export::full),
+        )
         .route("/admin/mentions", get(admin::mentions::show))
         .route("/admin/notifications", get(admin::notifications::show))
         .route(

@@ -3,6 +3,7 @@
 pub mod blocks;
 pub mod comments;
 pub mod deliveries;
+pub mod export;
 pub mod followers;
 pub mod import;
 pub mod media;
