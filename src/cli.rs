@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `worker`, `migrate`, `admin create-owner`, `admin reset-password`,
-//! `check-config`, `import wxr`, `import archive`, `export`, `backup`.
+//! `check-config`, `import wxr`, `import archive`, `import wp-actor`, `export`, `backup`.
 
 use std::{io::BufRead, path::PathBuf};
 
@@ -80,6 +80,26 @@ pub enum ImportCommand {
         /// Restore into an install that already holds a blog, adding only what is not here yet.
         #[arg(long)]
         merge: bool,
+    },
+    /// The fediverse actor of the WordPress blog (ActivityPub plugin) that Steppe replaces at the same domain: its
+    /// followers are sent a Move, signed with its own key, to this blog. Safe to run again; run `import wxr` before or
+    /// after it for the posts.
+    WpActor {
+        /// The old actor's id, e.g. https://example.com/?author=0 for the blog actor.
+        #[arg(long)]
+        actor_id: String,
+        /// Its key pair: `wp option get activitypub_keypair_for_0 --format=json`, or a PEM private key.
+        #[arg(long)]
+        key: PathBuf,
+        /// The old actor document saved while WordPress served it (else it is fetched from --actor-id).
+        #[arg(long)]
+        actor: Option<PathBuf>,
+        /// A WordPress export that holds the plugin's followers (ap_actor or ap_follower items).
+        #[arg(long)]
+        wxr: Option<PathBuf>,
+        /// A followers file: a JSON list of actor ids or actors, or a followers collection.
+        #[arg(long)]
+        followers: Option<PathBuf>,
     },
     /// A WordPress export (Tools → Export → All content): posts, pages, dates, tags and categories, comments
     /// (federated ones included); old addresses keep working. Safe to run again: what is unchanged is skipped, what a
@@ -171,6 +191,27 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::CheckConfig => {
             println!("configuration OK: {}", cli.config.display());
+        }
+        Command::Import(ImportCommand::WpActor {
+            actor_id,
+            key,
+            actor,
+            wxr,
+            followers,
+        }) => {
+            config.delivery.workers = 0;
+            let state = crate::app::AppState::new(config).await?;
+            let options = crate::import::wp_actor::Options {
+                actor_id,
+                key,
+                actor,
+                wxr,
+                followers,
+            };
+            let summary = crate::import::wp_actor::run(&state, &options)
+                .await
+                .map_err(|e| CliError::Invalid(e.to_string()))?;
+            println!("{summary}");
         }
         Command::Import(ImportCommand::Archive { file, merge }) => {
             config.delivery.workers = 0;

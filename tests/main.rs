@@ -35,4 +35,5 @@ mod reading;
 mod scheduling;
 mod settings;
 mod signatures;
+mod takeover;
 mod writing;

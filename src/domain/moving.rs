@@ -11,6 +11,12 @@ pub const MOVED_TO_PAGE: &str = "moved_to_page";
 /// When the blog last moved (unix seconds); kept when a move is undone, so that the seven days still count.
 pub const MOVED_AT: &str = "moved_at";
 
+/// The WordPress ActivityPub actor this blog took over on the same domain (`steppe import wp-actor`): its id, its
+/// `preferredUsername` and name, as the old actor document had them.
+pub const WP_ACTOR_ID: &str = "wp_actor_id";
+pub const WP_ACTOR_USERNAME: &str = "wp_actor_username";
+pub const WP_ACTOR_NAME: &str = "wp_actor_name";
+
 /// How long after a move the next one is refused; Mastodon ignores a second Move within this time.
 pub const MOVE_COOLDOWN_SECONDS: i64 = 7 * 24 * 3600;
 /// Old accounts listed at most (Mastodon's form takes a handful; more is a mistake or abuse).

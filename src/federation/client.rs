@@ -180,6 +180,19 @@ impl FederationClient {
         })
     }
 
+    /// The same client signing as another local actor (`key`, published as `key_id`): the old WordPress actor this
+    /// blog took over signs its `Move` with its own key.
+    pub fn signing_as(&self, key: Arc<BlogKey>, key_id: String) -> Self {
+        Self {
+            http: self.http.clone(),
+            key,
+            key_id,
+            allow_private: self.allow_private,
+            forced: self.forced,
+            schemes: self.schemes.clone(),
+        }
+    }
+
     /// The scheme to reach other servers with: https, or http where private addresses are allowed (tests).
     pub fn scheme(&self) -> &'static str {
         if self.allow_private { "http" } else { "https" }

@@ -49,7 +49,7 @@ pub async fn webfinger(
         .ok_or_else(|| AppError::BadRequest("The resource parameter is required.".into()))?;
     let urls = &state.urls;
     if !is_blog(&resource, urls) {
-        return Err(AppError::NotFound);
+        return old_wordpress_actor(&state, &resource).await;
     }
     let document = Jrd {
         subject: urls.acct(),
@@ -68,6 +68,47 @@ pub async fn webfinger(
                 template: None,
             },
         ],
+    };
+    Ok(json_with_type("application/jrd+json", &document))
+}
+
+/// The WebFinger answer for the WordPress actor this blog took over (`acct:old@host`, or its id): its old id, which is
+/// served as moved to the blog. The blog keeps its own handle; the old one keeps leading to the old actor, so that
+/// Mastodon, which keeps one account per handle, finds the moved account under it.
+async fn old_wordpress_actor(state: &AppState, resource: &str) -> Result<Response, AppError> {
+    use crate::domain::moving;
+    let values = crate::db::settings::all(&state.db).await?;
+    let (Some(id), Some(username)) = (
+        values.get(moving::WP_ACTOR_ID),
+        values.get(moving::WP_ACTOR_USERNAME),
+    ) else {
+        return Err(AppError::NotFound);
+    };
+    let host = state.urls.acct();
+    let host = host.rsplit_once('@').map(|(_, h)| h).unwrap_or_default();
+    let acct = format!("acct:{username}@{host}");
+    let asked = resource.trim();
+    let named = asked == id
+        || format!(
+            "acct:{}",
+            asked
+                .strip_prefix("acct:")
+                .unwrap_or(asked)
+                .trim_start_matches('@')
+        )
+        .eq_ignore_ascii_case(&acct);
+    if !named || username.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let document = Jrd {
+        subject: acct,
+        aliases: vec![id.clone()],
+        links: vec![JrdLink {
+            rel: "self".into(),
+            kind: Some(ACTIVITY_JSON.into()),
+            href: Some(id.clone()),
+            template: None,
+        }],
     };
     Ok(json_with_type("application/jrd+json", &document))
 }

@@ -14,7 +14,7 @@ use super::{
     http::{ActivityJson, redirect_varying, wants_activity_json},
     objects,
     protocol::{
-        actor::{Endpoints, Image, Person},
+        actor::{Endpoints, Image, MovedActor, Person},
         collection::{OrderedCollection, OrderedCollectionPage},
         context,
     },
@@ -107,6 +107,70 @@ pub fn person_with(
         also_known_as: crate::domain::moving::aliases(values),
         moved_to: crate::domain::moving::moved(values).map(|m| m.id),
     })
+}
+
+/// The WordPress actor this blog took over, when `address` (path and query, as asked) is its old id: its document
+/// for ActivityPub clients (moved to the blog, with its old key), the home page for browsers.
+pub async fn old_wordpress_actor(
+    state: &AppState,
+    address: &str,
+    headers: &HeaderMap,
+) -> Result<Option<Response>, AppError> {
+    use crate::domain::moving;
+    let values = crate::db::settings::all(&state.db).await?;
+    let Some(old_id) = values.get(moving::WP_ACTOR_ID) else {
+        return Ok(None);
+    };
+    let Ok(old) = url::Url::parse(old_id) else {
+        return Ok(None);
+    };
+    let old_address = match old.query() {
+        Some(q) => format!("{}?{q}", old.path()),
+        None => old.path().to_string(),
+    };
+    if old_address != address && old_address.trim_end_matches('/') != address.trim_end_matches('/')
+    {
+        return Ok(None);
+    }
+    if !wants_activity_json(headers) {
+        return Ok(Some(see_other_varying("/")));
+    }
+    let Some(key) =
+        crate::db::actor_keys::find(&state.db, crate::federation::keys::WORDPRESS_ACTOR).await?
+    else {
+        return Ok(None);
+    };
+    let username = values
+        .get(moving::WP_ACTOR_USERNAME)
+        .cloned()
+        .unwrap_or_default();
+    let actor = MovedActor {
+        context: context(),
+        id: old_id.clone(),
+        kind: "Person".into(),
+        name: values
+            .get(moving::WP_ACTOR_NAME)
+            .cloned()
+            .unwrap_or_else(|| username.clone()),
+        preferred_username: username,
+        summary: format!(
+            "<p>This blog has moved to <a href=\"{0}\">{0}</a>.</p>",
+            escape_html(&state.urls.home())
+        ),
+        url: state.urls.home(),
+        inbox: state.urls.shared_inbox(),
+        endpoints: Endpoints {
+            shared_inbox: state.urls.shared_inbox(),
+        },
+        public_key: PublicKey {
+            id: format!("{old_id}#main-key"),
+            owner: old_id.parse().map_err(AppError::internal)?,
+            public_key_pem: key.public_key_pem,
+        },
+        moved_to: state.urls.actor(),
+        manually_approves_followers: false,
+    };
+    Ok(Some(ActivityJson(actor).into_response()))
 }
 
 /// What the actor's collections check first: the username (404), browsers (sent to the blog), and signed GETs

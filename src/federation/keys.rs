@@ -2,6 +2,8 @@
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 
+use std::sync::Arc;
+
 use super::signatures::{KeyError, PrivateKey};
 use crate::db::{Db, actor_keys};
 
@@ -29,6 +31,46 @@ pub enum BlogKeyError {
     Task(String),
 }
 
+/// The name under which the key of the WordPress actor this blog took over is stored (see `import::wp_actor`).
+pub const WORDPRESS_ACTOR: &str = "wordpress";
+
+/// The stored key of the local actor `signer` other than the blog, with the key id it is published under.
+pub async fn load_signer(
+    db: &Db,
+    signer: &str,
+) -> Result<Option<(Arc<BlogKey>, String)>, sqlx::Error> {
+    if signer != WORDPRESS_ACTOR {
+        return Ok(None);
+    }
+    let Some(actor_id) = crate::db::settings::all(db)
+        .await?
+        .remove(crate::domain::moving::WP_ACTOR_ID)
+    else {
+        return Ok(None);
+    };
+    let Some(stored) = actor_keys::find(db, signer).await? else {
+        return Ok(None);
+    };
+    match parse(stored) {
+        Ok(key) => Ok(Some((Arc::new(key), format!("{actor_id}#main-key")))),
+        Err(e) => {
+            tracing::error!(%signer, error = %e, "a stored signing key is unusable");
+            Ok(None)
+        }
+    }
+}
+
+fn parse(stored: actor_keys::StoredKey) -> Result<BlogKey, BlogKeyError> {
+    let der = STANDARD
+        .decode(stored.private_key_pkcs8.as_bytes())
+        .map_err(|_| BlogKeyError::Encoding)?;
+    Ok(BlogKey {
+        private: PrivateKey::from_pkcs8_der(&der)?,
+        public_pem: stored.public_key_pem,
+        created_at: stored.created_at,
+    })
+}
+
 /// Loads the stored key, or makes and stores one (RSA-2048) on first start.
 pub async fn load_or_create(db: &Db) -> Result<BlogKey, BlogKeyError> {
     let stored = match actor_keys::find(db, BLOG_ACTOR).await? {
@@ -45,12 +87,5 @@ pub async fn load_or_create(db: &Db) -> Result<BlogKey, BlogKeyError> {
             actor_keys::insert_or_keep(db, BLOG_ACTOR, &der, &pem).await?
         }
     };
-    let der = STANDARD
-        .decode(stored.private_key_pkcs8.as_bytes())
-        .map_err(|_| BlogKeyError::Encoding)?;
-    Ok(BlogKey {
-        private: PrivateKey::from_pkcs8_der(&der)?,
-        public_pem: stored.public_key_pem,
-        created_at: stored.created_at,
-    })
+    parse(stored)
 }

@@ -3,12 +3,14 @@
 //! transaction per post with its comments, keyed by the export's site address and the WordPress ids so that a
 //! second run changes nothing and a newer export updates what changed. Images come from a copy of the old uploads
 //! folder or the old site ([`media`]). Old addresses are recorded for redirects and for activities aimed at the
-//! posts' old ActivityPub ids. [`archive`] restores a Steppe archive (`steppe import archive`).
+//! posts' old ActivityPub ids. [`archive`] restores a Steppe archive (`steppe import archive`); [`wp_actor`] takes over the fediverse actor of
+//! a WordPress blog that Steppe replaces on the same domain (`steppe import wp-actor`).
 
 pub mod archive;
 pub mod html;
 pub mod media;
 pub mod progress;
+pub mod wp_actor;
 pub mod wxr;
 
 use std::{

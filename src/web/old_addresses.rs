@@ -98,6 +98,11 @@ pub async fn moved_or_not_found(
         Some(q) => format!("{path}?{q}"),
         None => path.to_string(),
     };
+    if let Some(actor) =
+        crate::federation::documents::old_wordpress_actor(state, &address, headers).await?
+    {
+        return Ok(actor);
+    }
     let mut post = post_at(state, &address).await?;
     if post.is_none() {
         // `/2011/03/slug/feed/`, `/slug/amp/`: what hangs below a post leads to the post.

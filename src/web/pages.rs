@@ -118,11 +118,12 @@ pub async fn home(
     uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    // WordPress's own addresses of posts and pages: `/?p=101`, `/?page_id=2`.
+    // WordPress's own addresses of posts and pages, `/?p=101`, `/?page_id=2`, and of its ActivityPub actors,
+    // `/?author=0`.
     if uri.query().is_some_and(|query| {
         query
             .split('&')
-            .any(|p| p.starts_with("p=") || p.starts_with("page_id="))
+            .any(|p| p.starts_with("p=") || p.starts_with("page_id=") || p.starts_with("author="))
     }) {
         return super::old_addresses::moved_or_not_found(&state, &uri, &headers).await;
     }

@@ -82,7 +82,9 @@ struct Shared {
     /// Hosts paused since their rows were claimed: rows still waiting are released, not sent.
     paused: Mutex<HashSet<String>>,
     /// Activity bodies, serialised once and shared by every request.
-    bodies: quick_cache::sync::Cache<i64, Option<Bytes>>,
+    bodies: quick_cache::sync::Cache<i64, Option<(Bytes, String)>>,
+    /// Clients signing as local actors other than the blog (the old WordPress actor), by signer name.
+    signers: quick_cache::sync::Cache<String, Option<FederationClient>>,
     /// Signalled when rows are settled, so that a full worker claims again.
     freed: Notify,
     /// Rows claimed and not yet settled, released if the worker stops before settling them.
@@ -123,6 +125,7 @@ impl Worker {
             hosts: Mutex::default(),
             paused: Mutex::default(),
             bodies: quick_cache::sync::Cache::new(64),
+            signers: quick_cache::sync::Cache::new(8),
             freed: Notify::new(),
             claimed: Mutex::default(),
             answered: quick_cache::sync::Cache::new(100_000),
@@ -279,14 +282,33 @@ async fn claim(shared: &Shared, room: usize) -> Result<Vec<Delivery>, sqlx::Erro
 }
 
 /// The body of an outbox activity, loaded once and shared.
-async fn body(shared: &Shared, outbox_id: i64) -> Result<Option<Bytes>, sqlx::Error> {
+async fn body(shared: &Shared, outbox_id: i64) -> Result<Option<(Bytes, String)>, sqlx::Error> {
     if let Some(found) = shared.bodies.get(&outbox_id) {
         return Ok(found);
     }
     let loaded = deliveries::body(&shared.db, outbox_id)
         .await?
-        .map(|b| Bytes::from(b.body));
+        .map(|b| (Bytes::from(b.body), b.signer));
     shared.bodies.insert(outbox_id, loaded.clone());
+    Ok(loaded)
+}
+
+/// The client that signs as `signer`: the blog's own, or one with another local actor's stored key (`None` when
+/// that key is gone).
+async fn client_for(
+    shared: &Shared,
+    signer: &str,
+) -> Result<Option<FederationClient>, sqlx::Error> {
+    if signer == deliveries::BLOG_SIGNER {
+        return Ok(Some(shared.client.clone()));
+    }
+    if let Some(found) = shared.signers.get(signer) {
+        return Ok(found);
+    }
+    let loaded = crate::federation::keys::load_signer(&shared.db, signer)
+        .await?
+        .map(|(key, key_id)| shared.client.signing_as(key, key_id));
+    shared.signers.insert(signer.to_string(), loaded.clone());
     Ok(loaded)
 }
 
@@ -319,7 +341,7 @@ async fn send_one(
         let _ = settled.send(release);
         return;
     }
-    let body = match body(&shared, row.outbox_id).await {
+    let (body, signer) = match body(&shared, row.outbox_id).await {
         Ok(Some(body)) => body,
         Ok(None) => {
             let _ = settled.send(Settled {
@@ -336,9 +358,25 @@ async fn send_one(
             return;
         }
     };
+    let client = match client_for(&shared, &signer).await {
+        Ok(Some(client)) => client,
+        Ok(None) => {
+            let _ = settled.send(Settled {
+                settle: Settle::Failed {
+                    error: format!("the key of {signer} is no longer stored"),
+                },
+                ..release
+            });
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read a signer's key");
+            let _ = settled.send(release);
+            return;
+        }
+    };
     let started = Instant::now();
-    let result = shared
-        .client
+    let result = client
         .post_activity(&row.inbox, body, outcome::timeout(&shared.config))
         .await;
     shared.metrics.observe_send(started.elapsed());

@@ -57,3 +57,25 @@ pub struct Image {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
 }
+
+/// An old actor this blog took over (the WordPress blog it replaced): served at its old id with its old key, as
+/// having moved to the blog, so that its followers' servers accept the `Move` it signs and show where it went.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MovedActor {
+    #[serde(rename = "@context")]
+    pub context: Value,
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub preferred_username: String,
+    pub name: String,
+    pub summary: String,
+    pub url: String,
+    /// The blog's shared inbox: what still arrives for the old actor reaches the blog.
+    pub inbox: String,
+    pub endpoints: Endpoints,
+    pub public_key: PublicKey,
+    pub moved_to: String,
+    pub manually_approves_followers: bool,
+}

@@ -52,6 +52,31 @@ impl PrivateKey {
         })
     }
 
+    /// Reads a PEM `PRIVATE KEY` (PKCS#8) or `RSA PRIVATE KEY` (PKCS#1), as WordPress's ActivityPub plugin and
+    /// OpenSSL write them.
+    pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        let (label, der) =
+            pem_block(pem, &["PRIVATE KEY", "RSA PRIVATE KEY"]).ok_or(KeyError::PrivateKey)?;
+        let pair = if label == "PRIVATE KEY" {
+            KeyPair::from_pkcs8(&der)
+        } else {
+            KeyPair::from_der(&der)
+        }
+        .map_err(|_| KeyError::PrivateKey)?;
+        Ok(Self {
+            pair,
+            rng: SystemRandom::new(),
+        })
+    }
+
+    /// Whether `public` is this key's public half (whatever its PEM encoding): a signature by this key verifies
+    /// with it.
+    pub fn matches(&self, public: &PublicKey) -> bool {
+        let message = b"steppe: is this the public half of the key?";
+        self.sign_sha256(message)
+            .is_ok_and(|sig| public.verify_sha256(message, &sig))
+    }
+
     /// The key as PKCS#8 DER, for storage.
     pub fn to_pkcs8_der(&self) -> Result<Vec<u8>, KeyError> {
         let der: Pkcs8V1Der<'static> = self.pair.as_der().map_err(|_| KeyError::PrivateKey)?;
@@ -145,6 +170,24 @@ fn to_pem(label: &str, der: &[u8]) -> String {
     pem
 }
 
+/// The label and DER of the first PEM block labelled one of `labels`.
+fn pem_block(pem: &str, labels: &[&str]) -> Option<(String, Vec<u8>)> {
+    let mut lines = pem.lines().map(str::trim);
+    let label = lines.find_map(|l| {
+        let label = l.strip_prefix("-----BEGIN ")?.strip_suffix("-----")?;
+        labels.contains(&label).then(|| label.to_string())
+    })?;
+    let end = format!("-----END {label}-----");
+    let mut body = String::new();
+    for line in lines {
+        if line == end {
+            return STANDARD.decode(body).ok().map(|der| (label, der));
+        }
+        body.push_str(line);
+    }
+    None
+}
+
 /// The DER inside a PEM block labelled `PUBLIC KEY` or `RSA PUBLIC KEY`.
 fn from_pem(pem: &str) -> Result<Vec<u8>, KeyError> {
     let pem = pem.trim();
@@ -176,6 +219,24 @@ fn from_pem(pem: &str) -> Result<Vec<u8>, KeyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn private_keys_are_read_from_either_pem_and_matched_to_their_public_half() {
+        let key = PrivateKey::generate().expect("generate");
+        let pkcs8 = to_pem("PRIVATE KEY", &key.to_pkcs8_der().expect("der"));
+        let again = PrivateKey::from_pem(&format!("  {pkcs8}\n")).expect("pkcs8 pem");
+        let public = PublicKey::from_pem(&key.public_key_pem().expect("pem")).expect("public");
+        assert!(again.matches(&public));
+        let other = PrivateKey::generate().expect("generate");
+        assert!(!other.matches(&public));
+        assert!(
+            PrivateKey::from_pem(
+                "-----BEGIN PRIVATE KEY-----\nnot base64!\n-----END PRIVATE KEY-----"
+            )
+            .is_err()
+        );
+        assert!(PrivateKey::from_pem(&key.public_key_pem().expect("pem")).is_err());
+    }
 
     #[test]
     fn generated_key_signs_and_its_pem_verifies() {
