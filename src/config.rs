@@ -272,6 +272,9 @@ pub struct SiteConfig {
     /// Where the blog has moved (every page says so), set in the web admin only.
     #[serde(skip)]
     pub moved_to: Option<crate::domain::moving::Moved>,
+    /// The new blog's address that readers are sent to, set in the web admin only.
+    #[serde(skip)]
+    pub redirect_to: Option<String>,
 }
 
 impl SiteConfig {

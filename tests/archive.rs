@@ -627,3 +627,41 @@ async fn the_export_page_downloads_posts_freely_and_the_archive_after_the_passwo
     restored.finish().await;
     app.finish().await;
 }
+
+/// An archive carries values, not an engine's storage: one written on the run's database (PostgreSQL when
+/// STEPPE_TEST_DATABASE_URL says so) restores into SQLite, the default install.
+#[tokio::test]
+async fn an_archive_from_either_engine_restores_into_sqlite() {
+    let (app, _remote, _fleet) = a_full_blog().await;
+    let dir = tempfile::tempdir().unwrap();
+    let archive = export(&app, dir.path(), "blog.zip", &[]);
+    let sqlite = format!("sqlite:{}", dir.path().join("restored.db").display());
+    let mut restored = TestApp::spawn_on(&sqlite, None).await;
+    let same = app.config.base_url().to_string();
+    let done = restore(&restored, dir.path(), &archive, &same, &[]);
+    assert!(done.status.success(), "{done:?}");
+    restored.restart().await;
+    for table in [
+        "posts",
+        "comments",
+        "reactions",
+        "followers",
+        "post_revisions",
+        "media",
+        "users",
+    ] {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        assert_eq!(
+            count(&restored, &sql).await,
+            count(&app, &sql).await,
+            "{table}"
+        );
+    }
+    let original = app.config.base_url().to_string();
+    assert_eq!(
+        document_of(&restored, "/users/blog", &original).await,
+        document(&app, "/users/blog").await
+    );
+    restored.finish().await;
+    app.finish().await;
+}

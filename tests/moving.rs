@@ -285,3 +285,68 @@ async fn a_move_target_that_moved_on_or_cannot_be_found_is_refused() {
     assert!(texts(&home, ".moved-notice").is_empty());
     app.finish().await;
 }
+
+#[tokio::test]
+async fn readers_can_be_sent_to_the_new_blog() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    app.publish("Still here", "NGOs", "Words.").await;
+    for (typed, expected) in [
+        ("javascript:alert(1)", "not an https:// address"),
+        ("https://new.example/?a=1", "without ? or #"),
+        (app.config.base_url(), "this blog's own address"),
+    ] {
+        let r = app
+            .submit(
+                "/admin/settings",
+                "/admin/settings/redirect",
+                &[("address", typed)],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{typed}");
+        let errors = texts(&r.text().await.unwrap(), "#redirect-errors li").join(" ");
+        assert!(errors.contains(expected), "{typed}: {errors}");
+    }
+    assert_eq!(app.get("/posts/still-here").await.status(), StatusCode::OK);
+
+    let r = app
+        .submit(
+            "/admin/settings",
+            "/admin/settings/redirect",
+            &[("address", "https://new.example/")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    for (path, to) in [
+        ("/posts/still-here", "https://new.example/posts/still-here"),
+        ("/tags/ngos?page=2", "https://new.example/tags/ngos?page=2"),
+        ("/", "https://new.example/"),
+        ("/feed.xml", "https://new.example/feed.xml"),
+    ] {
+        let r = app.get(path).await;
+        assert_eq!(r.status(), StatusCode::MOVED_PERMANENTLY, "{path}");
+        assert_eq!(r.headers()["location"], to, "{path}");
+    }
+    // Fediverse servers, the owner and crawlers' robots.txt are not sent away.
+    let r = app
+        .client
+        .get(app.url("/users/blog"))
+        .header("accept", AP)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(app.get("/robots.txt").await.status(), StatusCode::OK);
+    assert_eq!(app.page("/admin/settings").await.0, StatusCode::OK);
+
+    let r = app
+        .submit(
+            "/admin/settings",
+            "/admin/settings/redirect",
+            &[("address", "")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.get("/posts/still-here").await.status(), StatusCode::OK);
+    app.finish().await;
+}

@@ -49,6 +49,7 @@ pub fn site_from(base: &SiteConfig, stored: &HashMap<String, String>) -> SiteCon
     }
     site.favicon_url = stored.get("favicon_url").cloned();
     site.moved_to = crate::domain::moving::moved(stored);
+    site.redirect_to = crate::domain::moving::redirect_to(stored);
     site.comment_policy = crate::domain::moderation::Policy::from_setting(
         stored
             .get(crate::domain::moderation::Policy::KEY)

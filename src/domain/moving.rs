@@ -17,6 +17,31 @@ pub const WP_ACTOR_ID: &str = "wp_actor_id";
 pub const WP_ACTOR_USERNAME: &str = "wp_actor_username";
 pub const WP_ACTOR_NAME: &str = "wp_actor_name";
 
+/// The new blog's address, where readers are sent (301) from every public page (`/posts/slug` → its `/posts/slug`),
+/// once the archive was restored there.
+pub const REDIRECT_TO: &str = "redirect_to";
+
+/// The stored address readers are sent to, checked again (a bad stored value sends nobody anywhere).
+pub fn redirect_to(stored: &HashMap<String, String>) -> Option<String> {
+    stored
+        .get(REDIRECT_TO)
+        .and_then(|v| redirect_base(v, true).ok())
+}
+
+/// `typed` as a base address to send readers to: an absolute http(s) URL without query or fragment; its path
+/// (without the trailing slash) is kept as a prefix. Plain http only when `allow_http`.
+pub fn redirect_base(typed: &str, allow_http: bool) -> Result<String, &'static str> {
+    let url = url::Url::parse(typed.trim()).map_err(|_| "not an address (https://…)")?;
+    let scheme_ok = url.scheme() == "https" || (allow_http && url.scheme() == "http");
+    if !scheme_ok || url.host_str().is_none() {
+        return Err("not an https:// address");
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("an address without ? or #");
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
 /// How long after a move the next one is refused; Mastodon ignores a second Move within this time.
 pub const MOVE_COOLDOWN_SECONDS: i64 = 7 * 24 * 3600;
 /// Old accounts listed at most (Mastodon's form takes a handful; more is a mistake or abuse).
@@ -111,6 +136,23 @@ mod tests {
         assert_eq!(next_move_allowed(&old, now), None);
         // A stored value that is not a number does not block the owner forever.
         assert_eq!(next_move_allowed(&stored(&[(MOVED_AT, "x")]), now), None);
+    }
+
+    #[test]
+    fn redirect_addresses_are_checked() {
+        assert_eq!(
+            redirect_base("https://new.example/", false),
+            Ok("https://new.example".into())
+        );
+        assert_eq!(
+            redirect_base(" https://new.example/blog/ ", false),
+            Ok("https://new.example/blog".into())
+        );
+        assert!(redirect_base("http://new.example", false).is_err());
+        assert!(redirect_base("http://127.0.0.1:8080", true).is_ok());
+        assert!(redirect_base("javascript:alert(1)", true).is_err());
+        assert!(redirect_base("https://new.example/?x=1", false).is_err());
+        assert!(redirect_base("new.example", false).is_err());
     }
 
     #[test]

@@ -53,7 +53,11 @@ pub fn router(state: AppState) -> Router {
         // Static pages (About, Contact); the blog's own routes above and below win over a page's slug, and the
         // editor refuses the slugs they use (`domain::slug::RESERVED`).
         .route("/{slug}", get(pages::page))
-        .layer(middleware::map_response(cache::mark_cacheable));
+        .layer(middleware::map_response(cache::mark_cacheable))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            send_readers_on,
+        ));
     // Forms that carry images take up to three files of the largest size at once (the editor's script sends one
     // file a request); the body limit of every other route stays `limits.max_body_bytes`.
     let uploads = DefaultBodyLimit::max(
@@ -99,6 +103,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/admin/settings/move",
             axum::routing::post(admin::moving::move_blog),
+        )
+        .route(
+            "/admin/settings/redirect",
+            axum::routing::post(admin::moving::redirect),
         )
         .route(
             "/admin/settings/move/undo",
@@ -210,6 +218,23 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(pages::not_found);
     with_layers(routes, state)
+}
+
+/// After the blog moved and its archive was restored elsewhere (`moving::REDIRECT_TO`), readers asking for a page
+/// are sent to the same path there (301); ActivityPub clients still get this blog's documents, and robots.txt stays.
+async fn send_readers_on(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let site = state.site();
+    if let Some(base) = &site.redirect_to
+        && request.uri().path() != "/robots.txt"
+        && !crate::federation::http::wants_activity_json(request.headers())
+    {
+        let target = match request.uri().path_and_query() {
+            Some(p) => format!("{base}{}", p.as_str()),
+            None => format!("{base}/"),
+        };
+        return pages::moved_permanently(&target);
+    }
+    next.run(request).await
 }
 
 /// The layers around every route, innermost first: panics become a 500 with a request id, the body limit, the

@@ -257,6 +257,8 @@ impl NoticeQuery {
                 "The account is listed as this blog's. Now move it here from its own server (see below)."
             }
             "alias-removed" => "The account is no longer listed as this blog's.",
+            "redirecting" => "Readers are now sent to the new blog's address.",
+            "not-redirecting" => "Readers are no longer sent elsewhere.",
             "moved" => {
                 "The blog has moved. Every follower's server is being told; the Deliveries page shows the progress."
             }

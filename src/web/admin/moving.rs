@@ -46,6 +46,10 @@ pub struct MovingView {
     pub next_move: Option<String>,
     pub move_typed: String,
     pub move_errors: Vec<String>,
+    /// Where readers are sent, if anywhere; what the owner typed, and its problem.
+    pub redirect_to: Option<String>,
+    pub redirect_typed: String,
+    pub redirect_errors: Vec<String>,
 }
 
 /// The section as it stands, from the stored settings `values`.
@@ -85,6 +89,7 @@ pub async fn view(
             .and_then(|v| v.parse::<i64>().ok())
             .map(|at| zone.human(at)),
         next_move: moving::next_move_allowed(values, crate::db::now()).map(|n| zone.human(n)),
+        redirect_to: moving::redirect_to(values),
         ..MovingView::default()
     })
 }
@@ -204,4 +209,51 @@ pub async fn undo_move(
 ) -> Result<Response, AppError> {
     federation_moving::undo_move(&state).await?;
     Ok(Redirect::to("/admin/settings?notice=move-undone#moving").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct RedirectForm {
+    #[serde(default)]
+    address: String,
+}
+
+/// POST `/admin/settings/redirect`: readers are sent to the new blog's address (empty: no longer).
+pub async fn redirect(
+    State(state): State<AppState>,
+    owner: Owner,
+    csrf: CsrfToken,
+    CsrfForm(form): CsrfForm<RedirectForm>,
+) -> Result<Response, AppError> {
+    let typed = form.address.trim();
+    let value = if typed.is_empty() {
+        None
+    } else {
+        match moving::redirect_base(typed, state.config.federation.allow_private_addresses) {
+            Ok(base) if base == state.urls.base().trim_end_matches('/') => {
+                return refused(&state, &owner, &csrf, |m| {
+                    m.redirect_typed = typed.to_string();
+                    m.redirect_errors
+                        .push("That is this blog's own address.".to_string());
+                })
+                .await;
+            }
+            Ok(base) => Some(base),
+            Err(problem) => {
+                return refused(&state, &owner, &csrf, |m| {
+                    m.redirect_typed = typed.to_string();
+                    m.redirect_errors
+                        .push(format!("The new blog's address: {problem}."));
+                })
+                .await;
+            }
+        }
+    };
+    let notice = if value.is_some() {
+        "redirecting"
+    } else {
+        "not-redirecting"
+    };
+    settings::set(&state.db, &[(moving::REDIRECT_TO, value)]).await?;
+    state.reload_site().await?;
+    Ok(Redirect::to(&format!("/admin/settings?notice={notice}#moving")).into_response())
 }
