@@ -31,6 +31,8 @@ pub(crate) struct Spawned {
     pub(crate) base: String,
     port: u16,
     pub(crate) pid: u32,
+    pub(crate) db_url: String,
+    pub(crate) media_dir: std::path::PathBuf,
     _child: Killed,
     _dir: tempfile::TempDir,
 }
@@ -76,6 +78,8 @@ impl Spawned {
                     base,
                     port,
                     pid,
+                    db_url,
+                    media_dir: dir.path().join("media"),
                     _child: child,
                     _dir: dir,
                 };

@@ -78,13 +78,13 @@ enum Piece {
         name: String,
         stored: bool,
     },
-    Data(Vec<u8>),
+    Data(bytes::Bytes),
     /// Everything was sent: write the checksums and close the zip. Without it the zip is left unfinished (no
     /// central directory), so a failed export never looks like a whole archive.
     End,
 }
 
-/// Pieces in flight between the reader and the zip thread, at most (each at most [`CHUNK`] bytes, or one image).
+/// Pieces in flight between the reader and the zip thread, at most (each at most [`CHUNK`] bytes).
 const IN_FLIGHT: usize = 16;
 /// Table rows are sent in chunks of about this size.
 const CHUNK: usize = 64 * 1024;
@@ -182,13 +182,21 @@ impl Pieces {
             .await
             .map_err(|_| ExportError::Write("the archive writer stopped".into()))
     }
-    async fn file(&self, name: &str, stored: bool, data: Vec<u8>) -> Result<(), ExportError> {
+    /// A whole entry, sent in pieces of at most [`CHUNK`] bytes (slices of `data`, not copies), so that what waits in
+    /// the channel stays small however large the file.
+    async fn file(&self, name: &str, stored: bool, data: bytes::Bytes) -> Result<(), ExportError> {
         self.send(Piece::Start {
             name: name.to_string(),
             stored,
         })
         .await?;
-        self.send(Piece::Data(data)).await
+        let mut at = 0;
+        while at < data.len() {
+            let end = data.len().min(at.saturating_add(CHUNK));
+            self.send(Piece::Data(data.slice(at..end))).await?;
+            at = end;
+        }
+        Ok(())
     }
 }
 
@@ -288,7 +296,7 @@ async fn produce(
     };
     let json =
         serde_json::to_vec_pretty(&manifest).map_err(|e| ExportError::Write(e.to_string()))?;
-    pieces.file(format::MANIFEST, false, json).await?;
+    pieces.file(format::MANIFEST, false, json.into()).await?;
     let mut summary = Summary::default();
     if full {
         for t in tables::ARCHIVED {
@@ -307,28 +315,25 @@ async fn produce(
                 summary.rows = summary.rows.saturating_add(1);
                 if chunk.len() >= CHUNK {
                     pieces
-                        .send(Piece::Data(std::mem::replace(
-                            &mut chunk,
-                            Vec::with_capacity(CHUNK),
-                        )))
+                        .send(Piece::Data(
+                            std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)).into(),
+                        ))
                         .await?;
                 }
             }
             if !chunk.is_empty() {
-                pieces.send(Piece::Data(chunk)).await?;
+                pieces.send(Piece::Data(chunk.into())).await?;
             }
         }
     }
     for (name, text) in posts {
-        pieces.file(&name, false, text.into_bytes()).await?;
+        pieces.file(&name, false, text.into_bytes().into()).await?;
         summary.markdown_files = summary.markdown_files.saturating_add(1);
     }
     for name in files {
         match state.media.store.get(&name).await {
             Ok(Some(bytes)) => {
-                pieces
-                    .file(&format!("media/{name}"), true, bytes.to_vec())
-                    .await?;
+                pieces.file(&format!("media/{name}"), true, bytes).await?;
                 summary.media_files = summary.media_files.saturating_add(1);
             }
             Ok(None) => summary.missing_media.push(name),
