@@ -7,7 +7,6 @@
 use std::{
     io::{Read, Write},
     path::{Path, PathBuf},
-    process::Stdio,
 };
 
 use reqwest::{
@@ -22,36 +21,6 @@ use crate::{
     harness::{OWNER, PASSWORD, TestApp, csrf_token, jpeg, texts},
     remote::Remote,
 };
-
-const BIN: &str = env!("CARGO_BIN_EXE_steppe");
-const AP: &str = "application/activity+json";
-
-/// Runs the binary with a configuration for `db_url`, `media_dir` and `public_url`.
-fn steppe(
-    dir: &Path,
-    db_url: &str,
-    media_dir: &str,
-    public_url: &str,
-    args: &[&str],
-) -> std::process::Output {
-    let config = dir.join(format!("config-{}.toml", args.join("-").len()));
-    std::fs::write(
-        &config,
-        format!(
-            "[site]\npublic_url = \"{public_url}\"\ntitle = \"Archive\"\n[database]\nurl = \"{db_url}\"\n[media]\ndir = \"{media_dir}\"\n[federation]\nallow_private_addresses = true\n"
-        ),
-    )
-    .unwrap();
-    let mut all = vec!["--config", config.to_str().unwrap()];
-    all.extend_from_slice(args);
-    std::process::Command::new(BIN)
-        .args(&all)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
 
 fn stdout(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).to_string()
@@ -69,16 +38,9 @@ async fn document(app: &TestApp, path: &str) -> String {
 /// Like [`document`], with `original`'s base URL written as BASE too (a restored blog serves addresses stored
 /// with the address it had, which in these tests is another port).
 async fn document_of(app: &TestApp, path: &str, original: &str) -> String {
-    let r = app
-        .client
-        .get(app.url(path))
-        .header("accept", AP)
-        .send()
+    app.activity_json(path)
         .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK, "{path}");
-    let json: Value = r.json().await.unwrap();
-    json.to_string()
+        .to_string()
         .replace(app.config.base_url().trim_end_matches('/'), "BASE")
         .replace(original.trim_end_matches('/'), "BASE")
 }
@@ -193,13 +155,7 @@ fn export(app: &TestApp, dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
     let output = dir.join(name);
     let mut args = vec!["export", "--output", output.to_str().unwrap()];
     args.extend_from_slice(extra);
-    let done = steppe(
-        dir,
-        &app.db_url,
-        &app.config.media.dir,
-        app.config.base_url().trim_end_matches('/'),
-        &args,
-    );
+    let done = app.cli(dir, None, &args);
     assert!(done.status.success(), "{done:?}");
     assert!(
         stdout(&done).contains("archive written to"),
@@ -218,7 +174,7 @@ fn restore(
 ) -> std::process::Output {
     let mut args = vec!["import", "archive", archive.to_str().unwrap()];
     args.extend_from_slice(extra);
-    steppe(dir, &into.db_url, &into.config.media.dir, public_url, &args)
+    into.cli(dir, Some(public_url), &args)
 }
 
 #[tokio::test]
@@ -540,13 +496,7 @@ async fn damaged_changed_newer_and_posts_only_archives_are_refused_with_nothing_
     }
     // An existing output file is never overwritten.
     let output = archive.to_str().unwrap();
-    let again = steppe(
-        dir.path(),
-        &app.db_url,
-        &app.config.media.dir,
-        &same,
-        &["export", "--output", output],
-    );
+    let again = app.cli(dir.path(), None, &["export", "--output", output]);
     assert!(!again.status.success());
     assert!(stderr(&again).contains("exists already"));
     target.finish().await;
@@ -673,29 +623,11 @@ async fn an_archive_from_either_engine_restores_into_sqlite() {
 async fn exporting_a_large_media_library_takes_little_memory() {
     use crate::{
         exhaustion::{Spawned, memory_kib},
-        harness::{OWNER_NAME, form_token, post_form},
+        harness::{form_token, post_form},
     };
     let server = Spawned::start("").await;
     let base = server.base.clone();
-    let owner = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let token = form_token(&owner, &format!("{base}/admin"), &[]).await;
-    let r = post_form(
-        &owner,
-        &format!("{base}/admin/setup"),
-        &[],
-        &[
-            ("csrf", &token),
-            ("username", OWNER),
-            ("display_name", OWNER_NAME),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let owner = server.owner().await;
     // Sixty images of 4 MiB each, as the media library records them (the export copies bytes, it decodes nothing).
     const FILES: usize = 60;
     const SIZE: usize = 4 * 1024 * 1024;

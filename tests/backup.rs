@@ -4,12 +4,10 @@
 use std::process::Stdio;
 
 use reqwest::StatusCode;
-use serde_json::Value;
 
 use crate::harness::TestApp;
 
 const BIN: &str = env!("CARGO_BIN_EXE_steppe");
-const AP: &str = "application/activity+json";
 
 fn backup(config: &std::path::Path, output: &std::path::Path) -> std::process::Output {
     std::process::Command::new(BIN)
@@ -29,17 +27,10 @@ fn backup(config: &std::path::Path, output: &std::path::Path) -> std::process::O
 
 /// A JSON document of `app` at `path`, with the instance's base URL written as BASE (two instances differ there).
 async fn document(app: &TestApp, path: &str) -> String {
-    let r = app
-        .client
-        .get(app.url(path))
-        .header("accept", AP)
-        .send()
+    app.activity_json(path)
         .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK, "{path}");
-    let json: Value = r.json().await.unwrap();
-    json.to_string()
-        .replace(&app.config.base_url().to_string(), "BASE")
+        .to_string()
+        .replace(app.config.base_url(), "BASE")
 }
 
 async fn post_ids(app: &TestApp) -> Vec<String> {

@@ -90,6 +90,33 @@ impl Spawned {
     }
 }
 
+impl Spawned {
+    /// Creates the owner through the setup form; returns their logged-in client.
+    pub(crate) async fn owner(&self) -> reqwest::Client {
+        let base = &self.base;
+        let owner = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let token = form_token(&owner, &format!("{base}/admin"), &[]).await;
+        let r = post_form(
+            &owner,
+            &format!("{base}/admin/setup"),
+            &[],
+            &[
+                ("csrf", &token),
+                ("username", OWNER),
+                ("display_name", OWNER_NAME),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        owner
+    }
+}
+
 /// Opens a connection to `port` from the loopback address `from` (so that the server sees several clients).
 async fn connect_from(from: &str, port: u16) -> Option<TcpStream> {
     let socket = TcpSocket::new_v4().ok()?;
@@ -246,25 +273,7 @@ async fn a_login_storm_does_not_grow_memory() {
     let base = server.base.clone();
     let pid = server.pid;
     // An owner exists, so that the login form is the one being attacked.
-    let owner = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let token = form_token(&owner, &format!("{base}/admin"), &[]).await;
-    let r = post_form(
-        &owner,
-        &format!("{base}/admin/setup"),
-        &[],
-        &[
-            ("csrf", &token),
-            ("username", OWNER),
-            ("display_name", OWNER_NAME),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    server.owner().await;
     let before = memory_kib(pid, "VmRSS:");
     let attempts: Vec<_> = (0..100)
         .map(|n| {

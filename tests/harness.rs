@@ -344,6 +344,40 @@ impl TestApp {
         location.split('?').next().expect("path").to_string()
     }
 
+    /// The ActivityStreams document at `path` (asked for as a fediverse server asks), which must answer 200.
+    pub async fn activity_json(&self, path: &str) -> serde_json::Value {
+        let r = self
+            .client
+            .get(self.url(path))
+            .header("accept", "application/activity+json")
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        r.json().await.expect("JSON")
+    }
+
+    /// Runs the `steppe` binary on this instance's database and media folder, as if it were at `public_url`
+    /// (its own address when `None`), with a configuration written into `dir`.
+    pub fn cli(
+        &self,
+        dir: &std::path::Path,
+        public_url: Option<&str>,
+        args: &[&str],
+    ) -> std::process::Output {
+        run_cli(
+            dir,
+            &format!(
+                "[site]\npublic_url = \"{}\"\ntitle = \"Command line\"\n[database]\nurl = \"{}\"\n\
+                 [media]\ndir = \"{}\"\n[federation]\nallow_private_addresses = true\n",
+                public_url.unwrap_or(self.config.base_url()),
+                self.db_url,
+                self.config.media.dir
+            ),
+            args,
+        )
+    }
+
     /// A published post from title, tags and Markdown; returns its editor URL.
     pub async fn publish(&self, title: &str, tags: &str, body: &str) -> String {
         self.save_post(
@@ -353,6 +387,22 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// Runs the `steppe` binary with the configuration `config` (written into `dir`) and only the environment it is
+/// given (PATH), so that the developer's STEPPE_ variables do not leak in.
+pub fn run_cli(dir: &std::path::Path, config: &str, args: &[&str]) -> std::process::Output {
+    let path = dir.join("cli-config.toml");
+    std::fs::write(&path, config).expect("write the configuration");
+    let mut all = vec!["--config", path.to_str().expect("path")];
+    all.extend_from_slice(args);
+    std::process::Command::new(env!("CARGO_BIN_EXE_steppe"))
+        .args(&all)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run steppe")
 }
 
 /// GETs `url` with `headers` and returns the CSRF token of its first form.

@@ -692,29 +692,11 @@ async fn images_are_stored_in_an_s3_compatible_bucket() {
 async fn processing_memory_is_bounded() {
     use crate::{
         exhaustion::{Spawned, memory_kib},
-        harness::{OWNER, OWNER_NAME, PASSWORD, form_token, post_form},
+        harness::form_token,
     };
     let server = Spawned::start("").await;
     let base = server.base.clone();
-    let owner = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let token = form_token(&owner, &format!("{base}/admin"), &[]).await;
-    let r = post_form(
-        &owner,
-        &format!("{base}/admin/setup"),
-        &[],
-        &[
-            ("csrf", &token),
-            ("username", OWNER),
-            ("display_name", OWNER_NAME),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let owner = server.owner().await;
     let (width, height) = (4000u32, 3000u32);
     let photo = jpeg(width, height, None);
     let upload = |bytes: Vec<u8>, name: &'static str| {

@@ -15,15 +15,7 @@ use crate::{
 const AP: &str = "application/activity+json";
 
 async fn actor(app: &TestApp) -> Value {
-    app.client
-        .get(app.url("/users/blog"))
-        .header("accept", AP)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    app.activity_json("/users/blog").await
 }
 
 /// Waits until `remote` has received an activity for which `pick` holds.

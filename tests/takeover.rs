@@ -4,8 +4,6 @@
 //! test servers) receives a `Move` signed with the old key, verified against the old id that Steppe now serves as
 //! moved; `/?p=ID` keeps resolving; a second run sends nothing; a key that is not the old actor's is refused.
 
-use std::process::Stdio;
-
 use base64::{Engine, engine::general_purpose::STANDARD};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -16,7 +14,6 @@ use crate::{
     harness::TestApp,
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_steppe");
 const SEED: &str = include_str!("fixtures/seed-blog.wxr.xml");
 
 fn pem(label: &str, der: &[u8]) -> String {
@@ -71,26 +68,7 @@ fn wxr_with_followers(fleet: &Fleet) -> String {
 }
 
 fn steppe(app: &TestApp, dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    let config = dir.join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[site]\npublic_url = \"{}\"\ntitle = \"Steppe\"\n[database]\nurl = \"{}\"\n[media]\ndir = \"{}\"\n[federation]\nallow_private_addresses = true\n",
-            app.config.base_url(),
-            app.db_url,
-            app.config.media.dir
-        ),
-    )
-    .unwrap();
-    let mut all = vec!["--config", config.to_str().unwrap()];
-    all.extend_from_slice(args);
-    std::process::Command::new(BIN)
-        .args(&all)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    app.cli(dir, None, args)
 }
 
 #[tokio::test]
@@ -244,29 +222,11 @@ async fn a_wordpress_actor_on_the_same_domain_is_taken_over_and_its_followers_mo
         inboxes,
         vec![fleet.shared_inbox(0).as_str(), fleet.inbox(1, 0).as_str()]
     );
-    let served: Value = app
-        .client
-        .get(app.url("/?author=0"))
-        .header("accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let served = app.activity_json("/?author=0").await;
     assert_eq!(served["id"], old_id);
     assert_eq!(served["movedTo"], app.url("/users/blog"));
     assert_eq!(served["preferredUsername"], "example.com");
-    let blog: Value = app
-        .client
-        .get(app.url("/users/blog"))
-        .header("accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let blog = app.activity_json("/users/blog").await;
     assert_eq!(blog["alsoKnownAs"], json!([old_id]));
     assert_ne!(
         blog["publicKey"]["publicKeyPem"],
