@@ -655,7 +655,11 @@ pub async fn follow(
     let (status, error) = if q.handle.is_none() {
         (StatusCode::OK, None)
     } else {
-        let acct = state.urls.acct();
+        // After a move, readers are sent to follow the new account.
+        let acct = match &state.site().moved_to {
+            Some(moved) => moved.id.clone(),
+            None => state.urls.acct(),
+        };
         match interaction_url(&state.client, &state.lookups, &ip, &typed, &acct).await {
             Ok(target) => return Ok(axum::response::Redirect::to(&target).into_response()),
             Err(e) => (lookup_failure_status(&e), Some(e.to_string())),
