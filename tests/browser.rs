@@ -385,6 +385,7 @@ async fn a_blogger_and_a_reader_in_a_real_browser() {
         ("/admin/deliveries", "07b-deliveries"),
         ("/admin/followers", "07c-followers"),
         ("/admin/settings", "07d-settings"),
+        ("/admin/export", "07f-export"),
     ] {
         b.go(&app.url(path)).await;
         b.assert_accessible(path).await;
