@@ -326,3 +326,17 @@ mod tests {
         }
     }
 }
+
+/// A Steppe archive as `steppe import archive` reads it before writing anything: the zip, the manifest, the
+/// checksums and every entry. Whatever the bytes, an answer (never a panic), and an archive that passes names only
+/// entries that stay inside it.
+pub fn archive(data: &[u8]) {
+    if let Ok(manifest) = crate::import::archive::check(std::io::Cursor::new(data)) {
+        for table in &manifest.tables {
+            assert!(
+                crate::export::format::safe_name(&table.file),
+                "a listed file outside the archive passed"
+            );
+        }
+    }
+}

@@ -58,3 +58,8 @@ fn image_upload() {
 fn wxr() {
     replay("wxr", steppe::fuzzing::wxr);
 }
+
+#[test]
+fn archive() {
+    replay("archive", steppe::fuzzing::archive);
+}

@@ -197,7 +197,11 @@ async fn moving_out_sends_a_verified_move_to_every_follower() {
     }
     // The follow box sends readers to the new account.
     let (_, home) = app.page("/").await;
-    assert!(texts(&home, ".follow-moved").concat().contains(&new_home.handle()));
+    assert!(
+        texts(&home, ".follow-moved")
+            .concat()
+            .contains(&new_home.handle())
+    );
     assert_eq!(texts(&home, ".fediverse-handle"), vec![new_home.handle()]);
     let (_, deliveries) = app.page("/admin/deliveries").await;
     assert!(deliveries.contains("Blog moved to"), "{deliveries}");
