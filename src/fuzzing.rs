@@ -291,6 +291,20 @@ fn attributes(tag: &str) -> Vec<(String, String)> {
     found
 }
 
+/// A Steppe archive as `steppe import archive` reads it before writing anything: the zip, the manifest, the
+/// checksums and every entry. Whatever the bytes, an answer (never a panic), and an archive that passes names only
+/// entries that stay inside it.
+pub fn archive(data: &[u8]) {
+    if let Ok(manifest) = crate::import::archive::check(std::io::Cursor::new(data)) {
+        for table in &manifest.tables {
+            assert!(
+                crate::export::format::safe_name(&table.file),
+                "a listed file outside the archive passed"
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,20 +336,6 @@ mod tests {
             assert!(
                 std::panic::catch_unwind(|| assert_safe(bad)).is_err(),
                 "{bad}"
-            );
-        }
-    }
-}
-
-/// A Steppe archive as `steppe import archive` reads it before writing anything: the zip, the manifest, the
-/// checksums and every entry. Whatever the bytes, an answer (never a panic), and an archive that passes names only
-/// entries that stay inside it.
-pub fn archive(data: &[u8]) {
-    if let Ok(manifest) = crate::import::archive::check(std::io::Cursor::new(data)) {
-        for table in &manifest.tables {
-            assert!(
-                crate::export::format::safe_name(&table.file),
-                "a listed file outside the archive passed"
             );
         }
     }
