@@ -98,15 +98,28 @@ async fn change_profile(
     let site = settings::site_from(&state.config.site, &after);
     let person = super::documents::person_with(state, &site, &after)?;
     let (id, body) = update::build_profile(state, &person);
+    announce(state, changes, "profile", &site.title, &id, &body).await
+}
+
+/// Stores `changes` over the site settings and queues the activity `body` (of `kind`, labelled `label`) for every
+/// follower, in one transaction; then the settings are read again.
+async fn announce(
+    state: &AppState,
+    changes: &[(&str, Option<String>)],
+    kind: &str,
+    label: &str,
+    activity_id: &str,
+    body: &str,
+) -> Result<(), AppError> {
     let mut tx = state.db.begin_write().await?;
     settings::set_in(&mut tx, changes).await?;
     deliveries::queue_for_followers(
         &mut tx,
         &deliveries::NewActivity {
-            activity_id: &id,
-            kind: "profile",
-            label: &site.title,
-            body: &body,
+            activity_id,
+            kind,
+            label,
+            body,
             signer: deliveries::BLOG_SIGNER,
         },
     )
@@ -185,31 +198,20 @@ pub async fn move_to(state: &AppState, typed: &str) -> Result<Moved, MoveError> 
         page: profile.page.clone(),
     };
     let (activity_id, body) = r#move::build(state, &ours, &moved.id);
-    let mut tx = state.db.begin_write().await?;
-    settings::set_in(
-        &mut tx,
+    announce(
+        state,
         &[
             (moving::MOVED_TO, Some(moved.id.clone())),
             (moving::MOVED_TO_HANDLE, Some(moved.handle.clone())),
             (moving::MOVED_TO_PAGE, Some(moved.page.clone())),
             (moving::MOVED_AT, Some(db::now().to_string())),
         ],
+        "move",
+        &moved.handle,
+        &activity_id,
+        &body,
     )
     .await?;
-    deliveries::queue_for_followers(
-        &mut tx,
-        &deliveries::NewActivity {
-            activity_id: &activity_id,
-            kind: "move",
-            label: &moved.handle,
-            body: &body,
-            signer: deliveries::BLOG_SIGNER,
-        },
-    )
-    .await?;
-    state.db.commit_content(tx).await?;
-    state.wakeup.wake();
-    state.reload_site().await?;
     tracing::info!(target = %moved.id, "the blog moved; Move queued for every follower");
     Ok(moved)
 }
@@ -263,13 +265,14 @@ pub async fn tell_new_follower(
     Ok(())
 }
 
-/// The blog's other accounts, with what is known of each (name, handle, avatar), for the settings page.
+/// The blog's other accounts in the stored settings, with what is known of each (name, handle, avatar), for the
+/// settings page.
 pub async fn aliases(
     state: &AppState,
+    stored: &HashMap<String, String>,
 ) -> Result<Vec<(String, Option<db::remote_actors::RemoteActor>)>, sqlx::Error> {
-    let stored = settings::all(&state.db).await?;
     let mut out = Vec::new();
-    for id in moving::aliases(&stored) {
+    for id in moving::aliases(stored) {
         let known = db::remote_actors::find(&state.db, &id).await?;
         out.push((id, known));
     }

@@ -57,7 +57,7 @@ pub async fn view(
     state: &AppState,
     values: &HashMap<String, String>,
 ) -> Result<MovingView, AppError> {
-    let known = federation_moving::aliases(state).await?;
+    let known = federation_moving::aliases(state, values).await?;
     let avatars: Vec<String> = known
         .iter()
         .filter_map(|(_, a)| a.as_ref().and_then(|a| a.avatar_url.clone()))
