@@ -10,7 +10,7 @@
 //! inboxes run in this process, one listener per host on 127.0.x.y, answering 202 without checking signatures.
 
 use std::{
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -24,7 +24,9 @@ use steppe::{
     federation::{keys, signatures::cavage},
 };
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+mod common;
+
+use common::{BoxError, Killed, cpu_seconds, free_port, memory_kib};
 
 struct Options {
     followers: usize,
@@ -120,45 +122,6 @@ fn signing_rate(key: &steppe::federation::signatures::PrivateKey) -> f64 {
         n += 1;
     }
     n as f64 / start.elapsed().as_secs_f64()
-}
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> Result<u16, BoxError> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn memory_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-/// CPU time a process has used (user + system), in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may hold spaces) start at ") ": utime and stime are the 12th and 13th.
-    let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn csrf(html: &str) -> Result<String, BoxError> {
@@ -279,7 +242,7 @@ async fn scenario(
         std::thread::spawn(move || {
             let mut peak = 0;
             while sampling.load(Ordering::Relaxed) {
-                peak = peak.max(memory_kib(pid));
+                peak = peak.max(memory_kib(pid).0);
                 std::thread::sleep(Duration::from_millis(5));
             }
             peak

@@ -9,14 +9,9 @@
 //! process, so each side of the ratio pays the same client cost.
 
 use std::{
-    net::TcpListener,
     path::Path,
-    process::{Child, Command, Stdio},
-    sync::{
-        Arc,
-        atomic::{AtomicBool, AtomicU64, Ordering},
-    },
-    time::{Duration, Instant},
+    process::{Command, Stdio},
+    sync::Arc,
 };
 
 use steppe::{
@@ -27,12 +22,10 @@ use steppe::{
         posts::{PostInput, PostStatus},
     },
 };
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
-};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+mod common;
+
+use common::{BoxError, Killed, free_port, get_once, get_with, load, memory_kib, wait_ready};
 
 struct Options {
     seconds: u64,
@@ -63,10 +56,6 @@ fn options() -> Options {
         o.posts = usize::try_from(v).unwrap_or(1000).max(1);
     }
     o
-}
-
-fn free_port() -> Result<u16, BoxError> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// Fills a fresh SQLite database with an owner and `n` published posts made from the seed blog's text.
@@ -106,73 +95,6 @@ async fn load_posts(db_url: &str, n: usize) -> Result<Vec<String>, BoxError> {
     Ok(slugs)
 }
 
-/// Reads one HTTP/1.1 response with a Content-Length body; returns its status and body length.
-async fn read_response(
-    stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
-) -> Result<(u16, usize), BoxError> {
-    buf.clear();
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = std::str::from_utf8(&buf[..end])?;
-            let status: u16 = head.get(9..12).ok_or("short status line")?.parse()?;
-            let length: usize = if status == 304 {
-                0
-            } else {
-                head.lines()
-                    .find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("content-length")
-                            .then(|| v.trim().parse().ok())?
-                    })
-                    .ok_or("no content-length")?
-            };
-            let total = end + 4 + length;
-            while buf.len() < total {
-                let n = stream.read(&mut chunk).await?;
-                if n == 0 {
-                    return Err("connection closed".into());
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            return Ok((status, length));
-        }
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Err("connection closed".into());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-async fn get_once(port: u16, path: &str) -> Result<(u16, usize), BoxError> {
-    get_with(port, path, "")
-        .await
-        .map(|(status, size, _)| (status, size))
-}
-
-/// One GET with `extra` header lines ("Name: value\r\n" each); returns the status, the body's length and the ETag.
-async fn get_with(port: u16, path: &str, extra: &str) -> Result<(u16, usize, String), BoxError> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Connection: close\r\n\r\n")
-            .as_bytes(),
-    )
-    .await?;
-    let mut buf = Vec::new();
-    let (status, size) = read_response(&mut s, &mut buf).await?;
-    let head = String::from_utf8_lossy(&buf);
-    let etag = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("etag").then(|| v.trim().to_string())
-        })
-        .unwrap_or_default();
-    Ok((status, size, etag))
-}
-
 /// What one benchmark case sends: a request per path (with its headers) and the status every answer must have.
 struct Case {
     name: &'static str,
@@ -189,82 +111,6 @@ fn requests(paths: &[String], extra: impl Fn(&str) -> String) -> Arc<Vec<String>
     )
 }
 
-/// Runs `connections` keep-alive clients for `seconds`, cycling through `requests`, each answer checked to have
-/// `expected` status; returns requests per second.
-async fn load(
-    port: u16,
-    requests: Arc<Vec<String>>,
-    expected: u16,
-    connections: usize,
-    seconds: u64,
-) -> Result<f64, BoxError> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for c in 0..connections {
-        let (stop, done, requests) = (stop.clone(), done.clone(), requests.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
-            stream.set_nodelay(true)?;
-            let mut buf = Vec::with_capacity(64 * 1024);
-            let mut i = c;
-            while !stop.load(Ordering::Relaxed) {
-                let request = &requests[i % requests.len()];
-                i += connections;
-                stream.write_all(request.as_bytes()).await?;
-                let (status, _) = read_response(&mut stream, &mut buf).await?;
-                if status != expected {
-                    return Err::<(), BoxError>(
-                        format!(
-                            "{} answered {status}",
-                            request.lines().next().unwrap_or_default()
-                        )
-                        .into(),
-                    );
-                }
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(())
-        }));
-    }
-    let start = Instant::now();
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
-    let count = done.load(Ordering::Relaxed);
-    let elapsed = start.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        t.await??;
-    }
-    Ok(count as f64 / elapsed)
-}
-
-/// Resident memory of a process, in KiB (VmRSS), and its peak (VmHWM).
-fn memory_kib(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
-async fn wait_ready(port: u16, child: &mut Child) -> Result<(), BoxError> {
-    for _ in 0..200 {
-        if let Some(status) = child.try_wait()? {
-            return Err(format!("server exited: {status}").into());
-        }
-        if matches!(get_once(port, "/healthz").await, Ok((200, _))) {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Err("server did not start".into())
-}
-
 /// Starts `steppe serve` on the bench database, with the page cache on or off, and waits until it answers.
 async fn start_steppe(config: &Path, port: u16, cache: bool) -> Result<Killed, BoxError> {
     let mut command = Command::new(env!("CARGO_BIN_EXE_steppe"));
@@ -278,14 +124,6 @@ async fn start_steppe(config: &Path, port: u16, cache: bool) -> Result<Killed, B
     let mut child = Killed(command.spawn()?);
     wait_ready(port, &mut child.0).await?;
     Ok(child)
-}
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// The ceiling: a bare axum server (this same bench binary, re-run with `--bare`) answering each path with a

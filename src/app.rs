@@ -206,37 +206,44 @@ impl Inner {
     }
 }
 
-/// Reads the site settings in effect into `site`, then makes the page cache stale (a page rendered with the old
-/// settings after they changed must not be served from it). Returns the content version after that bump.
+/// Reads the site settings in effect into `site`; when they differ from those in use, makes the page cache stale
+/// (a page rendered with the old settings must not be served). Returns whether they differed.
 async fn refresh_site(
     db: &Db,
     base: &crate::config::SiteConfig,
     site: &std::sync::RwLock<Arc<crate::config::SiteConfig>>,
-) -> Result<u64, sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
     let fresh = crate::db::settings::site(db, base).await?;
-    *site
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(fresh);
-    Ok(db.bump_content_version())
+    {
+        let mut current = site
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if **current == fresh {
+            return Ok(false);
+        }
+        *current = Arc::new(fresh);
+    }
+    db.bump_content_version();
+    Ok(true)
 }
 
-/// Reloads the site settings whenever the database's content version moves (another process, on PostgreSQL, saved
+/// Reloads the site settings whenever the blog's structure changes (another process, on PostgreSQL, may have saved
 /// them); checked every second, read only after a change.
 async fn follow_site(
     db: Db,
     base: crate::config::SiteConfig,
     site: Arc<std::sync::RwLock<Arc<crate::config::SiteConfig>>>,
 ) {
-    let mut seen = db.content_version();
+    // Settings are structure: comments and reactions do not move this number, so a storm of replies reads nothing.
+    let mut seen = db.versions().structure();
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let now = db.content_version();
-        if now == seen {
+        if db.versions().structure() == seen {
             continue;
         }
         match refresh_site(&db, &base, &site).await {
-            // The bump is our own: only a later change reads them again.
-            Ok(version) => seen = version,
+            // Seen now, including our own bump when they differed (read once more next time, to no effect).
+            Ok(_) => seen = db.versions().structure(),
             Err(e) => tracing::warn!(error = %e, "cannot reload the site settings"),
         }
     }

@@ -226,6 +226,9 @@ pub struct CacheConfig {
     /// How long browsers and proxies may keep a public page or feed without asking again (`Cache-Control:
     /// public, max-age=…`); 0 sends `no-cache` (they keep it, but ask each time, cheaply with a 304).
     pub public_max_age_seconds: u64,
+    /// How late the home, tag and archive pages may show a new comment count, in milliseconds: during a storm of
+    /// replies they are rendered again at most this often (0: after every change, like the other pages).
+    pub list_delay_ms: u64,
 }
 
 impl Default for CacheConfig {
@@ -234,11 +237,12 @@ impl Default for CacheConfig {
             max_bytes: 32 * 1024 * 1024,
             max_age_seconds: 300,
             public_max_age_seconds: 60,
+            list_delay_ms: 1000,
         }
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SiteConfig {
     /// Where readers reach the blog; every absolute link (and later every federation id) derives from it.
@@ -250,6 +254,9 @@ pub struct SiteConfig {
     pub language: String,
     #[serde(default = "default_posts_per_page")]
     pub posts_per_page: i64,
+    /// Threads (a comment on the post with the replies under it) per page of a post's comments.
+    #[serde(default = "default_comment_threads_per_page")]
+    pub comment_threads_per_page: i64,
     /// The IANA time zone in which the owner types and reads dates ("Asia/Almaty").
     #[serde(default = "default_time_zone")]
     pub time_zone: String,
@@ -382,6 +389,10 @@ fn default_posts_per_page() -> i64 {
     10
 }
 
+fn default_comment_threads_per_page() -> i64 {
+    50
+}
+
 /// A configuration that cannot be used; the message names the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -507,6 +518,18 @@ impl Config {
         }
         if !(1..=100).contains(&self.site.posts_per_page) {
             return Err(key_error("site.posts_per_page", "must be from 1 to 100"));
+        }
+        if self.cache.list_delay_ms > 60_000 {
+            return Err(key_error(
+                "cache.list_delay_ms",
+                "must be from 0 to 60000 (a minute)",
+            ));
+        }
+        if !(1..=1000).contains(&self.site.comment_threads_per_page) {
+            return Err(key_error(
+                "site.comment_threads_per_page",
+                "must be from 1 to 1000",
+            ));
         }
         self.server.bind.parse::<SocketAddr>().map_err(|_| {
             key_error(

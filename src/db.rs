@@ -20,21 +20,15 @@ pub mod sessions;
 pub mod settings;
 pub mod tables;
 pub mod users;
+pub mod versions;
 
-use std::{
-    path::Path,
-    str::FromStr,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::Duration,
-};
+use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
 
 use sqlx::{
     Any, AnyPool, Executor, Transaction, any::AnyPoolOptions, migrate::Migrator,
     postgres::PgListener, sqlite::SqliteConnectOptions,
 };
+use versions::Versions;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -54,9 +48,9 @@ const CONTENT_CHANNEL: &str = "steppe_content";
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
-    /// Bumped after every committed change to what readers see (posts, tags, comments): rendered pages cached
-    /// under an older value are stale. Shared by the clones of this handle, not global.
-    content_version: Arc<AtomicU64>,
+    /// Which committed changes to what readers see happened when (see [`versions`]): how cached pages know they
+    /// are stale. Shared by the clones of this handle, not global.
+    versions: Arc<Versions>,
     url: String,
 }
 
@@ -94,12 +88,16 @@ impl Db {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         // WAL lets readers run while the single writer writes; the busy timeout makes writers
-                        // queue instead of failing with "database is locked".
+                        // queue instead of failing with "database is locked". Each connection caches up to 8 MiB
+                        // of pages (SQLite's default is 2 MiB, which a post with thousands of comments outgrows,
+                        // so that every read went back to the kernel), and sorts in memory.
                         for pragma in [
                             "PRAGMA journal_mode = WAL",
                             "PRAGMA synchronous = NORMAL",
                             "PRAGMA foreign_keys = ON",
                             "PRAGMA busy_timeout = 5000",
+                            "PRAGMA cache_size = -8192",
+                            "PRAGMA temp_store = MEMORY",
                         ] {
                             conn.execute(pragma).await?;
                         }
@@ -113,24 +111,30 @@ impl Db {
         Ok(Self {
             pool,
             backend,
-            content_version: Arc::new(AtomicU64::new(0)),
+            versions: Arc::new(Versions::default()),
             url,
         })
     }
 
-    /// The current content version (see [`Db::commit_content`]).
+    /// The number of the latest change to what readers see (see [`versions`]).
     pub fn content_version(&self) -> u64 {
-        self.content_version.load(Ordering::Acquire)
+        self.versions.current()
+    }
+
+    /// What changed when: the page cache asks it whether a page is stale.
+    pub fn versions(&self) -> &Versions {
+        &self.versions
     }
 
     /// Makes every cached page of this process stale, for a change that is not in a transaction of its own (the
     /// site settings in effect were reloaded).
     pub fn bump_content_version(&self) -> u64 {
-        self.content_version.fetch_add(1, Ordering::AcqRel) + 1
+        self.versions.structure_changed()
     }
 
-    /// Commits a transaction that changed what readers see, and makes every cached page stale: in this process at
-    /// once, and on PostgreSQL in every other process too (a NOTIFY delivered on commit, see [`Db::follow_changes`]).
+    /// Commits a transaction that changed the blog's structure (posts, tags, settings, media, or comments on many
+    /// posts at once), and makes every cached page stale: in this process at once, and on PostgreSQL in every
+    /// other process too (a NOTIFY delivered on commit, see [`Db::follow_changes`]).
     pub async fn commit_content(
         &self,
         mut tx: Transaction<'static, Any>,
@@ -142,7 +146,50 @@ impl Db {
                 .await?;
         }
         tx.commit().await?;
-        self.content_version.fetch_add(1, Ordering::AcqRel);
+        self.versions.structure_changed();
+        Ok(())
+    }
+
+    /// Commits a transaction that changed the comments or reactions of `post_ids` (none: nothing readers see
+    /// changed), and makes stale only those posts' pages and the lists, here and (on PostgreSQL) in every process.
+    pub async fn commit_post_changes(
+        &self,
+        mut tx: Transaction<'static, Any>,
+        post_ids: &[String],
+    ) -> Result<(), sqlx::Error> {
+        let mut ids: Vec<&String> = post_ids.iter().collect();
+        ids.sort();
+        ids.dedup();
+        if self.backend == Backend::Postgres {
+            for id in &ids {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(CONTENT_CHANNEL)
+                    .bind(format!("post:{id}"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        for id in ids {
+            self.versions.post_changed(id);
+        }
+        Ok(())
+    }
+
+    /// Commits a transaction that changed what every post page may show and no list does (a commenter's avatar
+    /// copied), here and (on PostgreSQL) in every process.
+    pub async fn commit_all_posts(
+        &self,
+        mut tx: Transaction<'static, Any>,
+    ) -> Result<(), sqlx::Error> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, 'posts')")
+                .bind(CONTENT_CHANNEL)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.versions.all_posts_changed();
         Ok(())
     }
 
@@ -153,24 +200,30 @@ impl Db {
             return None;
         }
         let url = self.url.clone();
-        let version = self.content_version.clone();
+        let versions = self.versions.clone();
         Some(tokio::spawn(async move {
             loop {
                 let listener = async {
                     let mut listener = PgListener::connect(&url).await?;
                     listener.listen(CONTENT_CHANNEL).await?;
                     // Anything may have changed while we were not listening.
-                    version.fetch_add(1, Ordering::AcqRel);
+                    versions.structure_changed();
                     loop {
-                        listener.recv().await?;
-                        version.fetch_add(1, Ordering::AcqRel);
+                        let notification = listener.recv().await?;
+                        match notification.payload() {
+                            "posts" => versions.all_posts_changed(),
+                            payload => match payload.strip_prefix("post:") {
+                                Some(post_id) => versions.post_changed(post_id),
+                                None => versions.structure_changed(),
+                            },
+                        };
                     }
                 };
                 let result: Result<(), sqlx::Error> = listener.await;
                 if let Err(e) = result {
                     tracing::warn!(error = %e, "content-change listener lost its connection; retrying");
                 }
-                version.fetch_add(1, Ordering::AcqRel);
+                versions.structure_changed();
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }))

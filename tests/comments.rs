@@ -124,12 +124,15 @@ async fn replies_become_threaded_sanitised_comments() {
     assert_eq!(texts(&html, ".comment-cw summary"), ["Spoilers"]);
     assert_eq!(texts(&html, ".comment-name")[0], "Reader alice");
     assert!(texts(&html, ".comment-handle")[0].starts_with("@alice@127.0.0.1"));
-    // Anchors are permalinks.
+    // Anchors are permalinks, which lead to the comment on its page.
     let anchor = attrs(&html, "li.comment", "id")[0].clone();
+    let permalink = attrs(&html, "a.comment-permalink", "href")[0].clone();
     assert_eq!(
-        attrs(&html, "a.comment-permalink", "href")[0],
-        format!("#{anchor}")
+        permalink,
+        format!("/comments/{}", anchor.trim_start_matches("comment-"))
     );
+    let r = app.client.get(app.url(&permalink)).send().await.unwrap();
+    assert_eq!(r.headers()["location"], format!("{path}#{anchor}").as_str());
     // The home page counts them.
     let home = shown(&app, "/").await;
     assert_eq!(texts(&home, ".entry-comments"), ["Comments (2) »"]);
@@ -856,4 +859,240 @@ async fn floods_are_throttled() {
     );
     alice.stop().await;
     app.finish().await;
+}
+
+/// The post page shows its comments a page of threads at a time (newest page by default, older pages linked), its
+/// count covers every page, and a comment's permalink leads to the page that holds it.
+#[tokio::test]
+async fn comments_are_paged_by_thread_and_permalinks_find_their_page() {
+    let app = TestApp::spawn_with("site.comment_threads_per_page = 3\n").await;
+    let (path, article) = post_with_article(&app).await;
+    let alice = Remote::spawn("alice").await;
+    let bob = Remote::spawn("bob").await;
+    // Seven threads by Alice (threads 0 … 6, oldest first); Bob answers the first and the last.
+    for i in 0..7 {
+        let mut n = note(
+            &alice,
+            &format!("t{i}"),
+            &article,
+            &format!("<p>Thread {i}</p>"),
+        );
+        n["published"] = json!(format!("2026-11-01T10:0{i}:00Z"));
+        let create = activity(&alice, "Create", &format!("ct{i}"), n);
+        assert_eq!(send(&app, &alice, &create).await, StatusCode::ACCEPTED);
+    }
+    for i in [0, 6] {
+        let mut n = note(
+            &bob,
+            &format!("r{i}"),
+            &alice.note_id(&format!("t{i}")),
+            &format!("<p>Answer to thread {i}</p>"),
+        );
+        n["published"] = json!(format!("2026-11-01T11:0{i}:00Z"));
+        let create = activity(&bob, "Create", &format!("cr{i}"), n);
+        assert_eq!(send(&app, &bob, &create).await, StatusCode::ACCEPTED);
+    }
+
+    // The post shows the newest page: thread 6 and its answer; the count is every comment.
+    let html = shown(&app, &path).await;
+    assert_eq!(texts(&html, "#comments-title"), ["Comments (9)"]);
+    assert_eq!(
+        texts(&html, ".comment-content"),
+        ["Thread 6", "Answer to thread 6"]
+    );
+    assert_eq!(
+        attrs(&html, "li.comment", "class"),
+        ["comment depth-0", "comment depth-1"]
+    );
+    let older = attrs(&html, "nav.comment-pages a.older", "href");
+    assert_eq!(older[0], format!("{path}?comments=2#comments"));
+    assert!(attrs(&html, "nav.comment-pages a.newer", "href").is_empty());
+    assert_eq!(
+        texts(&html, "nav.comment-pages [aria-current=page]")[0],
+        "3"
+    );
+
+    // The first page: the three oldest threads, thread 0 with its answer under it.
+    let first = shown(&app, &format!("{path}?comments=1")).await;
+    assert_eq!(
+        texts(&first, ".comment-content"),
+        ["Thread 0", "Answer to thread 0", "Thread 1", "Thread 2"]
+    );
+    assert_eq!(
+        attrs(&first, "nav.comment-pages a.newer", "href")[0],
+        format!("{path}?comments=2#comments")
+    );
+    let second = shown(&app, &format!("{path}?comments=2")).await;
+    assert_eq!(
+        texts(&second, ".comment-content"),
+        ["Thread 3", "Thread 4", "Thread 5"]
+    );
+    // The last page by number links back to the post's own address.
+    assert_eq!(
+        attrs(&second, "nav.comment-pages a.newer", "href")[0],
+        format!("{path}#comments")
+    );
+    for bad in ["4", "0", "x", "-1", "99999999999"] {
+        let (status, _) = app.page(&format!("{path}?comments={bad}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "?comments={bad}");
+    }
+
+    // Permalinks: the answer in thread 0 lands on page 1, at the answer; thread 6's on the post itself.
+    let permalinks = attrs(&first, "a.comment-permalink", "href");
+    let anchors = attrs(&first, "li.comment", "id");
+    assert_eq!(
+        permalinks[1],
+        format!("/comments/{}", anchors[1].trim_start_matches("comment-"))
+    );
+    let r = app
+        .client
+        .get(app.url(&permalinks[1]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(
+        r.headers()["location"],
+        format!("{path}?comments=1#{}", anchors[1]).as_str()
+    );
+    let last = attrs(&html, "a.comment-permalink", "href");
+    let last_anchor = attrs(&html, "li.comment", "id")[1].clone();
+    let r = app.client.get(app.url(&last[1])).send().await.unwrap();
+    assert_eq!(
+        r.headers()["location"],
+        format!("{path}#{last_anchor}").as_str()
+    );
+    let (status, _) = app.page("/comments/no-such-comment").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A deleted comment neither counts nor takes a place: Alice deletes thread 5, and thread 6 moves to page 2 of 2.
+    let delete = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/activities/del-t5", alice.base),
+        "type": "Delete",
+        "actor": alice.actor_id(),
+        "object": {"id": alice.note_id("t5"), "type": "Tombstone"},
+    });
+    assert_eq!(send(&app, &alice, &delete).await, StatusCode::ACCEPTED);
+    let html = shown(&app, &path).await;
+    assert_eq!(texts(&html, "#comments-title"), ["Comments (8)"]);
+    assert_eq!(
+        texts(&html, ".comment-content"),
+        ["Thread 3", "Thread 4", "Thread 6", "Answer to thread 6"]
+    );
+    assert_eq!(
+        texts(&html, "nav.comment-pages [aria-current=page]")[0],
+        "2"
+    );
+    let r = app.client.get(app.url(&last[1])).send().await.unwrap();
+    assert_eq!(
+        r.headers()["location"],
+        format!("{path}#{last_anchor}").as_str()
+    );
+}
+
+/// Changes `post`'s title in the database behind the page cache's back (no change is recorded): a page that still
+/// shows the old title was served from the cache.
+async fn retitle_behind_the_cache(app: &TestApp, slug: &str, title: &str) {
+    sqlx::query("UPDATE posts SET title = $1 WHERE slug = $2")
+        .bind(title)
+        .bind(slug)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+}
+
+/// A reply makes stale its own post's page (at once) and the lists' counts (within `cache.list_delay_ms`), and no
+/// other post's page; a like that changes nothing makes nothing stale; on PostgreSQL, other processes hear of it.
+#[tokio::test]
+async fn a_change_makes_stale_only_what_shows_it() {
+    for delay in ["0", "60000"] {
+        let app = TestApp::spawn_with(&format!("[cache]\nlist_delay_ms = {delay}\n")).await;
+        let (path, article) = post_with_article(&app).await;
+        app.publish("Another post", "", "Quiet here.").await;
+        let other = "/posts/another-post";
+        let alice = Remote::spawn("alice").await;
+        // Alice's first reply, and her avatar copied (which makes every post page stale once, in the background).
+        let first = note(&alice, "0", &article, "<p>Hello.</p>");
+        let create = activity(&alice, "Create", "c0", first);
+        assert_eq!(send(&app, &alice, &create).await, StatusCode::ACCEPTED);
+        let mut copied = 0;
+        for _ in 0..200 {
+            copied = sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM remote_avatars WHERE media_name IS NOT NULL",
+            )
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+            if copied == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(copied, 1, "the avatar was copied");
+        // Everything rendered and cached, then changed behind the cache.
+        for p in [path.as_str(), other, "/"] {
+            assert_eq!(app.page(p).await.0, StatusCode::OK);
+        }
+        retitle_behind_the_cache(&app, "another-post", "Retitled behind the cache").await;
+        retitle_behind_the_cache(&app, "comments-welcome", "Welcome, retitled").await;
+
+        let reply = note(&alice, "1", &article, "<p>First!</p>");
+        let create = activity(&alice, "Create", "c1", reply);
+        assert_eq!(send(&app, &alice, &create).await, StatusCode::ACCEPTED);
+        // Its post's page is rendered again at once: the reply, and the title changed behind the cache.
+        let html = shown(&app, &path).await;
+        assert_eq!(texts(&html, "#comments-title"), ["Comments (2)"], "{delay}");
+        assert_eq!(texts(&html, "h1.entry-title"), ["Welcome, retitled"]);
+        // Another post's page is still the cached one.
+        assert_eq!(
+            texts(&shown(&app, other).await, "h1.entry-title"),
+            ["Another post"],
+            "a reply to another post leaves this page cached"
+        );
+        // The home page's count: at once without a delay; within the delay, the cached list.
+        let home = shown(&app, "/").await;
+        let counts = texts(&home, ".entry-comments");
+        if delay == "0" {
+            assert!(counts.contains(&"Comments (2) »".to_string()), "{counts:?}");
+        } else {
+            assert!(counts.contains(&"Comments (1) »".to_string()), "{counts:?}");
+        }
+
+        // A like changes the post's page; the same like again stores nothing and makes nothing stale.
+        let like = activity(&alice, "Like", "l1", json!(article));
+        assert_eq!(send(&app, &alice, &like).await, StatusCode::ACCEPTED);
+        assert_eq!(texts(&shown(&app, &path).await, ".likes"), ["1 like"]);
+        retitle_behind_the_cache(&app, "comments-welcome", "Comments welcome").await;
+        let again = activity(&alice, "Like", "l1-again", json!(article));
+        assert_eq!(send(&app, &alice, &again).await, StatusCode::ACCEPTED);
+        assert_eq!(
+            texts(&shown(&app, &path).await, "h1.entry-title"),
+            ["Welcome, retitled"],
+            "a repeated like leaves the page cached"
+        );
+
+        // Another process sharing PostgreSQL hears of the reply to its post (and only needs that).
+        if app.db.backend == steppe::db::Backend::Postgres {
+            let b = TestApp::spawn_on(&app.db_url, None).await;
+            assert_eq!(
+                texts(&b.page(&path).await.1, "#comments-title"),
+                ["Comments (2)"]
+            );
+            let reply = note(&alice, "2", &article, "<p>Second!</p>");
+            let create = activity(&alice, "Create", "c2", reply);
+            assert_eq!(send(&app, &alice, &create).await, StatusCode::ACCEPTED);
+            let mut seen = Vec::new();
+            for _ in 0..100 {
+                seen = texts(&b.page(&path).await.1, "#comments-title");
+                if seen == ["Comments (3)"] {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            assert_eq!(seen, ["Comments (3)"]);
+            b.finish().await;
+        }
+        app.finish().await;
+    }
 }

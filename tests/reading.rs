@@ -67,7 +67,8 @@ async fn home_lists_newest_first_with_pages() {
 
 #[tokio::test]
 async fn comment_links_count_shown_comments() {
-    let app = TestApp::spawn().await;
+    // Lists show a new count at once only without the storm delay (`cache.list_delay_ms`, tested in comments.rs).
+    let app = TestApp::spawn_with("[cache]\nlist_delay_ms = 0\n").await;
     app.setup_owner().await;
     app.publish("Quiet post", "", "No one answers.").await;
     let edit = app.publish("Busy post", "", "Everyone answers.").await;

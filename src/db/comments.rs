@@ -1,22 +1,23 @@
 //! SQL for comments (replies from other servers to posts and to other comments) and for likes and boosts.
-//! Every write commits through `Db::commit_content`: the post page shows them.
+//! Every write that readers could see commits through `Db::commit_post_changes` (the pages of the posts it changed,
+//! and the lists, go stale) or, when it touches many posts, `Db::commit_content`.
 
-use sqlx::{Any, FromRow, any::AnyArguments, query::Query};
+use sqlx::{Any, FromRow, Row, any::AnyArguments, query::Query};
 
 use super::{Db, now};
 
-/// Runs one statement that changes what readers see, committed through `Db::commit_content` (so cached pages go
-/// stale); returns whether it changed a row.
+/// Runs one statement that changes what readers see and names, with `RETURNING post_id`, the post of each row it
+/// changed; commits it so that those posts' cached pages go stale. Returns whether it changed a row.
 async fn change<'q>(db: &Db, query: Query<'q, Any, AnyArguments<'q>>) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin_write().await?;
-    let done = query.execute(&mut *tx).await?;
+    let rows = query.fetch_all(&mut *tx).await?;
+    let posts = rows
+        .iter()
+        .map(|row| row.try_get::<String, _>(0))
+        .collect::<Result<Vec<_>, _>>()?;
     // A statement that changed nothing (a repeated Like) leaves the cached pages valid.
-    if done.rows_affected() > 0 {
-        db.commit_content(tx).await?;
-    } else {
-        tx.commit().await?;
-    }
-    Ok(done.rows_affected() > 0)
+    db.commit_post_changes(tx, &posts).await?;
+    Ok(!posts.is_empty())
 }
 
 /// A comment as stored.
@@ -46,15 +47,86 @@ const COLUMNS: &str = "id, anchor, post_id, parent_id, author_id, author_name, a
      author_avatar, content_html, source_text, summary, attachments_html, url, visibility, status, published_at, \
      edited_at";
 
-/// The comments of a post that readers may see, oldest first.
-pub async fn list_shown(db: &Db, post_id: &str) -> Result<Vec<CommentRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM comments WHERE post_id = $1 AND status = 'shown' \
-         AND visibility IN ('public', 'unlisted') ORDER BY published_at, id"
+/// What makes a comment visible to readers (`c` is the comments table's alias).
+const SHOWN: &str = "c.status = 'shown' AND c.visibility IN ('public', 'unlisted')";
+
+/// A thread's first comment on the post page: it answers the post, or a comment readers do not see (held,
+/// rejected, private or deleted), under which it would otherwise be lost.
+const ROOT: &str = "(c.parent_id IS NULL OR NOT EXISTS (SELECT 1 FROM comments up WHERE up.id = c.parent_id \
+     AND up.post_id = c.post_id AND up.status = 'shown' AND up.visibility IN ('public', 'unlisted')))";
+
+/// How many threads readers see on a post: what the post page's comment pages divide.
+pub async fn count_threads(db: &Db, post_id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM comments c WHERE c.post_id = $1 AND {SHOWN} AND {ROOT}"
     ))
     .bind(post_id)
+    .fetch_one(&db.pool)
+    .await
+}
+
+/// One page of a post's threads, oldest first: `limit` threads after the first `offset`, each with every reply
+/// under it that readers see (oldest first; the caller orders them as threads).
+pub async fn list_threads(
+    db: &Db,
+    post_id: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<CommentRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "WITH RECURSIVE roots (id) AS ( \
+           SELECT c.id FROM comments c WHERE c.post_id = $1 AND {SHOWN} AND {ROOT} \
+           ORDER BY c.published_at, c.id LIMIT $2 OFFSET $3), \
+         tree (id) AS ( \
+           SELECT id FROM roots \
+           UNION SELECT c.id FROM comments c JOIN tree t ON c.parent_id = t.id WHERE c.post_id = $1 AND {SHOWN}) \
+         SELECT {COLUMNS} FROM comments WHERE id IN (SELECT id FROM tree) ORDER BY published_at, id"
+    ))
+    .bind(post_id)
+    .bind(limit)
+    .bind(offset)
     .fetch_all(&db.pool)
     .await
+}
+
+/// Where a shown comment stands on its post's pages: the post's id and the number of threads before the comment's
+/// own thread (its page is that ÷ threads per page, plus one). `None` when readers do not see it.
+pub async fn thread_position(db: &Db, anchor: &str) -> Result<Option<(String, i64)>, sqlx::Error> {
+    let shown = |id_column: &'static str| {
+        format!("SELECT {COLUMNS} FROM comments c WHERE c.{id_column} = $1 AND {SHOWN}")
+    };
+    let Some(mut comment) = sqlx::query_as::<_, CommentRow>(&shown("anchor"))
+        .bind(anchor)
+        .fetch_optional(&db.pool)
+        .await?
+    else {
+        return Ok(None);
+    };
+    // Up to the thread's first comment; replies nest a bounded depth, and a chain longer than this (which a
+    // hostile server could build) is cut short rather than walked.
+    for _ in 0..crate::domain::comments::MAX_CHAIN {
+        let Some(parent_id) = &comment.parent_id else {
+            break;
+        };
+        match sqlx::query_as::<_, CommentRow>(&shown("id"))
+            .bind(parent_id)
+            .fetch_optional(&db.pool)
+            .await?
+        {
+            Some(parent) if parent.post_id == comment.post_id => comment = parent,
+            _ => break,
+        }
+    }
+    let before: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM comments c WHERE c.post_id = $1 AND {SHOWN} AND {ROOT} \
+         AND (c.published_at < $2 OR (c.published_at = $2 AND c.id < $3))"
+    ))
+    .bind(&comment.post_id)
+    .bind(comment.published_at)
+    .bind(&comment.id)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(Some((comment.post_id, before)))
 }
 
 /// Replies that were not addressed to everyone (followers-only and direct): the owner's Mentions list, newest first.
@@ -133,7 +205,11 @@ macro_rules! insert_comment {
 
 /// Stores a comment once: the same object again changes nothing. Returns whether it was new.
 pub async fn insert(db: &Db, c: &NewComment) -> Result<bool, sqlx::Error> {
-    change(db, insert_comment!(c, "ON CONFLICT (id) DO NOTHING")).await
+    change(
+        db,
+        insert_comment!(c, "ON CONFLICT (id) DO NOTHING RETURNING post_id"),
+    )
+    .await
 }
 
 /// Stores imported comments inside the import's transaction, or replaces the text, author and place of those
@@ -194,7 +270,8 @@ pub async fn edit(
 ) -> Result<bool, sqlx::Error> {
     let query = sqlx::query(
         "UPDATE comments SET content_html = $3, summary = $4, attachments_html = $5, visibility = $6, \
-         edited_at = $7, source_text = $8 WHERE id = $1 AND author_id = $2 AND COALESCE(edited_at, published_at) <= $7",
+         edited_at = $7, source_text = $8 WHERE id = $1 AND author_id = $2 AND COALESCE(edited_at, published_at) <= $7 \
+         RETURNING post_id",
     )
     .bind(id)
     .bind(author_id)
@@ -223,23 +300,30 @@ pub async fn set_author_avatar(
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    db.commit_content(tx).await?;
+    if changed > 0 {
+        db.commit_content(tx).await?;
+    } else {
+        tx.commit().await?;
+    }
     Ok(changed)
 }
 
 pub async fn delete_by_author(db: &Db, id: &str, author_id: &str) -> Result<bool, sqlx::Error> {
-    let query = sqlx::query("DELETE FROM comments WHERE id = $1 AND author_id = $2")
-        .bind(id)
-        .bind(author_id);
+    let query =
+        sqlx::query("DELETE FROM comments WHERE id = $1 AND author_id = $2 RETURNING post_id")
+            .bind(id)
+            .bind(author_id);
     change(db, query).await
 }
 
 /// Records who wrote an imported comment, once their server has shown it (WordPress exports name commenters by
 /// profile page, not by actor id).
 pub async fn adopt_author(db: &Db, id: &str, author_id: &str) -> Result<bool, sqlx::Error> {
-    let query = sqlx::query("UPDATE comments SET author_id = $2 WHERE id = $1 AND author_id <> $2")
-        .bind(id)
-        .bind(author_id);
+    let query = sqlx::query(
+        "UPDATE comments SET author_id = $2 WHERE id = $1 AND author_id <> $2 RETURNING post_id",
+    )
+    .bind(id)
+    .bind(author_id);
     change(db, query).await
 }
 
@@ -260,11 +344,9 @@ pub async fn delete_all_of(db: &Db, author_id: &str) -> Result<u64, sqlx::Error>
 
 /// Comments readers can see, on every post (NodeInfo's `localComments`).
 pub async fn count_shown(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM comments WHERE status = 'shown' AND visibility IN ('public', 'unlisted')",
-    )
-    .fetch_one(&db.pool)
-    .await
+    sqlx::query_scalar("SELECT CAST(COALESCE(SUM(comments), 0) AS BIGINT) FROM post_counts")
+        .fetch_one(&db.pool)
+        .await
 }
 
 /// A page of the ids of a post's shown comments, oldest first, with the total: the Article's `replies`.
@@ -304,7 +386,7 @@ pub async fn react(
 ) -> Result<bool, sqlx::Error> {
     let query = sqlx::query(
         "INSERT INTO reactions (activity_id, kind, actor_id, post_id, created_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT DO NOTHING",
+         ON CONFLICT DO NOTHING RETURNING post_id",
     )
     .bind(activity_id)
     .bind(kind)
@@ -322,35 +404,25 @@ pub async fn unreact(
     by_object: Option<(&str, &str)>,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin_write().await?;
-    let mut removed = sqlx::query("DELETE FROM reactions WHERE activity_id = $1 AND actor_id = $2")
-        .bind(activity_id)
-        .bind(actor_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if let Some((kind, post_id)) = by_object.filter(|_| removed == 0) {
-        removed =
-            sqlx::query("DELETE FROM reactions WHERE kind = $1 AND actor_id = $2 AND post_id = $3")
-                .bind(kind)
-                .bind(actor_id)
-                .bind(post_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-    }
-    db.commit_content(tx).await?;
-    Ok(removed > 0)
-}
-
-/// How many likes and boosts a post has.
-pub async fn reaction_counts(db: &Db, post_id: &str) -> Result<(i64, i64), sqlx::Error> {
-    sqlx::query_as(
-        "SELECT COALESCE(SUM(CASE WHEN kind = 'like' THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN kind = 'announce' THEN 1 ELSE 0 END), 0) FROM reactions WHERE post_id = $1",
+    let mut posts: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM reactions WHERE activity_id = $1 AND actor_id = $2 RETURNING post_id",
     )
-    .bind(post_id)
-    .fetch_one(&db.pool)
-    .await
+    .bind(activity_id)
+    .bind(actor_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    if let Some((kind, post_id)) = by_object.filter(|_| posts.is_empty()) {
+        posts = sqlx::query_scalar(
+            "DELETE FROM reactions WHERE kind = $1 AND actor_id = $2 AND post_id = $3 RETURNING post_id",
+        )
+        .bind(kind)
+        .bind(actor_id)
+        .bind(post_id)
+        .fetch_all(&mut *tx)
+        .await?;
+    }
+    db.commit_post_changes(tx, &posts).await?;
+    Ok(!posts.is_empty())
 }
 
 /// A page of the activity ids of a post's likes or boosts, oldest first, with the total.
@@ -361,12 +433,14 @@ pub async fn reaction_ids(
     limit: i64,
     offset: i64,
 ) -> Result<(i64, Vec<String>), sqlx::Error> {
-    let total =
-        sqlx::query_scalar("SELECT COUNT(*) FROM reactions WHERE post_id = $1 AND kind = $2")
-            .bind(post_id)
-            .bind(kind)
-            .fetch_one(&db.pool)
-            .await?;
+    let column = if kind == "like" { "likes" } else { "shares" };
+    let total: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT {column} FROM post_counts WHERE post_id = $1"
+    ))
+    .bind(post_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    let total = total.unwrap_or(0);
     let ids = sqlx::query_scalar(
         "SELECT activity_id FROM reactions WHERE post_id = $1 AND kind = $2 \
          ORDER BY created_at, activity_id LIMIT $3 OFFSET $4",
@@ -422,7 +496,7 @@ pub async fn count_waiting(db: &Db) -> Result<i64, sqlx::Error> {
 
 /// Approves (`shown`) or rejects (`rejected`: kept, so that the same reply delivered again stays hidden).
 pub async fn set_status(db: &Db, id: &str, status: &str) -> Result<bool, sqlx::Error> {
-    let query = sqlx::query("UPDATE comments SET status = $2 WHERE id = $1")
+    let query = sqlx::query("UPDATE comments SET status = $2 WHERE id = $1 RETURNING post_id")
         .bind(id)
         .bind(status);
     change(db, query).await
@@ -432,44 +506,96 @@ pub async fn set_status(db: &Db, id: &str, status: &str) -> Result<bool, sqlx::E
 pub async fn delete(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
     change(
         db,
-        sqlx::query("DELETE FROM comments WHERE id = $1").bind(id),
+        sqlx::query("DELETE FROM comments WHERE id = $1 RETURNING post_id").bind(id),
     )
     .await
 }
 
-/// Whether the owner has let a comment by `author_id` be shown before (the "hold first-time commenters" policy).
+/// Whether the owner has let a comment by `author_id` be shown before (the "hold first-time commenters" policy):
+/// one seek in the `comments_author` index.
 pub async fn has_shown_from(db: &Db, author_id: &str) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM comments WHERE author_id = $1 AND status = 'shown' \
-         AND visibility IN ('public', 'unlisted')",
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM comments WHERE author_id = $1 AND status = 'shown' \
+         AND visibility IN ('public', 'unlisted') LIMIT 1",
     )
     .bind(author_id)
-    .fetch_one(&db.pool)
+    .fetch_optional(&db.pool)
     .await?;
-    Ok(n > 0)
+    Ok(found.is_some())
 }
 
-/// Comments received since `since` from one author, and from their whole host: what flood throttling counts.
-pub async fn received_since(
+/// The minute `time` falls in, as the flood counters count.
+fn minute(time: i64) -> i64 {
+    time.div_euclid(60)
+}
+
+/// Replies stored from one author, and from their whole host, in the last hour (the current minute and the 60
+/// before it): what flood throttling counts. Reads at most 122 counter rows, whatever the history.
+pub async fn received_in_last_hour(
     db: &Db,
     author_id: &str,
     author_host: &str,
-    since: i64,
 ) -> Result<(i64, i64), sqlx::Error> {
     sqlx::query_as(
-        "SELECT COALESCE(SUM(CASE WHEN author_id = $1 THEN 1 ELSE 0 END), 0), COUNT(*) FROM comments \
-         WHERE author_host = $2 AND received_at > $3",
+        // PostgreSQL sums BIGINTs as NUMERIC, which the Any driver cannot read: cast back.
+        "SELECT CAST(COALESCE(SUM(CASE WHEN counted = $1 THEN n ELSE 0 END), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(CASE WHEN counted = $2 THEN n ELSE 0 END), 0) AS BIGINT) \
+         FROM flood_counts WHERE counted IN ($1, $2) AND minute >= $3",
     )
-    .bind(author_id)
-    .bind(author_host)
-    .bind(since)
+    .bind(format!("actor:{author_id}"))
+    .bind(format!("host:{author_host}"))
+    .bind(minute(now()).saturating_sub(60))
     .fetch_one(&db.pool)
     .await
+}
+
+/// Stores a reply that came through the inbox once (the same object again changes nothing), and counts it for the
+/// flood limits (see [`received_in_last_hour`]) in the same transaction. Returns whether it was new. About one call
+/// in 256 also drops the counters older than an hour.
+pub async fn insert_received(db: &Db, c: &NewComment) -> Result<bool, sqlx::Error> {
+    let this_minute = minute(now());
+    let mut tx = db.begin_write().await?;
+    let inserted = insert_comment!(c, "ON CONFLICT (id) DO NOTHING")
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        > 0;
+    if !inserted {
+        tx.commit().await?;
+        return Ok(false);
+    }
+    for counted in [
+        format!("actor:{}", c.author_id),
+        format!("host:{}", c.author_host),
+    ] {
+        sqlx::query(
+            "INSERT INTO flood_counts (counted, minute, n) VALUES ($1, $2, 1) \
+             ON CONFLICT (counted, minute) DO UPDATE SET n = flood_counts.n + 1",
+        )
+        .bind(counted)
+        .bind(this_minute)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if rand::random::<u8>() == 0 {
+        sqlx::query("DELETE FROM flood_counts WHERE minute < $1")
+            .bind(this_minute.saturating_sub(61))
+            .execute(&mut *tx)
+            .await?;
+    }
+    // A held, followers-only or direct reply changes no page readers see.
+    if c.status == "shown" && matches!(c.visibility.as_str(), "public" | "unlisted") {
+        db.commit_post_changes(tx, std::slice::from_ref(&c.post_id))
+            .await?;
+    } else {
+        tx.commit().await?;
+    }
+    Ok(true)
 }
 
 /// A post with the comments open or closed.
 pub async fn set_open(db: &Db, post_id: &str, open: bool) -> Result<bool, sqlx::Error> {
-    let query = sqlx::query("UPDATE posts SET comments_open = $2 WHERE id = $1")
+    let query = sqlx::query("UPDATE posts SET comments_open = $2 WHERE id = $1 RETURNING id")
         .bind(post_id)
         .bind(i64::from(open));
     change(db, query).await

@@ -354,5 +354,6 @@ pub async fn set_remote_avatar(
     .bind(now())
     .execute(&mut *tx)
     .await?;
-    db.commit_content(tx).await
+    // Avatars show beside comments, on post pages only.
+    db.commit_all_posts(tx).await
 }

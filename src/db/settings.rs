@@ -11,6 +11,7 @@ pub const SITE_DESCRIPTION: &str = "site_description";
 pub const SITE_LANGUAGE: &str = "site_language";
 pub const SITE_TIME_ZONE: &str = "site_time_zone";
 pub const SITE_POSTS_PER_PAGE: &str = "site_posts_per_page";
+pub const SITE_COMMENT_THREADS_PER_PAGE: &str = "site_comment_threads_per_page";
 
 /// `base` (from `config.toml`) with the owner's stored changes; a stored value that is no longer valid is ignored.
 pub async fn site(db: &Db, base: &SiteConfig) -> Result<SiteConfig, sqlx::Error> {
@@ -46,6 +47,13 @@ pub fn site_from(base: &SiteConfig, stored: &HashMap<String, String>) -> SiteCon
         .filter(|n| (1..=100).contains(n))
     {
         site.posts_per_page = n;
+    }
+    if let Some(n) = stored
+        .get(SITE_COMMENT_THREADS_PER_PAGE)
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|n| (1..=1000).contains(n))
+    {
+        site.comment_threads_per_page = n;
     }
     site.favicon_url = stored.get("favicon_url").cloned();
     site.moved_to = crate::domain::moving::moved(stored);

@@ -11,6 +11,9 @@ use super::content::escape_html;
 pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
 /// Replies nested deeper than this are shown at this depth, under their branch.
 pub const MAX_DEPTH: usize = 4;
+/// The most parents followed up from a comment to find its thread's first comment (a comment permalink); threads
+/// are rarely more than a few dozen deep.
+pub const MAX_CHAIN: usize = 1000;
 
 /// The ActivityStreams "everyone" address, in the forms servers use.
 const PUBLIC: [&str; 3] = [

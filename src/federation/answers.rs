@@ -189,12 +189,8 @@ pub async fn reply(state: &AppState, parent_id: &str, text: &str) -> Result<Stri
     let mut stored = comments::find(&state.db, &id)
         .await?
         .ok_or(AnswerError::NoSuchComment)?;
-    // Its page is the post's, at the reply's anchor.
-    stored.url = Some(format!(
-        "{}#comment-{}",
-        state.urls.page_url(&post.path()),
-        stored.anchor
-    ));
+    // Its page is the post's, at the reply's anchor: the permalink that finds the page of comments holding it.
+    stored.url = Some(comment_permalink(state, &stored.anchor));
     let activity = envelope(
         state,
         "Create",
@@ -219,16 +215,15 @@ async fn own(state: &AppState, id: &str) -> Result<(CommentRow, Option<CommentRo
     Ok((reply, parent))
 }
 
-/// The public URL of a stored reply (the post page at its anchor).
+/// The public URL of a stored reply (its permalink, which leads to the post page at its anchor).
 async fn with_url(state: &AppState, mut reply: CommentRow) -> Result<CommentRow, AnswerError> {
-    if let Some(post) = db::posts::find_by_id(&state.db, &reply.post_id).await? {
-        reply.url = Some(format!(
-            "{}#comment-{}",
-            state.urls.page_url(&post.path()),
-            reply.anchor
-        ));
-    }
+    reply.url = Some(comment_permalink(state, &reply.anchor));
     Ok(reply)
+}
+
+/// `/comments/{anchor}` on this blog.
+fn comment_permalink(state: &AppState, anchor: &str) -> String {
+    state.urls.page_url(&format!("/comments/{anchor}"))
 }
 
 async fn post_title(state: &AppState, post_id: &str) -> Result<String, AnswerError> {

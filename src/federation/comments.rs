@@ -23,6 +23,7 @@ use crate::{
 };
 
 /// What a reply answers.
+#[derive(Debug, Clone)]
 pub struct Target {
     pub post_id: String,
     /// The comment it answers, when it is a reply to a reply.
@@ -32,10 +33,10 @@ pub struct Target {
 /// The post (and comment) `in_reply_to` names, if it is ours.
 pub async fn target(state: &AppState, in_reply_to: &str) -> Result<Option<Target>, sqlx::Error> {
     if let Some(article_id) = state.urls.article_id_in(in_reply_to) {
-        return Ok(posts::find_published_by_article_id(&state.db, article_id)
+        return Ok(posts::published_id_by_article_id(&state.db, article_id)
             .await?
-            .map(|p| Target {
-                post_id: p.id,
+            .map(|post_id| Target {
+                post_id,
                 parent_id: None,
             }));
     }
@@ -59,9 +60,7 @@ pub async fn liked_post(state: &AppState, object: &str) -> Result<Option<String>
     let Some(article_id) = state.urls.article_id_in(object) else {
         return db::imports::post_for_old_url(&state.db, object).await;
     };
-    Ok(posts::find_published_by_article_id(&state.db, article_id)
-        .await?
-        .map(|p| p.id))
+    posts::published_id_by_article_id(&state.db, article_id).await
 }
 
 /// The host and port of a URL: what must match between a Note, its author, and where it was fetched from.
@@ -179,9 +178,9 @@ pub fn edited_at(note: &Note) -> i64 {
 }
 
 /// Whether the owner's moderation lets a new reply by `author_id` show at once (else it is held).
+/// The policy is the one in effect in this process (reloaded when any process changes it), not read per reply.
 pub async fn shown_at_once(state: &AppState, author_id: &str) -> Result<bool, sqlx::Error> {
-    let settings = db::settings::all(&state.db).await?;
-    let policy = Policy::from_setting(settings.get(Policy::KEY).map(String::as_str));
+    let policy = state.site().comment_policy;
     let known = match policy {
         Policy::HoldFirst => comments::has_shown_from(&state.db, author_id).await?,
         _ => false,
@@ -197,7 +196,7 @@ pub async fn check_flood(
 ) -> Result<(), AppError> {
     let limits = &state.config.limits;
     let (by_author, by_host) =
-        comments::received_since(&state.db, author_id, author_host, db::now() - 3600).await?;
+        comments::received_in_last_hour(&state.db, author_id, author_host).await?;
     if by_author >= limits.comments_per_actor_per_hour {
         return Err(AppError::TooManyRequests(format!(
             "too many replies from {author_id} in the last hour"

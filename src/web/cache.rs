@@ -11,8 +11,12 @@
 //! one per encoding) and a `Last-Modified`: when the content version it was rendered under began (kept while its
 //! bytes stay the same); a request that names either gets a bodiless 304 when it still matches, from the cache
 //! without rendering anything.
+//!
+//! Misses fly single: when many readers ask for a page that is missing or stale (a post that just got a comment),
+//! one renders it and the others wait for that render and are answered from the cache.
 
 use std::{
+    collections::HashMap,
     sync::Arc,
     time::{Duration, Instant, SystemTime},
 };
@@ -27,11 +31,17 @@ use axum::{
 use quick_cache::{Weighter, sync::Cache};
 use sha2::Digest;
 
-use crate::app::AppState;
+use crate::{
+    app::AppState,
+    db::versions::{Depends, Versions},
+};
 
 #[derive(Clone)]
 struct CachedPage {
+    /// The number of the latest change when the page began to render (see `db::versions`).
     version: u64,
+    /// What the page shows: which changes make it stale.
+    depends: Depends,
     stored_at: Instant,
     /// Every header of the original response (content type and encoding, validators, security headers), replayed
     /// on a hit.
@@ -45,6 +55,12 @@ struct CachedPage {
 /// Put on responses of routes whose pages may be cached (the reader's pages), by [`mark_cacheable`].
 #[derive(Debug, Clone, Copy)]
 pub struct Cacheable;
+
+/// Says what a page shows, so that only changes to that make it stale; a cacheable page that does not say depends
+/// on everything.
+pub fn depends_on(response: &mut Response, depends: Depends) {
+    response.extensions_mut().insert(depends);
+}
 
 /// Marks a route's responses as cacheable; applied to the reader's routes only.
 pub async fn mark_cacheable(mut response: Response) -> Response {
@@ -67,12 +83,39 @@ pub struct PageCache {
     /// `None` when `cache.max_bytes` is 0 (caching off).
     pages: Option<Cache<String, Arc<CachedPage>, PageWeight>>,
     max_age: Duration,
+    /// How long a list may be served after only the counts it shows changed (`cache.list_delay_ms`).
+    list_delay: Duration,
     /// `Cache-Control` of public pages.
     cache_control: HeaderValue,
-    /// The content version last seen and when it began (unix seconds): the `Last-Modified` of pages rendered
-    /// under it. Each new version begins strictly later than the one before, so that a change within the second
-    /// of a client's last fetch still moves the date it compares.
-    since: std::sync::Mutex<(u64, u64)>,
+    /// When each recent change number was first seen (unix seconds): the `Last-Modified` of pages whose last
+    /// change it is. A later number never begins earlier than an earlier one; the oldest are forgotten first.
+    began: std::sync::Mutex<std::collections::BTreeMap<u64, u64>>,
+    /// The keys being rendered now, each with the lock its renderer holds: concurrent misses of one page wait for
+    /// that one render instead of rendering the same page each (single flight).
+    in_flight: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// One request's turn to render a missing page: held while it renders; the next request for the key gets it after.
+struct Turn<'a> {
+    cache: &'a PageCache,
+    key: String,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.guard.take();
+        let mut in_flight = self
+            .cache
+            .in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Nobody else holds or waits for this lock (the map's reference and ours): the key is no longer in flight.
+        if Arc::strong_count(&self.lock) <= 2 {
+            in_flight.remove(&self.key);
+        }
+    }
 }
 
 impl PageCache {
@@ -93,21 +136,50 @@ impl PageCache {
         Self {
             pages,
             max_age: Duration::from_secs(config.max_age_seconds),
+            list_delay: Duration::from_millis(config.list_delay_ms),
             cache_control,
-            since: std::sync::Mutex::new((u64::MAX, 0)),
+            began: std::sync::Mutex::new(std::collections::BTreeMap::new()),
+            in_flight: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
-    /// When content version `version` began, as [`PageCache::since`] keeps it.
+    /// Waits for the turn to render `key` (at once when nobody renders it); `None` when caching is off.
+    async fn turn(&self, key: &str) -> Option<Turn<'_>> {
+        self.pages.as_ref()?;
+        let lock = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(key.to_string())
+            .or_default()
+            .clone();
+        let guard = lock.clone().lock_owned().await;
+        Some(Turn {
+            cache: self,
+            key: key.to_string(),
+            lock,
+            guard: Some(guard),
+        })
+    }
+
+    /// When change number `version` was first seen, as [`PageCache::began`] keeps it.
     fn version_began(&self, version: u64) -> u64 {
-        let mut since = self
-            .since
+        /// Change numbers remembered; a page whose last change is older than these is dated anew.
+        const KEPT: usize = 4096;
+        let mut began = self
+            .began
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if since.0 != version {
-            *since = (version, now_unix().max(since.1.saturating_add(1)));
+        if let Some(&at) = began.get(&version) {
+            return at;
         }
-        since.1
+        let earlier = began.range(..version).next_back().map_or(0, |(_, &at)| at);
+        let at = now_unix().max(earlier);
+        began.insert(version, at);
+        while began.len() > KEPT {
+            began.pop_first();
+        }
+        at
     }
 
     /// The stored page under `key`, fresh or not.
@@ -115,8 +187,16 @@ impl PageCache {
         self.pages.as_ref()?.get(key)
     }
 
-    fn is_fresh(&self, page: &CachedPage, version: u64) -> bool {
-        page.version == version && page.stored_at.elapsed() < self.max_age
+    /// Whether a stored page still shows what it depends on, and is young enough.
+    fn is_fresh(&self, page: &CachedPage, versions: &Versions) -> bool {
+        let age = page.stored_at.elapsed();
+        if age >= self.max_age {
+            return false;
+        }
+        versions.unchanged_since(&page.depends, page.version)
+            || (page.depends == Depends::Lists
+                && age < self.list_delay
+                && versions.only_counts_changed(page.version))
     }
 
     fn insert(&self, key: String, page: Arc<CachedPage>) {
@@ -197,9 +277,9 @@ fn parse_qvalue(v: &str) -> Option<u16> {
     }
 }
 
-/// The cache key of a request, or `None` when it must not be cached: only GET, and only the bare path or
-/// `?page=N`, so that arbitrary query strings cannot push real pages out. The key also holds the coding the
-/// response will have and whether an ActivityPub document or a page was asked for.
+/// The cache key of a request, or `None` when it must not be cached: only GET, and only the bare path, `?page=N`
+/// (lists) or `?comments=N` (a post's comments), so that arbitrary query strings cannot push real pages out. The
+/// key also holds the coding the response will have and whether an ActivityPub document or a page was asked for.
 fn cache_key(request: &Request, encoding: Encoding) -> Option<String> {
     if request.method() != Method::GET {
         return None;
@@ -213,9 +293,11 @@ fn cache_key(request: &Request, encoding: Encoding) -> Option<String> {
     let path = match uri.query() {
         None => uri.path().to_string(),
         Some(q)
-            if q.strip_prefix("page=").is_some_and(|n| {
-                !n.is_empty() && n.len() <= 7 && n.bytes().all(|b| b.is_ascii_digit())
-            }) =>
+            if q.strip_prefix("page=")
+                .or_else(|| q.strip_prefix("comments="))
+                .is_some_and(|n| {
+                    !n.is_empty() && n.len() <= 7 && n.bytes().all(|b| b.is_ascii_digit())
+                }) =>
         {
             format!("{}?{q}", uri.path())
         }
@@ -306,9 +388,24 @@ pub async fn cached_pages(
         return next.run(request).await;
     };
     let conditions = Conditions::of(request.headers());
-    let version = state.db.content_version();
+    let versions = state.db.versions();
+    if let Some(page) = state
+        .pages
+        .peek(&key)
+        .filter(|p| state.pages.is_fresh(p, versions))
+    {
+        return answer(&page, &conditions);
+    }
+    // A miss: one request renders the page while the others for the same key wait, then read what it stored.
+    let _turn = state.pages.turn(&key).await;
+    // Read before rendering: a change committed while the page renders is later than this, so it makes the page
+    // stale even if the render did not see it.
+    let version = versions.current();
     let stored = state.pages.peek(&key);
-    if let Some(page) = stored.as_ref().filter(|p| state.pages.is_fresh(p, version)) {
+    if let Some(page) = stored
+        .as_ref()
+        .filter(|p| state.pages.is_fresh(p, versions))
+    {
         return answer(page, &conditions);
     }
     // The compression layer inside sees only the coding this key stands for.
@@ -323,6 +420,11 @@ pub async fn cached_pages(
     if !cacheable {
         return response;
     }
+    let depends = response
+        .extensions()
+        .get::<Depends>()
+        .cloned()
+        .unwrap_or(Depends::Everything);
     let (mut parts, body) = response.into_parts();
     let body = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(b) => b,
@@ -341,11 +443,22 @@ pub async fn cached_pages(
     let hex: String = digest.iter().take(10).map(|b| format!("{b:02x}")).collect();
     let etag = HeaderValue::from_str(&format!("\"{hex}-{coding}\""))
         .unwrap_or(HeaderValue::from_static("\"unknown\""));
-    // Last-Modified: when the content version in force began (with or without the cache, the same for every
-    // page of that version), kept from the stored page when the bytes did not change.
+    // Last-Modified: when the last change the page shows was first seen (with or without the cache, the same for
+    // every render of it), kept from the stored page when the bytes did not change.
     let modified = match &stored {
         Some(old) if old.etag == etag => old.modified,
-        _ => state.pages.version_began(version),
+        // New bytes get a later date than the ones they replace, so that a client that fetched the old page within
+        // the same second sees a change; but never more than a second ahead of the clock (a storm of changes to
+        // one page within a second is told apart by the ETag).
+        Some(old) => state
+            .pages
+            .version_began(versions.last_change(&depends))
+            .max(
+                old.modified
+                    .saturating_add(1)
+                    .min(now_unix().saturating_add(1)),
+            ),
+        None => state.pages.version_began(versions.last_change(&depends)),
     };
     let headers = &mut parts.headers;
     headers.insert(header::ETAG, etag.clone());
@@ -361,6 +474,7 @@ pub async fn cached_pages(
     );
     let page = Arc::new(CachedPage {
         version,
+        depends,
         stored_at: Instant::now(),
         headers: parts.headers,
         body,
@@ -380,12 +494,14 @@ mod tests {
             max_bytes,
             max_age_seconds,
             public_max_age_seconds: 60,
+            list_delay_ms: 60_000,
         }
     }
 
-    fn page(version: u64) -> Arc<CachedPage> {
+    fn page(version: u64, depends: Depends) -> Arc<CachedPage> {
         Arc::new(CachedPage {
             version,
+            depends,
             stored_at: Instant::now(),
             headers: HeaderMap::new(),
             body: Bytes::from_static(b"<p>hi</p>"),
@@ -395,20 +511,50 @@ mod tests {
     }
 
     #[test]
-    fn serves_only_the_current_version_within_max_age() {
+    fn serves_a_page_until_what_it_shows_changes_within_max_age() {
         let cache = PageCache::new(&config(1 << 20, 60));
-        cache.insert("/".into(), page(3));
-        let stored = cache.peek("/").expect("stored");
-        assert!(cache.is_fresh(&stored, 3));
-        assert!(!cache.is_fresh(&stored, 4), "content changed");
-        let expired = PageCache::new(&config(1 << 20, 0));
-        expired.insert("/".into(), page(3));
+        let versions = Versions::default();
+        let now = versions.current();
+        for (key, depends) in [
+            ("/everything", Depends::Everything),
+            ("/posts/a", Depends::Post("a".into())),
+            ("/posts/b", Depends::Post("b".into())),
+            ("/", Depends::Lists),
+            ("/feed.xml", Depends::Structure),
+        ] {
+            cache.insert(key.into(), page(now, depends));
+        }
+        let fresh = |key: &str| cache.is_fresh(&cache.peek(key).expect("stored"), &versions);
+        versions.post_changed("a");
+        assert!(!fresh("/posts/a"), "its post changed");
+        assert!(!fresh("/everything"));
+        assert!(fresh("/posts/b"), "another post did not");
+        assert!(fresh("/feed.xml"), "feeds show no comments");
         assert!(
-            !expired.is_fresh(&expired.peek("/").expect("stored"), 3),
+            fresh("/"),
+            "a list's counts may be late within list_delay_ms"
+        );
+        versions.structure_changed();
+        assert!(!fresh("/"), "a list is stale at once when posts change");
+        assert!(!fresh("/posts/b") && !fresh("/feed.xml"));
+
+        // Without a delay, lists are stale at once too.
+        let prompt = PageCache::new(&crate::config::CacheConfig {
+            list_delay_ms: 0,
+            ..config(1 << 20, 60)
+        });
+        prompt.insert("/".into(), page(versions.current(), Depends::Lists));
+        versions.post_changed("b");
+        assert!(!prompt.is_fresh(&prompt.peek("/").expect("stored"), &versions));
+
+        let expired = PageCache::new(&config(1 << 20, 0));
+        expired.insert("/".into(), page(versions.current(), Depends::Everything));
+        assert!(
+            !expired.is_fresh(&expired.peek("/").expect("stored"), &versions),
             "too old"
         );
         let off = PageCache::new(&config(0, 60));
-        off.insert("/".into(), page(3));
+        off.insert("/".into(), page(3, Depends::Everything));
         assert!(off.peek("/").is_none(), "disabled");
     }
 
@@ -421,18 +567,52 @@ mod tests {
     }
 
     #[test]
-    fn each_version_begins_later_than_the_last() {
+    fn each_change_is_dated_when_first_seen_and_never_before_an_earlier_one() {
         let cache = PageCache::new(&config(1 << 20, 60));
-        let first = cache.version_began(1);
-        assert!(first >= now_unix() - 1);
+        let first = cache.version_began(5);
+        assert!(first >= now_unix() - 1 && first <= now_unix());
         assert_eq!(
-            cache.version_began(1),
+            cache.version_began(5),
             first,
-            "the same version, the same date"
+            "the same change, the same date"
         );
-        let second = cache.version_began(2);
-        assert!(second > first, "even within one second");
-        assert!(cache.version_began(3) > second);
+        let later = cache.version_began(9);
+        assert!(
+            later >= first && later <= now_unix(),
+            "never ahead of the clock"
+        );
+        assert_eq!(
+            cache.version_began(5),
+            first,
+            "asking for another keeps the first"
+        );
+        for n in 10..5000 {
+            cache.version_began(n);
+        }
+        assert!(cache.began.lock().expect("lock").len() <= 4096, "bounded");
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_of_one_key_take_turns() {
+        let cache = Arc::new(PageCache::new(&config(1 << 20, 60)));
+        let first = cache.turn("gzip page /").await.expect("caching is on");
+        // Another key is not held up.
+        drop(cache.turn("gzip page /other").await);
+        // The same key waits for the first renderer.
+        let waiting = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                let _turn = cache.turn("gzip page /").await;
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "the second miss waits");
+        drop(first);
+        waiting.await.expect("the second miss gets its turn");
+        let in_flight = cache.in_flight.lock().expect("lock").len();
+        assert_eq!(in_flight, 0, "nothing stays in flight");
+        // With caching off there is nothing to wait for.
+        assert!(PageCache::new(&config(0, 60)).turn("k").await.is_none());
     }
 
     #[test]
@@ -448,6 +628,11 @@ mod tests {
             key(Method::GET, "/?page=2", "*/*").as_deref(),
             Some("gzip page /?page=2")
         );
+        assert_eq!(
+            key(Method::GET, "/posts/a?comments=3", "*/*").as_deref(),
+            Some("gzip page /posts/a?comments=3")
+        );
+        assert_eq!(key(Method::GET, "/posts/a?comments=x", "*/*"), None);
         assert_eq!(key(Method::GET, "/?page=2&x=1", "*/*"), None);
         assert_eq!(key(Method::GET, "/?utm=1", "*/*"), None);
         assert_eq!(key(Method::POST, "/", "*/*"), None);

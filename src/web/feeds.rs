@@ -78,8 +78,11 @@ fn published(post: &Post) -> i64 {
     post.published_at.unwrap_or(post.created_at)
 }
 
+/// A feed shows posts, not comments: a comment leaves its cached copy fresh.
 fn feed_response(content_type: &'static str, body: String) -> Response {
-    ([(header::CONTENT_TYPE, content_type)], xml_text(body)).into_response()
+    let mut response = ([(header::CONTENT_TYPE, content_type)], xml_text(body)).into_response();
+    super::cache::depends_on(&mut response, crate::db::versions::Depends::Structure);
+    response
 }
 
 /// The newest change among a feed's posts (its `updated`), or the epoch for an empty feed.
@@ -250,11 +253,13 @@ fn json_feed(state: &AppState, source: Source) -> Response {
         "language": site.language,
         "items": items,
     });
-    (
+    let mut response = (
         [(header::CONTENT_TYPE, "application/feed+json; charset=utf-8")],
         feed.to_string(),
     )
-        .into_response()
+        .into_response();
+    super::cache::depends_on(&mut response, crate::db::versions::Depends::Structure);
+    response
 }
 
 /// `/feed.xml`: the newest posts as Atom.

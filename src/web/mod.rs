@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
     let public = Router::new()
         .route("/", get(pages::home))
         .route("/posts/{slug}", get(pages::post))
+        .route("/comments/{anchor}", get(pages::comment_permalink))
         .route("/tags", get(pages::tags))
         .route("/tags/{slug}", get(pages::tag))
         .route("/tags/{slug}/{file}", get(feeds::tag_feed))

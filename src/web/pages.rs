@@ -7,6 +7,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
+
+use super::cache::depends_on;
+use crate::db::versions::Depends;
 use std::sync::Arc;
 
 use super::views::{
@@ -58,7 +61,8 @@ const PARTS_KEPT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl SharedParts {
     pub(crate) async fn get(&self, state: &AppState) -> Result<Arc<Parts>, AppError> {
-        let version = state.db.content_version();
+        // The parts show posts and followers, not comments: a comment leaves them as they are.
+        let version = state.db.versions().structure();
         {
             let kept = self
                 .0
@@ -136,7 +140,7 @@ pub async fn home(
     }
     let list = posts::list_published(&state.db, per_page, (page - 1) * per_page).await?;
     let chrome = chrome(&state, "/", "", Vec::new()).await?;
-    render(&HomePage {
+    let mut response = render(&HomePage {
         site: &state.site(),
         chrome: &chrome,
         posts: list
@@ -144,7 +148,9 @@ pub async fn home(
             .map(|p| PostView::new(p, state.urls.base(), &zone))
             .collect(),
         pager: Pager::new("/", page, per_page, total),
-    })
+    })?;
+    depends_on(&mut response, Depends::Lists);
+    Ok(response)
 }
 
 pub async fn tag(
@@ -176,7 +182,7 @@ pub async fn tag(
         &format!("{path}/feed"),
     );
     let chrome = chrome(&state, &path, "", feeds).await?;
-    render(&TagPage {
+    let mut response = render(&TagPage {
         site: &state.site(),
         chrome: &chrome,
         pager: Pager::new(&views::tag_path(&tag.slug), page, per_page, total),
@@ -185,14 +191,38 @@ pub async fn tag(
             .into_iter()
             .map(|p| PostView::new(p, state.urls.base(), &zone))
             .collect(),
-    })
+    })?;
+    depends_on(&mut response, Depends::Lists);
+    Ok(response)
+}
+
+/// `?comments=N` on a post: which page of its comments (the newest when absent).
+#[derive(Debug, Deserialize)]
+pub struct CommentsQuery {
+    comments: Option<String>,
+}
+
+impl CommentsQuery {
+    fn number(&self) -> Result<Option<i64>, AppError> {
+        match self.comments.as_deref() {
+            None | Some("") => Ok(None),
+            Some(s) => s
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=1_000_000).contains(n))
+                .map(Some)
+                .ok_or(AppError::NotFound),
+        }
+    }
 }
 
 pub async fn post(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    Query(q): Query<CommentsQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    let comment_page = q.number()?;
     let Some(post) = posts::find_published_by_slug(&state.db, &slug).await? else {
         // An old slug moved permanently to the post's current address.
         return match posts::current_slug_for_old(&state.db, &slug).await? {
@@ -208,29 +238,70 @@ pub async fn post(
             &state.urls.article(&post.article_id),
         ));
     }
-    post_page(&state, post, None, String::new()).await
+    post_page(&state, post, comment_page, None, String::new()).await
+}
+
+/// `/comments/{anchor}`: a comment's permalink, which leads to the page of the post's comments that holds it (302:
+/// the page changes as threads are added), at the comment.
+pub async fn comment_permalink(
+    State(state): State<AppState>,
+    Path(anchor): Path<String>,
+) -> Result<Response, AppError> {
+    let Some((post_id, threads_before)) = comments::thread_position(&state.db, &anchor).await?
+    else {
+        return Err(AppError::NotFound);
+    };
+    let Some(post) = posts::find_by_id(&state.db, &post_id)
+        .await?
+        .filter(|p| p.status() == crate::domain::posts::PostStatus::Published && !p.is_page())
+    else {
+        return Err(AppError::NotFound);
+    };
+    let per_page = state.site().comment_threads_per_page;
+    let threads = comments::count_threads(&state.db, &post.id).await?;
+    let page = threads_before / per_page + 1;
+    let target = format!(
+        "{}#comment-{anchor}",
+        views::comments_page_path(&post.path(), page, views::pages_of(threads, per_page))
+    );
+    Ok((StatusCode::FOUND, [(header::LOCATION, target)]).into_response())
 }
 
 /// The post page; `interact_error` and `handle_typed` when "Leave a comment" could not use the address typed.
 async fn post_page(
     state: &AppState,
     post: posts::Post,
+    comment_page: Option<i64>,
     interact_error: Option<String>,
     handle_typed: String,
 ) -> Result<Response, AppError> {
     let article_url = state.urls.article(&post.article_id);
-    let comments = comments::list_shown(&state.db, &post.id).await?;
-    let (likes, boosts) = comments::reaction_counts(&state.db, &post.id).await?;
+    // The comments, a page of threads at a time: the newest page unless another is asked for.
+    let per_page = state.site().comment_threads_per_page;
+    let threads = comments::count_threads(&state.db, &post.id).await?;
+    let pages = views::pages_of(threads, per_page);
+    let page = match comment_page {
+        None => pages,
+        Some(n) if n <= pages => n,
+        Some(_) => return Err(AppError::NotFound),
+    };
+    let comments =
+        comments::list_threads(&state.db, &post.id, per_page, (page - 1) * per_page).await?;
+    let comment_pager = views::CommentPager::new(&post.path(), page, pages);
+    let (likes, boosts, comment_count) = (post.like_count, post.share_count, post.comment_count);
     let (older, newer) = posts::neighbours(&state.db, &post).await?;
     let policy = state.site().comment_policy;
     let chrome = chrome(state, &views::post_path(&post.slug), "", Vec::new()).await?;
+    let post_id = post.id.clone();
     let mut response = render(&PostPage {
         site: &state.site(),
         chrome: &chrome,
         article_url,
         fediverse_creator: state.urls.handle(),
         post: PostView::new(post, state.urls.base(), &state.site().zone()),
+        comment_count,
         comments: with_copied_avatars(state, views::comment_thread(comments)).await?,
+        comment_pager,
         likes,
         boosts,
         older: older.map(|(slug, title)| (views::post_path(&slug), title)),
@@ -242,6 +313,7 @@ async fn post_page(
     response
         .headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept"));
+    depends_on(&mut response, Depends::Post(post_id));
     Ok(response)
 }
 
@@ -291,6 +363,7 @@ pub async fn page(
     response
         .headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept"));
+    depends_on(&mut response, Depends::Structure);
     Ok(response)
 }
 
@@ -480,6 +553,7 @@ pub async fn interact(
     let mut response = post_page(
         &state,
         post,
+        None,
         Some(error.to_string()),
         typed_address(&q.handle),
     )
@@ -537,7 +611,7 @@ pub async fn archive(
             .await?;
     let path = views::archive_path(year, month);
     let chrome = chrome(&state, &path, "", Vec::new()).await?;
-    render(&ArchivePage {
+    let mut response = render(&ArchivePage {
         site: &state.site(),
         chrome: &chrome,
         month_name: crate::domain::dates::month_name(year, month),
@@ -546,7 +620,9 @@ pub async fn archive(
             .into_iter()
             .map(|p| PostView::new(p, state.urls.base(), &zone))
             .collect(),
-    })
+    })?;
+    depends_on(&mut response, Depends::Lists);
+    Ok(response)
 }
 
 /// `/{year}/{month}` without the slash: the archive's one address.

@@ -292,6 +292,65 @@ pub fn comment_thread(rows: Vec<CommentRow>) -> Vec<CommentView> {
         .collect()
 }
 
+/// How many pages `items` fill at `per_page` a page (at least one).
+pub fn pages_of(items: i64, per_page: i64) -> i64 {
+    (items.saturating_add(per_page.max(1) - 1) / per_page.max(1)).max(1)
+}
+
+/// The address of page `page` of a post's comments (of `pages`): the post itself for the newest (last) page.
+pub fn comments_page_path(post_path: &str, page: i64, pages: i64) -> String {
+    if page >= pages {
+        post_path.to_string()
+    } else {
+        format!("{post_path}?comments={page}")
+    }
+}
+
+/// One link of the comment pages' navigation.
+pub struct PageLink {
+    pub number: i64,
+    pub url: String,
+    pub current: bool,
+    /// Pages are left out before this one (shown as "…").
+    pub gap_before: bool,
+}
+
+/// The navigation between pages of a post's comments: older and newer, and the page numbers (the first, the last
+/// and two either side of the current one).
+pub struct CommentPager {
+    pub older: Option<String>,
+    pub newer: Option<String>,
+    pub links: Vec<PageLink>,
+}
+
+impl CommentPager {
+    /// `None` when everything fits on one page.
+    pub fn new(post_path: &str, page: i64, pages: i64) -> Option<Self> {
+        if pages <= 1 {
+            return None;
+        }
+        let url = |n: i64| format!("{}#comments", comments_page_path(post_path, n, pages));
+        let mut links = Vec::new();
+        let mut last_listed = 0;
+        for n in 1..=pages {
+            if n == 1 || n == pages || (n - page).abs() <= 2 {
+                links.push(PageLink {
+                    number: n,
+                    url: url(n),
+                    current: n == page,
+                    gap_before: n > last_listed + 1,
+                });
+                last_listed = n;
+            }
+        }
+        Some(Self {
+            older: (page > 1).then(|| url(page - 1)),
+            newer: (page < pages).then(|| url(page + 1)),
+            links,
+        })
+    }
+}
+
 /// Links between pages of a list.
 pub struct Pager {
     pub page: i64,
@@ -353,7 +412,12 @@ pub struct PostPage<'a> {
     /// `@blog@host`, for Mastodon's author attribution on link cards.
     pub fediverse_creator: String,
     pub post: PostView,
+    /// Comments readers see on the whole post (every page).
+    pub comment_count: i64,
+    /// The threads of the page shown.
     pub comments: Vec<CommentView>,
+    /// Links to the other pages of comments, when there are several.
+    pub comment_pager: Option<CommentPager>,
     pub likes: i64,
     pub boosts: i64,
     /// The older and newer posts: (path, title).

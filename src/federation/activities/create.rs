@@ -19,18 +19,27 @@ pub async fn receive(state: &AppState, signer: &str, object: &Value) -> Result<(
     }
     // Cheap check first: a reply to something that is not ours needs no fetching.
     let in_reply_to = object.get("inReplyTo").and_then(Value::as_str);
-    if let Some(irt) = in_reply_to
-        && replies::target(state, irt).await?.is_none()
-    {
-        tracing::info!(actor = %signer, in_reply_to = %irt, "reply to something not ours; dropped");
-        return Ok(());
-    }
+    let early = match in_reply_to {
+        Some(irt) => match replies::target(state, irt).await? {
+            Some(target) => Some((irt.to_string(), target)),
+            None => {
+                tracing::info!(actor = %signer, in_reply_to = %irt, "reply to something not ours; dropped");
+                return Ok(());
+            }
+        },
+        None => None,
+    };
     let note = replies::authentic_note(state, signer, object).await?;
     let Some(irt) = note.in_reply_to.as_deref() else {
         tracing::info!(actor = %signer, "a Note that replies to nothing; dropped");
         return Ok(());
     };
-    let Some(target) = replies::target(state, irt).await? else {
+    // Found once: again only when the copy fetched from its origin answers something else than the one received.
+    let target = match early {
+        Some((early_irt, target)) if early_irt == irt => Some(target),
+        _ => replies::target(state, irt).await?,
+    };
+    let Some(target) = target else {
         tracing::info!(actor = %signer, in_reply_to = %irt, "reply to something not ours; dropped");
         return Ok(());
     };
@@ -51,11 +60,10 @@ pub async fn receive(state: &AppState, signer: &str, object: &Value) -> Result<(
     if showable && !replies::shown_at_once(state, &comment.author_id).await? {
         comment.status = "held".into();
     }
-    if comments::insert(&state.db, &comment).await? {
+    if comments::insert_received(&state.db, &comment).await? {
         tracing::info!(comment = %comment.id, author = %comment.author_handle, status = %comment.status, "new comment");
-        let title = crate::db::posts::find_by_id(&state.db, &comment.post_id)
+        let title = crate::db::posts::title_of(&state.db, &comment.post_id)
             .await?
-            .map(|p| p.title)
             .unwrap_or_default();
         let text = crate::domain::content::excerpt_text(&comment.content_html);
         let text: String = text.chars().take(140).collect();

@@ -63,7 +63,12 @@ fn rows(state: &AppState, list: Vec<comments::ModerationRow>) -> Vec<Row> {
         .map(|m| {
             let c = m.comment;
             Row {
-                post_url: format!("{}#comment-{}", post_path(&m.post_slug), c.anchor),
+                // A shown comment's permalink finds its page of comments; a held one is on no page yet.
+                post_url: if c.status == "shown" {
+                    format!("/comments/{}", c.anchor)
+                } else {
+                    post_path(&m.post_slug)
+                },
                 post_title: m.post_title,
                 own: c.author_id == actor,
                 shown: c.status == "shown",

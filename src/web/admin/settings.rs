@@ -44,6 +44,7 @@ struct SiteFields {
     language: String,
     time_zone: String,
     posts_per_page: String,
+    comment_threads_per_page: String,
 }
 
 struct ImageField {
@@ -121,6 +122,10 @@ pub(super) fn page<'a>(
                 language: typed_or("language", site.language.clone()),
                 time_zone: typed_or("time_zone", site.time_zone.clone()),
                 posts_per_page: typed_or("posts_per_page", site.posts_per_page.to_string()),
+                comment_threads_per_page: typed_or(
+                    "comment_threads_per_page",
+                    site.comment_threads_per_page.to_string(),
+                ),
             }
         },
         zones: crate::domain::dates::Zone::all_names(),
@@ -176,6 +181,17 @@ fn site_changes(
                 ));
             }
             _ => errors.push("Posts per page: a number from 1 to 100.".to_string()),
+        }
+    }
+    if let Some(n) = get("comment_threads_per_page") {
+        match n.parse::<i64>() {
+            Ok(n) if (1..=1000).contains(&n) => {
+                changes.push((
+                    settings::SITE_COMMENT_THREADS_PER_PAGE.to_string(),
+                    Some(n.to_string()),
+                ));
+            }
+            _ => errors.push("Comment threads per page: a number from 1 to 1000.".to_string()),
         }
     }
     if errors.is_empty() {
