@@ -161,6 +161,9 @@ async fn visibility_ms(
         tokio::spawn(async move { send_at_rate(port, Arc::new(storm), rate, stop).await })
     };
     let path = format!("/posts/{}", blog.slug);
+    // Replies are ordered by the second they were written in: the samples are written a second after the storm's
+    // replies were signed, so that each is the newest and shows on the post's own (newest) page of comments.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let mut times = Vec::new();
     for s in 0..samples {
         let marker = format!("Sample reply {s}, looked for on the page.");
@@ -183,7 +186,15 @@ async fn visibility_ms(
                 break;
             }
             if sent.elapsed() > Duration::from_secs(60) {
-                return Err("a reply did not show within a minute".into());
+                let stored: Option<(String, String, i64)> = sqlx::query_as(
+                    "SELECT status, visibility, published_at FROM comments WHERE id LIKE $1",
+                )
+                .bind(format!("%/statuses/{}", 800_000_000 + s))
+                .fetch_optional(&blog.db.pool)
+                .await?;
+                return Err(
+                    format!("a reply did not show within a minute (stored: {stored:?})").into(),
+                );
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }

@@ -229,6 +229,9 @@ pub struct CacheConfig {
     /// How late the home, tag and archive pages may show a new comment count, in milliseconds: during a storm of
     /// replies they are rendered again at most this often (0: after every change, like the other pages).
     pub list_delay_ms: u64,
+    /// The same for a post's own page and its new comments and likes: a page rendered less than this long ago is
+    /// served while replies pour in (0: rendered again after every change).
+    pub post_delay_ms: u64,
 }
 
 impl Default for CacheConfig {
@@ -238,6 +241,7 @@ impl Default for CacheConfig {
             max_age_seconds: 300,
             public_max_age_seconds: 60,
             list_delay_ms: 1000,
+            post_delay_ms: 250,
         }
     }
 }
@@ -522,6 +526,12 @@ impl Config {
         if self.cache.list_delay_ms > 60_000 {
             return Err(key_error(
                 "cache.list_delay_ms",
+                "must be from 0 to 60000 (a minute)",
+            ));
+        }
+        if self.cache.post_delay_ms > 60_000 {
+            return Err(key_error(
+                "cache.post_delay_ms",
                 "must be from 0 to 60000 (a minute)",
             ));
         }

@@ -246,7 +246,7 @@ async fn a_blogger_and_a_reader_in_a_real_browser() {
     let Some(b) = Browser::start().await else {
         return;
     };
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with("site.comment_threads_per_page = 3\n").await;
     let remote = Remote::spawn("reader").await;
 
     // Setup.
@@ -392,6 +392,36 @@ async fn a_blogger_and_a_reader_in_a_real_browser() {
         b.shot(name).await;
     }
     // Moving in: the seed blog's WordPress export, uploaded from the import page, then its summary.
+    // Seven comments on the winter post, stored directly (the import below makes every cached page stale, so the
+    // reader sees them); three threads a page here.
+    let post_id: String = sqlx::query_scalar("SELECT id FROM posts WHERE slug = 'a-winter-day'")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    for i in 0..7i64 {
+        let comment = steppe::db::comments::NewComment {
+            id: format!("https://social.example/notes/{i}"),
+            post_id: post_id.clone(),
+            parent_id: (i == 6).then(|| "https://social.example/notes/5".to_string()),
+            author_id: format!("https://social.example/users/reader{i}"),
+            author_host: "social.example".into(),
+            author_name: format!("Reader {i}"),
+            author_handle: format!("@reader{i}@social.example"),
+            author_url: format!("https://social.example/@reader{i}"),
+            author_avatar: None,
+            content_html: format!("<p>Comment number {i} on the winter day.</p>"),
+            source_text: None,
+            summary: None,
+            attachments_html: String::new(),
+            url: None,
+            visibility: "public".into(),
+            status: "shown".into(),
+            published_at: 1_700_000_000 + i,
+        };
+        steppe::db::comments::insert(&app.db, &comment)
+            .await
+            .unwrap();
+    }
     b.go(&app.url("/admin/import")).await;
     b.assert_accessible("the import form").await;
     b.shot("07e-import-form").await;
@@ -435,6 +465,21 @@ async fn a_blogger_and_a_reader_in_a_real_browser() {
     assert_eq!(alt, "Snow over a flat horizon");
     b.assert_accessible("a post").await;
     b.shot("09-post").await;
+    // The post shows the newest page of comments and links the older ones.
+    b.go(&app.url("/posts/a-winter-day")).await;
+    b.wait_text("#comments-title", "Comments (7)").await;
+    assert!(b.text(".comment-list").await.contains("Comment number 6"));
+    b.assert_accessible("a post with pages of comments").await;
+    b.d()
+        .execute(
+            "document.getElementById('comments').scrollIntoView()",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    b.shot("09b-post-comment-pages").await;
+    b.click("nav.comment-pages a.older").await;
+    b.wait_text(".comment-list", "Comment number 0").await;
     let handle = format!("@reader@{}", remote.base.trim_start_matches("http://"));
     b.fill("#handle", &handle).await;
     b.click("#leave-a-comment button").await;

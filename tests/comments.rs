@@ -1007,7 +1007,10 @@ async fn retitle_behind_the_cache(app: &TestApp, slug: &str, title: &str) {
 #[tokio::test]
 async fn a_change_makes_stale_only_what_shows_it() {
     for delay in ["0", "60000"] {
-        let app = TestApp::spawn_with(&format!("[cache]\nlist_delay_ms = {delay}\n")).await;
+        let app = TestApp::spawn_with(&format!(
+            "[cache]\nlist_delay_ms = {delay}\npost_delay_ms = 0\n"
+        ))
+        .await;
         let (path, article) = post_with_article(&app).await;
         app.publish("Another post", "", "Quiet here.").await;
         let other = "/posts/another-post";
@@ -1095,4 +1098,32 @@ async fn a_change_makes_stale_only_what_shows_it() {
         }
         app.finish().await;
     }
+}
+
+/// During a storm of replies a post page rendered less than `cache.post_delay_ms` ago is served as it is (the new
+/// reply shows once the delay has passed; that a page older than the delay is rendered at once is a unit test of the
+/// page cache); a change to the post itself is never delayed.
+#[tokio::test]
+async fn a_storm_of_replies_renders_a_post_page_at_most_once_per_delay() {
+    let app = TestApp::spawn_with("[cache]\npost_delay_ms = 60000\n").await;
+    // Rendered (and cached) just now.
+    let (path, article) = post_with_article(&app).await;
+    let alice = Remote::spawn("alice").await;
+    let create = activity(
+        &alice,
+        "Create",
+        "c1",
+        note(&alice, "1", &article, "<p>One</p>"),
+    );
+    assert_eq!(send(&app, &alice, &create).await, StatusCode::ACCEPTED);
+    assert_eq!(
+        texts(&shown(&app, &path).await, "#comments-title"),
+        ["No comments yet"],
+        "within the delay, the page rendered a moment ago"
+    );
+    app.publish("Another post", "", "Quiet.").await;
+    assert_eq!(
+        texts(&shown(&app, &path).await, "#comments-title"),
+        ["Comments (1)"]
+    );
 }

@@ -60,6 +60,15 @@ fn test_config(port: u16, db_url: &str, media_dir: &std::path::Path, extra: &str
     } else {
         format!("{media}{extra}")
     };
+    // Tests read a post page right after changing its comments: they expect it fresh at once, unless a test sets
+    // `post_delay_ms` itself (the storm delay is tested in comments.rs).
+    let extra = if extra.contains("post_delay_ms") {
+        extra
+    } else if extra.contains("[cache]\n") {
+        extra.replacen("[cache]\n", "[cache]\npost_delay_ms = 0\n", 1)
+    } else {
+        format!("{extra}\n[cache]\npost_delay_ms = 0\n")
+    };
     let extra = extra.as_str();
     // Federation tests run peers on 127.0.0.1 over plain http, which only this setting allows.
     let extra = if extra.contains("allow_private_addresses") {

@@ -90,6 +90,8 @@ impl Remote {
     pub fn body(&self, actor: usize, event: &Event, article: &str) -> String {
         let actor_id = self.actor_id(actor);
         let public = "https://www.w3.org/ns/activitystreams#Public";
+        // Written now: the post page shows the newest threads, so the newest reply must be the latest written.
+        let published = steppe::domain::dates::iso(steppe::db::now());
         match event {
             Event::Reply { n, text } => {
                 let note_id = format!("{actor_id}/statuses/{n}");
@@ -98,7 +100,7 @@ impl Remote {
                     "id": format!("{note_id}/activity"),
                     "type": "Create",
                     "actor": actor_id,
-                    "published": "2026-12-01T10:00:00Z",
+                    "published": published,
                     "to": [public],
                     "cc": [format!("{actor_id}/followers")],
                     "object": {
@@ -107,7 +109,7 @@ impl Remote {
                         "attributedTo": actor_id,
                         "inReplyTo": article,
                         "content": format!("<p>{text}</p>"),
-                        "published": "2026-12-01T10:00:00Z",
+                        "published": published,
                         "to": [public],
                         "cc": [format!("{actor_id}/followers")],
                     },
@@ -251,6 +253,15 @@ impl Blog {
             new_post(&db, &owner.id, &format!("An older letter, number {i}")).await?;
         }
         let post_id = new_post(&db, &owner.id, "A post that went viral").await?;
+        // Every reply shows at once (the default holds a first-time commenter's reply for the owner).
+        db::settings::set(
+            &db,
+            &[(
+                steppe::domain::moderation::Policy::KEY,
+                Some("publish_all".into()),
+            )],
+        )
+        .await?;
         let (article_id, slug): (String, String) =
             sqlx::query_as("SELECT article_id, slug FROM posts WHERE id = $1")
                 .bind(&post_id)

@@ -85,6 +85,8 @@ pub struct PageCache {
     max_age: Duration,
     /// How long a list may be served after only the counts it shows changed (`cache.list_delay_ms`).
     list_delay: Duration,
+    /// How long a post page may be served after only its comments and reactions changed (`cache.post_delay_ms`).
+    post_delay: Duration,
     /// `Cache-Control` of public pages.
     cache_control: HeaderValue,
     /// When each recent change number was first seen (unix seconds): the `Last-Modified` of pages whose last
@@ -137,6 +139,7 @@ impl PageCache {
             pages,
             max_age: Duration::from_secs(config.max_age_seconds),
             list_delay: Duration::from_millis(config.list_delay_ms),
+            post_delay: Duration::from_millis(config.post_delay_ms),
             cache_control,
             began: std::sync::Mutex::new(std::collections::BTreeMap::new()),
             in_flight: std::sync::Mutex::new(HashMap::new()),
@@ -193,10 +196,18 @@ impl PageCache {
         if age >= self.max_age {
             return false;
         }
-        versions.unchanged_since(&page.depends, page.version)
-            || (page.depends == Depends::Lists
-                && age < self.list_delay
-                && versions.only_counts_changed(page.version))
+        if versions.unchanged_since(&page.depends, page.version) {
+            return true;
+        }
+        // Only comments and reactions changed: a list or a post page rendered a moment ago is served a little
+        // longer, so that a storm of replies renders it at most once per delay (the first change after a quiet
+        // spell finds an older page and renders at once).
+        let delay = match page.depends {
+            Depends::Lists => self.list_delay,
+            Depends::Post(_) => self.post_delay,
+            Depends::Everything | Depends::Structure => return false,
+        };
+        age < delay && versions.only_counts_changed(page.version)
     }
 
     fn insert(&self, key: String, page: Arc<CachedPage>) {
@@ -495,6 +506,7 @@ mod tests {
             max_age_seconds,
             public_max_age_seconds: 60,
             list_delay_ms: 60_000,
+            post_delay_ms: 0,
         }
     }
 
@@ -526,7 +538,7 @@ mod tests {
         }
         let fresh = |key: &str| cache.is_fresh(&cache.peek(key).expect("stored"), &versions);
         versions.post_changed("a");
-        assert!(!fresh("/posts/a"), "its post changed");
+        assert!(!fresh("/posts/a"), "its post changed (no post delay here)");
         assert!(!fresh("/everything"));
         assert!(fresh("/posts/b"), "another post did not");
         assert!(fresh("/feed.xml"), "feeds show no comments");
@@ -546,6 +558,22 @@ mod tests {
         prompt.insert("/".into(), page(versions.current(), Depends::Lists));
         versions.post_changed("b");
         assert!(!prompt.is_fresh(&prompt.peek("/").expect("stored"), &versions));
+
+        // A post page within its delay is served as it is; one rendered longer ago than the delay is rendered again.
+        let delayed = PageCache::new(&crate::config::CacheConfig {
+            post_delay_ms: 1000,
+            ..config(1 << 20, 60)
+        });
+        let now = versions.current();
+        delayed.insert("/posts/young".into(), page(now, Depends::Post("c".into())));
+        let mut old = (*page(now, Depends::Post("c".into()))).clone();
+        old.stored_at = Instant::now()
+            .checked_sub(Duration::from_secs(2))
+            .expect("two seconds ago");
+        delayed.insert("/posts/old".into(), Arc::new(old));
+        versions.post_changed("c");
+        assert!(delayed.is_fresh(&delayed.peek("/posts/young").expect("stored"), &versions));
+        assert!(!delayed.is_fresh(&delayed.peek("/posts/old").expect("stored"), &versions));
 
         let expired = PageCache::new(&config(1 << 20, 0));
         expired.insert("/".into(), page(versions.current(), Depends::Everything));
