@@ -135,7 +135,7 @@ impl AppState {
             .await
             .map_err(StartError::Hash)?;
         let pages = PageCache::new(&config.cache);
-        let change_listener = db.follow_changes().map(AbortOnDrop);
+        let change_listener = db.follow_changes().await.map(AbortOnDrop);
         let site = Arc::new(std::sync::RwLock::new(Arc::new(
             crate::db::settings::site(&db, &config.site).await?,
         )));

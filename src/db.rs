@@ -51,6 +51,9 @@ pub struct Db {
     /// Which committed changes to what readers see happened when (see [`versions`]): how cached pages know they
     /// are stale. Shared by the clones of this handle, not global.
     versions: Arc<Versions>,
+    /// This handle's (and its clones') name in change notifications, so that its own, already recorded when it
+    /// committed, are not recorded again when PostgreSQL echoes them.
+    sender: u64,
     url: String,
 }
 
@@ -112,6 +115,7 @@ impl Db {
             pool,
             backend,
             versions: Arc::new(Versions::default()),
+            sender: rand::random(),
             url,
         })
     }
@@ -140,10 +144,7 @@ impl Db {
         mut tx: Transaction<'static, Any>,
     ) -> Result<(), sqlx::Error> {
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_notify($1, '')")
-                .bind(CONTENT_CHANNEL)
-                .execute(&mut *tx)
-                .await?;
+            self.notify(&mut tx, "").await?;
         }
         tx.commit().await?;
         self.versions.structure_changed();
@@ -162,11 +163,7 @@ impl Db {
         ids.dedup();
         if self.backend == Backend::Postgres {
             for id in &ids {
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(CONTENT_CHANNEL)
-                    .bind(format!("post:{id}"))
-                    .execute(&mut *tx)
-                    .await?;
+                self.notify(&mut tx, &format!("post:{id}")).await?;
             }
         }
         tx.commit().await?;
@@ -183,48 +180,76 @@ impl Db {
         mut tx: Transaction<'static, Any>,
     ) -> Result<(), sqlx::Error> {
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_notify($1, 'posts')")
-                .bind(CONTENT_CHANNEL)
-                .execute(&mut *tx)
-                .await?;
+            self.notify(&mut tx, "posts").await?;
         }
         tx.commit().await?;
         self.versions.all_posts_changed();
         Ok(())
     }
 
-    /// On PostgreSQL, listens for other processes' content changes and bumps this handle's version for each.
-    /// Returns the listening task (abort it to stop), or `None` on SQLite, where one process owns the file.
-    pub fn follow_changes(&self) -> Option<tokio::task::JoinHandle<()>> {
+    /// Announces a change on PostgreSQL, delivered when `tx` commits: "SENDER KIND", where KIND is empty for the
+    /// structure, `post:ID` or `posts` (see [`versions`]).
+    async fn notify(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        kind: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CONTENT_CHANNEL)
+            .bind(format!("{} {kind}", self.sender))
+            .execute(&mut **tx)
+            .await
+            .map(|_| ())
+    }
+
+    /// Records a change another handle announced (its own announcements were recorded when they committed).
+    fn heard(&self, payload: &str) {
+        let kind = match payload.split_once(' ') {
+            Some((sender, _)) if sender == self.sender.to_string() => return,
+            Some((_, kind)) => kind,
+            None => payload,
+        };
+        match kind {
+            "posts" => self.versions.all_posts_changed(),
+            kind => match kind.strip_prefix("post:") {
+                Some(post_id) => self.versions.post_changed(post_id),
+                None => self.versions.structure_changed(),
+            },
+        };
+    }
+
+    /// On PostgreSQL, listens for other processes' content changes and records each (see [`versions`]). Listening
+    /// has begun when this returns (so a page rendered after it cannot miss a change); returns the listening task
+    /// (abort it to stop), or `None` on SQLite, where one process owns the file.
+    pub async fn follow_changes(&self) -> Option<tokio::task::JoinHandle<()>> {
         if self.backend != Backend::Postgres {
             return None;
         }
-        let url = self.url.clone();
-        let versions = self.versions.clone();
+        async fn listen(url: &str) -> Result<PgListener, sqlx::Error> {
+            let mut listener = PgListener::connect(url).await?;
+            listener.listen(CONTENT_CHANNEL).await?;
+            Ok(listener)
+        }
+        let first = listen(&self.url).await;
+        let db = self.clone();
         Some(tokio::spawn(async move {
+            let mut listening = first;
             loop {
-                let listener = async {
-                    let mut listener = PgListener::connect(&url).await?;
-                    listener.listen(CONTENT_CHANNEL).await?;
-                    // Anything may have changed while we were not listening.
-                    versions.structure_changed();
+                let result: Result<(), sqlx::Error> = async {
+                    let mut listener = listening?;
                     loop {
                         let notification = listener.recv().await?;
-                        match notification.payload() {
-                            "posts" => versions.all_posts_changed(),
-                            payload => match payload.strip_prefix("post:") {
-                                Some(post_id) => versions.post_changed(post_id),
-                                None => versions.structure_changed(),
-                            },
-                        };
+                        db.heard(notification.payload());
                     }
-                };
-                let result: Result<(), sqlx::Error> = listener.await;
+                }
+                .await;
                 if let Err(e) = result {
                     tracing::warn!(error = %e, "content-change listener lost its connection; retrying");
                 }
-                versions.structure_changed();
                 tokio::time::sleep(Duration::from_secs(1)).await;
+                listening = listen(&db.url).await;
+                // Anything may have changed while we were not listening.
+                db.versions.structure_changed();
             }
         }))
     }

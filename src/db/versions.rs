@@ -11,8 +11,9 @@
 //! recorded as a change of all post pages.
 //!
 //! The numbers are this process's own. On PostgreSQL every change is also announced with `NOTIFY steppe_content`
-//! (payload empty for structure, `post:ID` for a post, `posts` for all post pages), and each process records what
-//! it hears as a change of its own (see `Db::follow_changes`).
+//! (payload: the sender's token, then nothing for structure, `post:ID` for a post, `posts` for all post pages), and
+//! each process records what others announce as a change of its own (see `Db::follow_changes`); its own, recorded
+//! when they committed, it skips.
 
 use std::{
     collections::HashMap,
