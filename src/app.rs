@@ -200,31 +200,29 @@ impl Inner {
 
     /// Reads the site settings again at once (after this process changed them).
     pub async fn reload_site(&self) -> Result<(), sqlx::Error> {
-        refresh_site(&self.db, &self.config.site, &self.site)
-            .await
-            .map(|_| ())
+        refresh_site(&self.db, &self.config.site, &self.site).await
     }
 }
 
 /// Reads the site settings in effect into `site`; when they differ from those in use, makes the page cache stale
-/// (a page rendered with the old settings must not be served). Returns whether they differed.
+/// (a page rendered with the old settings must not be served).
 async fn refresh_site(
     db: &Db,
     base: &crate::config::SiteConfig,
     site: &std::sync::RwLock<Arc<crate::config::SiteConfig>>,
-) -> Result<bool, sqlx::Error> {
+) -> Result<(), sqlx::Error> {
     let fresh = crate::db::settings::site(db, base).await?;
     {
         let mut current = site
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if **current == fresh {
-            return Ok(false);
+            return Ok(());
         }
         *current = Arc::new(fresh);
     }
     db.bump_content_version();
-    Ok(true)
+    Ok(())
 }
 
 /// Reloads the site settings whenever the blog's structure changes (another process, on PostgreSQL, may have saved
@@ -243,7 +241,7 @@ async fn follow_site(
         }
         match refresh_site(&db, &base, &site).await {
             // Seen now, including our own bump when they differed (read once more next time, to no effect).
-            Ok(_) => seen = db.versions().structure(),
+            Ok(()) => seen = db.versions().structure(),
             Err(e) => tracing::warn!(error = %e, "cannot reload the site settings"),
         }
     }

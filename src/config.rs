@@ -389,6 +389,11 @@ fn default_time_zone() -> String {
     "UTC".into()
 }
 
+/// The posts a list page may show (`site.posts_per_page`, in `config.toml` or the settings page).
+pub const POSTS_PER_PAGE: std::ops::RangeInclusive<i64> = 1..=100;
+/// The comment threads a page of a post's comments may show (`site.comment_threads_per_page`).
+pub const COMMENT_THREADS_PER_PAGE: std::ops::RangeInclusive<i64> = 1..=1000;
+
 fn default_posts_per_page() -> i64 {
     10
 }
@@ -520,7 +525,7 @@ impl Config {
                 "must be a language tag such as \"en\" or \"pt-BR\"",
             ));
         }
-        if !(1..=100).contains(&self.site.posts_per_page) {
+        if !POSTS_PER_PAGE.contains(&self.site.posts_per_page) {
             return Err(key_error("site.posts_per_page", "must be from 1 to 100"));
         }
         if self.cache.list_delay_ms > 60_000 {
@@ -535,7 +540,7 @@ impl Config {
                 "must be from 0 to 60000 (a minute)",
             ));
         }
-        if !(1..=1000).contains(&self.site.comment_threads_per_page) {
+        if !COMMENT_THREADS_PER_PAGE.contains(&self.site.comment_threads_per_page) {
             return Err(key_error(
                 "site.comment_threads_per_page",
                 "must be from 1 to 1000",

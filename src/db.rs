@@ -43,6 +43,46 @@ pub enum Backend {
 /// The PostgreSQL channel on which every process announces that published content changed.
 const CONTENT_CHANNEL: &str = "steppe_content";
 
+/// A committed change to what readers see, as recorded in [`Versions`] and announced to other processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change<'a> {
+    /// Posts, tags, settings, media: every page.
+    Structure,
+    /// One post's comments or reactions: its page and the lists.
+    Post(&'a str),
+    /// Every post page and no list (a commenter's avatar copied).
+    AllPosts,
+}
+
+impl<'a> Change<'a> {
+    /// How a notification names it: empty for the structure, `post:ID`, or `posts`.
+    fn kind(&self) -> String {
+        match self {
+            Self::Structure => String::new(),
+            Self::Post(id) => format!("post:{id}"),
+            Self::AllPosts => "posts".into(),
+        }
+    }
+
+    /// The change a notification's kind names; anything else counts as the structure (the safe reading).
+    fn of_kind(kind: &'a str) -> Self {
+        match kind {
+            "posts" => Self::AllPosts,
+            kind => kind
+                .strip_prefix("post:")
+                .map_or(Self::Structure, Self::Post),
+        }
+    }
+
+    fn record(&self, versions: &Versions) {
+        match self {
+            Self::Structure => versions.structure_changed(),
+            Self::Post(id) => versions.post_changed(id),
+            Self::AllPosts => versions.all_posts_changed(),
+        };
+    }
+}
+
 /// A cheap-to-clone handle on the connection pool.
 #[derive(Debug, Clone)]
 pub struct Db {
@@ -139,83 +179,61 @@ impl Db {
     /// Commits a transaction that changed the blog's structure (posts, tags, settings, media, or comments on many
     /// posts at once), and makes every cached page stale: in this process at once, and on PostgreSQL in every
     /// other process too (a NOTIFY delivered on commit, see [`Db::follow_changes`]).
-    pub async fn commit_content(
-        &self,
-        mut tx: Transaction<'static, Any>,
-    ) -> Result<(), sqlx::Error> {
-        if self.backend == Backend::Postgres {
-            self.notify(&mut tx, "").await?;
-        }
-        tx.commit().await?;
-        self.versions.structure_changed();
-        Ok(())
+    pub async fn commit_content(&self, tx: Transaction<'static, Any>) -> Result<(), sqlx::Error> {
+        self.commit_changes(tx, &[Change::Structure]).await
     }
 
     /// Commits a transaction that changed the comments or reactions of `post_ids` (none: nothing readers see
     /// changed), and makes stale only those posts' pages and the lists, here and (on PostgreSQL) in every process.
     pub async fn commit_post_changes(
         &self,
-        mut tx: Transaction<'static, Any>,
+        tx: Transaction<'static, Any>,
         post_ids: &[String],
     ) -> Result<(), sqlx::Error> {
-        let mut ids: Vec<&String> = post_ids.iter().collect();
-        ids.sort();
+        let mut ids: Vec<&str> = post_ids.iter().map(String::as_str).collect();
+        ids.sort_unstable();
         ids.dedup();
-        if self.backend == Backend::Postgres {
-            for id in &ids {
-                self.notify(&mut tx, &format!("post:{id}")).await?;
-            }
-        }
-        tx.commit().await?;
-        for id in ids {
-            self.versions.post_changed(id);
-        }
-        Ok(())
+        let changes: Vec<Change<'_>> = ids.into_iter().map(Change::Post).collect();
+        self.commit_changes(tx, &changes).await
     }
 
     /// Commits a transaction that changed what every post page may show and no list does (a commenter's avatar
     /// copied), here and (on PostgreSQL) in every process.
-    pub async fn commit_all_posts(
-        &self,
-        mut tx: Transaction<'static, Any>,
-    ) -> Result<(), sqlx::Error> {
-        if self.backend == Backend::Postgres {
-            self.notify(&mut tx, "posts").await?;
-        }
-        tx.commit().await?;
-        self.versions.all_posts_changed();
-        Ok(())
+    pub async fn commit_all_posts(&self, tx: Transaction<'static, Any>) -> Result<(), sqlx::Error> {
+        self.commit_changes(tx, &[Change::AllPosts]).await
     }
 
-    /// Announces a change on PostgreSQL, delivered when `tx` commits: "SENDER KIND", where KIND is empty for the
-    /// structure, `post:ID` or `posts` (see [`versions`]).
-    async fn notify(
+    /// Announces `changes` on PostgreSQL (delivered when `tx` commits, as "SENDER KIND", see [`Change::kind`]),
+    /// commits, and records them here.
+    async fn commit_changes(
         &self,
-        tx: &mut Transaction<'static, Any>,
-        kind: &str,
+        mut tx: Transaction<'static, Any>,
+        changes: &[Change<'_>],
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CONTENT_CHANNEL)
-            .bind(format!("{} {kind}", self.sender))
-            .execute(&mut **tx)
-            .await
-            .map(|_| ())
+        if self.backend == Backend::Postgres {
+            for change in changes {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(CONTENT_CHANNEL)
+                    .bind(format!("{} {}", self.sender, change.kind()))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        for change in changes {
+            change.record(&self.versions);
+        }
+        Ok(())
     }
 
     /// Records a change another handle announced (its own announcements were recorded when they committed).
     fn heard(&self, payload: &str) {
         let kind = match payload.split_once(' ') {
-            Some((sender, _)) if sender == self.sender.to_string() => return,
+            Some((sender, _)) if sender.parse() == Ok(self.sender) => return,
             Some((_, kind)) => kind,
             None => payload,
         };
-        match kind {
-            "posts" => self.versions.all_posts_changed(),
-            kind => match kind.strip_prefix("post:") {
-                Some(post_id) => self.versions.post_changed(post_id),
-                None => self.versions.structure_changed(),
-            },
-        };
+        Change::of_kind(kind).record(&self.versions);
     }
 
     /// On PostgreSQL, listens for other processes' content changes and records each (see [`versions`]). Listening
@@ -329,5 +347,22 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Database(db) => db.is_unique_violation(),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_is_read_back_from_its_notification() {
+        for change in [
+            Change::Structure,
+            Change::Post("0193-post"),
+            Change::AllPosts,
+        ] {
+            assert_eq!(Change::of_kind(&change.kind()), change);
+        }
+        assert_eq!(Change::of_kind("something new"), Change::Structure);
     }
 }

@@ -44,14 +44,14 @@ pub fn site_from(base: &SiteConfig, stored: &HashMap<String, String>) -> SiteCon
     if let Some(n) = stored
         .get(SITE_POSTS_PER_PAGE)
         .and_then(|v| v.parse::<i64>().ok())
-        .filter(|n| (1..=100).contains(n))
+        .filter(|n| crate::config::POSTS_PER_PAGE.contains(n))
     {
         site.posts_per_page = n;
     }
     if let Some(n) = stored
         .get(SITE_COMMENT_THREADS_PER_PAGE)
         .and_then(|v| v.parse::<i64>().ok())
-        .filter(|n| (1..=1000).contains(n))
+        .filter(|n| crate::config::COMMENT_THREADS_PER_PAGE.contains(n))
     {
         site.comment_threads_per_page = n;
     }

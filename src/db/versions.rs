@@ -139,14 +139,15 @@ mod tests {
         let v = Versions::default();
         let a = Depends::Post("a".into());
         let b = Depends::Post("b".into());
-        let rendered = v.current();
-        for d in [
+        let every = [
             &Depends::Everything,
             &Depends::Structure,
             &a,
             &b,
             &Depends::Lists,
-        ] {
+        ];
+        let rendered = v.current();
+        for d in every {
             assert!(
                 v.unchanged_since(d, rendered),
                 "{d:?} fresh before any change"
@@ -170,13 +171,7 @@ mod tests {
         assert!(v.unchanged_since(&a, later));
         // A structure change makes everything stale.
         v.structure_changed();
-        for d in [
-            &Depends::Everything,
-            &Depends::Structure,
-            &a,
-            &b,
-            &Depends::Lists,
-        ] {
+        for d in every {
             assert!(
                 !v.unchanged_since(d, later),
                 "{d:?} stale after a structure change"

@@ -32,15 +32,11 @@ pub struct PageQuery {
 impl PageQuery {
     /// The page number, 1 when absent; a value that is not a positive number is a bad request.
     fn number(&self) -> Result<i64, AppError> {
-        match self.page.as_deref() {
-            None | Some("") => Ok(1),
-            Some(s) => s
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (1..=1_000_000).contains(n))
-                .ok_or_else(|| {
-                    AppError::BadRequest("The page number must be a positive whole number.".into())
-                }),
+        match page_number(self.page.as_deref()) {
+            Ok(n) => Ok(n.unwrap_or(1)),
+            Err(()) => Err(AppError::BadRequest(
+                "The page number must be a positive whole number.".into(),
+            )),
         }
     }
 }
@@ -203,16 +199,23 @@ pub struct CommentsQuery {
 }
 
 impl CommentsQuery {
+    /// A page that is not a positive number does not exist (404: the page's address is wrong, not the request).
     fn number(&self) -> Result<Option<i64>, AppError> {
-        match self.comments.as_deref() {
-            None | Some("") => Ok(None),
-            Some(s) => s
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (1..=1_000_000).contains(n))
-                .map(Some)
-                .ok_or(AppError::NotFound),
-        }
+        page_number(self.comments.as_deref()).map_err(|()| AppError::NotFound)
+    }
+}
+
+/// A page number from a query string: `None` when absent or empty, an error when it is not a whole number from 1
+/// to 1,000,000.
+fn page_number(value: Option<&str>) -> Result<Option<i64>, ()> {
+    match value {
+        None | Some("") => Ok(None),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .map(Some)
+            .ok_or(()),
     }
 }
 

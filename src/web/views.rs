@@ -373,7 +373,7 @@ impl Pager {
 
     /// The same, with `link(n)` the address of page `n` (for lists whose addresses carry more, such as a search).
     pub fn with_links(page: i64, per_page: i64, total: i64, link: impl Fn(i64) -> String) -> Self {
-        let pages = ((total + per_page - 1) / per_page).max(1);
+        let pages = pages_of(total, per_page);
         Self {
             page,
             pages,

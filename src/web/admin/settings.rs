@@ -174,7 +174,7 @@ fn site_changes(
     }
     if let Some(n) = get("posts_per_page") {
         match n.parse::<i64>() {
-            Ok(n) if (1..=100).contains(&n) => {
+            Ok(n) if crate::config::POSTS_PER_PAGE.contains(&n) => {
                 changes.push((
                     settings::SITE_POSTS_PER_PAGE.to_string(),
                     Some(n.to_string()),
@@ -185,7 +185,7 @@ fn site_changes(
     }
     if let Some(n) = get("comment_threads_per_page") {
         match n.parse::<i64>() {
-            Ok(n) if (1..=1000).contains(&n) => {
+            Ok(n) if crate::config::COMMENT_THREADS_PER_PAGE.contains(&n) => {
                 changes.push((
                     settings::SITE_COMMENT_THREADS_PER_PAGE.to_string(),
                     Some(n.to_string()),
