@@ -43,6 +43,10 @@ pub struct Inner {
     /// The in-process delivery worker (none with `delivery.workers = 0`); stopped gracefully by [`App::run`],
     /// aborted when the state is dropped.
     delivery_worker: std::sync::Mutex<Option<Worker>>,
+    /// The durable inbox's front: received activities are stored through it before the 202.
+    pub intake: crate::federation::intake::Intake,
+    /// The in-process inbox worker (none with `inbox.workers = 0`); stopped gracefully by [`App::run`].
+    inbox_worker: std::sync::Mutex<Option<crate::federation::intake::InboxWorker>>,
     /// Rendered public pages (see `web::cache`).
     pub pages: PageCache,
     /// What every reader's page shares (see `web::pages::SharedParts`).
@@ -77,6 +81,12 @@ impl Deref for AppState {
 
 /// Aborts a background task when the state that owns it is dropped.
 pub struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl AbortOnDrop {
+    pub fn new(task: tokio::task::JoinHandle<()>) -> Self {
+        Self(task)
+    }
+}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -163,7 +173,9 @@ impl AppState {
                 wakeup.clone(),
             )
         });
-        Ok(Self(Arc::new(Inner {
+        let intake =
+            crate::federation::intake::Intake::start(db.clone(), &config.inbox, &config.limits);
+        let state = Self(Arc::new(Inner {
             config,
             db,
             urls,
@@ -174,6 +186,8 @@ impl AppState {
             scheduler: tokio::sync::Notify::new(),
             delivery_metrics,
             delivery_worker: std::sync::Mutex::new(delivery_worker),
+            intake,
+            inbox_worker: std::sync::Mutex::new(None),
             pages,
             reader_parts: Default::default(),
             _change_listener: change_listener,
@@ -185,7 +199,51 @@ impl AppState {
             import_job: Default::default(),
             site,
             _site_follower: site_follower,
-        })))
+        }));
+        if state.config.inbox.workers > 0 {
+            state.start_inbox_worker(state.config.inbox.workers);
+        }
+        Ok(state)
+    }
+
+    /// Starts this process's inbox worker, applying `workers` activities at once.
+    fn start_inbox_worker(&self, workers: usize) {
+        let mut config = self.config.inbox.clone();
+        config.workers = workers;
+        let worker = crate::federation::intake::InboxWorker::start(
+            Arc::downgrade(&self.0),
+            config,
+            self.intake.wakeup.clone(),
+        );
+        *self
+            .inbox_worker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(worker);
+    }
+
+    /// The application behind a worker's weak handle, while it runs.
+    pub(crate) fn upgrade(weak: &std::sync::Weak<Inner>) -> Option<Self> {
+        weak.upgrade().map(Self)
+    }
+
+    /// Stops the in-process workers gracefully: what they are doing is finished (or released for the next).
+    async fn stop_workers(&self) {
+        let inbox = self
+            .inbox_worker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(worker) = inbox {
+            worker.stop().await;
+        }
+        let delivery = self
+            .delivery_worker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(worker) = delivery {
+            worker.stop().await;
+        }
     }
 }
 
@@ -305,38 +363,34 @@ fn shared_shutdown(
     }
 }
 
-/// `steppe worker`: delivers from the shared queue with `workers` requests at once, without serving the blog (and
-/// serves `/metrics` when configured), until `shutdown`; then stops gracefully.
+/// `steppe worker`: delivers from the shared queue with `workers` requests at once, and applies received activities
+/// with `inbox.workers` at once, without serving the blog (and serves `/metrics` when configured), until
+/// `shutdown`; then stops gracefully.
 pub async fn run_worker(
     mut config: Config,
     workers: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let db = Db::connect(&config.database.url, config.database.max_connections).await?;
-    db.migrate().await?;
-    let (_key, _urls, client) = federation_parts(&config, &db).await?;
+    config.delivery.workers = workers;
     let metrics_listener = bind_metrics(&config)?;
+    let state = AppState::new(config).await?;
     let stopped = shared_shutdown(shutdown);
-    let metrics = Arc::new(Metrics::default());
     let metrics_server = metrics_listener.map(|l| {
         tokio::spawn(web::metrics::serve(
             l,
-            db.clone(),
-            metrics.clone(),
+            state.db.clone(),
+            state.delivery_metrics.clone(),
+            state.intake.counters.clone(),
             stopped(),
         ))
     });
-    config.delivery.workers = workers;
-    tracing::info!(workers, "delivering");
-    let worker = Worker::start(
-        db,
-        client,
-        config.delivery.clone(),
-        metrics,
-        Arc::new(Wakeup::default()),
+    tracing::info!(
+        workers,
+        inbox_workers = state.config.inbox.workers,
+        "delivering and applying received activities"
     );
     stopped().await;
-    worker.stop().await;
+    state.stop_workers().await;
     if let Some(server) = metrics_server {
         let _ = server.await;
     }
@@ -410,6 +464,7 @@ impl App {
                 l,
                 self.state.db.clone(),
                 self.state.delivery_metrics.clone(),
+                self.state.intake.counters.clone(),
                 stopped(),
             ))
         });
@@ -429,15 +484,7 @@ impl App {
         if let Some(mailer) = mailer {
             let _ = mailer.await;
         }
-        let worker = self
-            .state
-            .delivery_worker
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(worker) = worker {
-            worker.stop().await;
-        }
+        self.state.stop_workers().await;
         if let Some(server) = metrics_server {
             let _ = server.await;
         }

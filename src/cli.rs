@@ -32,8 +32,9 @@ pub struct Cli {
 pub enum Command {
     /// Serve the blog (the default when no command is given).
     Serve,
-    /// Deliver queued activities without serving the blog. Several worker processes, on several machines, can share
-    /// one PostgreSQL database with `serve` processes (set `delivery.workers = 0` to keep `serve` from delivering).
+    /// Deliver queued activities, and apply received ones, without serving the blog. Several worker processes, on
+    /// several machines, can share one PostgreSQL database with `serve` processes (set `delivery.workers = 0` and
+    /// `inbox.workers = 0` to keep `serve` from doing either).
     Worker {
         /// Deliveries sent at once; defaults to delivery.workers, or 64 when that is 0.
         #[arg(long)]
@@ -200,6 +201,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             followers,
         }) => {
             config.delivery.workers = 0;
+            config.inbox.workers = 0;
             let state = crate::app::AppState::new(config).await?;
             let options = crate::import::wp_actor::Options {
                 actor_id,
@@ -215,6 +217,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Import(ImportCommand::Archive { file, merge }) => {
             config.delivery.workers = 0;
+            config.inbox.workers = 0;
             let state = crate::app::AppState::new(config).await?;
             let summary = crate::import::archive::restore(&state, &file, merge)
                 .await
@@ -325,6 +328,7 @@ async fn import_wxr(
     }
     // The serving processes deliver; this one only queues (with --announce).
     config.delivery.workers = 0;
+    config.inbox.workers = 0;
     let state = crate::app::AppState::new(config).await?;
     let options = crate::import::Options {
         dry_run,
@@ -363,6 +367,7 @@ async fn export(
         .map_err(|e| CliError::Invalid(format!("cannot create {}: {e}", partial.display())))?;
     // This process only reads; the serving one delivers.
     config.delivery.workers = 0;
+    config.inbox.workers = 0;
     let state = crate::app::AppState::new(config).await?;
     let contents = if posts_only {
         crate::export::archive::Contents::PostsOnly

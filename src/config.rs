@@ -25,6 +25,8 @@ pub struct Config {
     #[serde(default)]
     pub delivery: DeliveryConfig,
     #[serde(default)]
+    pub inbox: InboxConfig,
+    #[serde(default)]
     pub metrics: MetricsConfig,
     #[serde(default)]
     pub editor: EditorConfig,
@@ -120,6 +122,41 @@ impl Default for DeliveryConfig {
             give_up_after_seconds: 5 * 24 * 3600,
             pause_host_after_failures: 5,
             keep_done_days: 14,
+        }
+    }
+}
+
+/// The durable inbox: activities checked and stored before the 202, applied by workers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InboxConfig {
+    /// Activities one process applies at once; in `serve`, 0 leaves them to `steppe worker` processes.
+    pub workers: usize,
+    /// Seconds a worker holds an activity it claimed; if it dies, another takes it up after this. Applying one
+    /// (fetches included) is cut off before it.
+    pub lease_seconds: i64,
+    /// Wait before the first retry of an activity that failed for a reason that may pass, in seconds; four times
+    /// longer each time, up to `max_retry_seconds`.
+    pub first_retry_seconds: i64,
+    pub max_retry_seconds: i64,
+    /// An activity that still fails this long after it arrived is given up (and listed for the owner).
+    pub give_up_after_seconds: i64,
+    /// Activities waiting at most; beyond this the inbox answers 503 with Retry-After.
+    pub max_queued: i64,
+    /// Days a given-up activity stays listed on the admin Deliveries page.
+    pub keep_failed_days: i64,
+}
+
+impl Default for InboxConfig {
+    fn default() -> Self {
+        Self {
+            workers: 4,
+            lease_seconds: 120,
+            first_retry_seconds: 30,
+            max_retry_seconds: 6 * 3600,
+            give_up_after_seconds: 2 * 24 * 3600,
+            max_queued: 100_000,
+            keep_failed_days: 14,
         }
     }
 }
@@ -617,6 +654,7 @@ impl Config {
             }
         }
         self.validate_delivery()?;
+        self.validate_inbox()?;
         self.validate_media()
     }
 
@@ -774,6 +812,31 @@ impl Config {
             return Err(key_error(
                 "metrics.bind",
                 "must be empty (off) or an address and port such as 127.0.0.1:9187",
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_inbox(&self) -> Result<(), ConfigError> {
+        let i = &self.inbox;
+        // Applying one activity may fetch a note and its author (10 s each at most): the lease outlasts that.
+        if i.lease_seconds < 30 {
+            return Err(key_error("inbox.lease_seconds", "must be at least 30"));
+        }
+        for (key, value) in [
+            ("inbox.first_retry_seconds", i.first_retry_seconds),
+            ("inbox.give_up_after_seconds", i.give_up_after_seconds),
+            ("inbox.max_queued", i.max_queued),
+            ("inbox.keep_failed_days", i.keep_failed_days),
+        ] {
+            if value < 1 {
+                return Err(key_error(key, "must be at least 1"));
+            }
+        }
+        if i.max_retry_seconds < i.first_retry_seconds {
+            return Err(key_error(
+                "inbox.max_retry_seconds",
+                "must be at least inbox.first_retry_seconds",
             ));
         }
         Ok(())

@@ -9,6 +9,7 @@ pub mod comments;
 pub mod deliveries;
 pub mod followers;
 pub mod imports;
+pub mod inbox_queue;
 pub mod inbox_seen;
 pub mod media;
 pub mod notifications;
@@ -335,6 +336,39 @@ pub(crate) fn like_anywhere(text: &str) -> String {
     }
     pattern.push('%');
     pattern
+}
+
+/// Placeholders for SQL built with a variable number of parameters, each used once and bound in the order they
+/// appear: `?` on SQLite, `$1, $2, …` on PostgreSQL. (sqlx's query builder writes `?` for the Any driver, which
+/// PostgreSQL refuses; and numbered names cost SQLite a linear lookup per parameter, quadratic for a
+/// 3,500-parameter INSERT.)
+pub(crate) struct Params {
+    numbered: bool,
+    n: usize,
+}
+
+impl Params {
+    pub(crate) fn new(db: &Db) -> Self {
+        Self::numbered(db.backend == Backend::Postgres)
+    }
+
+    pub(crate) fn numbered(numbered: bool) -> Self {
+        Self { numbered, n: 0 }
+    }
+
+    pub(crate) fn next(&mut self) -> String {
+        self.n += 1;
+        if self.numbered {
+            format!("${}", self.n)
+        } else {
+            "?".to_string()
+        }
+    }
+
+    /// Placeholders for `n` parameters, comma-separated.
+    pub(crate) fn list(&mut self, n: usize) -> String {
+        (0..n).map(|_| self.next()).collect::<Vec<_>>().join(", ")
+    }
 }
 
 /// The current time as unix seconds, the one timestamp format stored.

@@ -34,6 +34,10 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("too many requests: {0}")]
     TooManyRequests(String),
+    /// Something this needs is unavailable for now (another server that does not answer, a full queue): worth
+    /// trying again later. Answered 503 with `Retry-After`.
+    #[error("unavailable for now: {0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -111,6 +115,15 @@ impl IntoResponse for AppError {
                 None,
             ),
             Self::TooManyRequests(msg) => error_response(StatusCode::TOO_MANY_REQUESTS, msg, None),
+            Self::Unavailable(msg) => {
+                tracing::info!(reason = %msg, "unavailable for now");
+                let mut response = error_response(StatusCode::SERVICE_UNAVAILABLE, msg, None);
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from_static("60"),
+                );
+                response
+            }
             Self::Internal(cause) => {
                 let request_id = uuid::Uuid::now_v7().simple().to_string();
                 tracing::error!(%request_id, cause = %cause, debug = ?cause, "internal error");

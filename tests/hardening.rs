@@ -200,7 +200,11 @@ impl Account {
     }
 
     async fn post(&self, inbox: &str, activity: &Value) -> reqwest::Response {
-        self.signed(inbox, activity, None).send().await.unwrap()
+        let response = self.signed(inbox, activity, None).send().await.unwrap();
+        if response.status() == StatusCode::ACCEPTED {
+            crate::harness::wait_applied(inbox).await;
+        }
+        response
     }
 }
 
@@ -487,6 +491,7 @@ async fn replays_have_no_effect() {
         client.execute(captured).await.unwrap().status(),
         StatusCode::ACCEPTED
     );
+    crate::harness::wait_applied(&app.url("/inbox")).await;
     assert_eq!(followers(&app).await, 1);
     let undo = json!({
         "id": format!("{}#follows/1/undo", account.id), "type": "Undo", "actor": account.id, "object": follow,
@@ -500,6 +505,7 @@ async fn replays_have_no_effect() {
         client.execute(replay).await.unwrap().status(),
         StatusCode::ACCEPTED
     );
+    crate::harness::wait_applied(&app.url("/inbox")).await;
     assert_eq!(
         followers(&app).await,
         0,

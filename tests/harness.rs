@@ -1,6 +1,11 @@
 //! Spawns real Steppe instances for tests, with a fresh database each, and a cookie-keeping HTTP client.
 
-use std::net::TcpListener;
+use std::{
+    collections::HashMap,
+    net::TcpListener,
+    sync::{LazyLock, Mutex},
+    time::{Duration, Instant},
+};
 
 use reqwest::{StatusCode, redirect::Policy};
 use scraper::{Html, Selector};
@@ -10,6 +15,54 @@ use tokio::{sync::oneshot, task::JoinHandle};
 pub const OWNER: &str = "abolitionist";
 pub const OWNER_NAME: &str = "Abolitionist";
 pub const PASSWORD: &str = "steppe-and-snow-2011";
+
+/// The instances this test process runs, by origin (`http://127.0.0.1:PORT`): their databases, and whether they
+/// apply received activities themselves (`inbox.workers` > 0). How a test's POST to an inbox waits for what it sent
+/// to be applied, so that the effect can be checked right after.
+static INSTANCES: LazyLock<Mutex<HashMap<String, (Db, bool)>>> = LazyLock::new(Mutex::default);
+
+fn origin(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    Some(format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str()?,
+        url.port_or_known_default()?
+    ))
+}
+
+/// Records a running instance at `urls` (its address and its public URL).
+pub fn register(urls: &[&str], db: &Db, applies: bool) {
+    let mut instances = INSTANCES.lock().unwrap();
+    for url in urls {
+        if let Some(origin) = origin(url) {
+            instances.insert(origin, (db.clone(), applies));
+        }
+    }
+}
+
+/// After a POST to `url` was answered 202: when it went to an instance of this test process that applies what it
+/// receives, waits until its inbox queue has nothing due or in progress (at most 30 s).
+pub async fn wait_applied(url: &str) {
+    let Some(db) = origin(url).and_then(|o| {
+        INSTANCES
+            .lock()
+            .unwrap()
+            .get(&o)
+            .filter(|(_, applies)| *applies)
+            .map(|(db, _)| db.clone())
+    }) else {
+        return;
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match steppe::db::inbox_queue::busy(&db).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) if Instant::now() > deadline => panic!("the inbox queue of {url} did not drain"),
+            Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+        }
+    }
+}
 
 /// A running instance and a browser-like client (cookies kept, redirects not followed).
 pub struct TestApp {
@@ -207,6 +260,11 @@ impl TestApp {
         self.config = config;
         self.db = app.state().db.clone();
         self.base = format!("http://127.0.0.1:{}", app.port());
+        register(
+            &[&self.base, &self.config.site.public_url],
+            &self.db,
+            self.config.inbox.workers > 0,
+        );
         self.metrics_url = app
             .metrics_port()
             .map(|p| format!("http://127.0.0.1:{p}/metrics"));
@@ -219,7 +277,7 @@ impl TestApp {
 
     /// A client for a Steppe that runs elsewhere (a spawned `steppe` process), with this test's database handle.
     pub async fn attach(base: &str, db_url: &str, config: Config, dir: tempfile::TempDir) -> Self {
-        Self {
+        let app = Self {
             base: base.to_string(),
             client: reqwest::Client::builder()
                 .cookie_store(true)
@@ -234,7 +292,13 @@ impl TestApp {
             stop: None,
             handle: None,
             _dir: dir,
-        }
+        };
+        register(
+            &[&app.base, &app.config.site.public_url],
+            &app.db,
+            app.config.inbox.workers > 0,
+        );
+        app
     }
 
     /// Starts a stopped server again on the same database (and a new port).

@@ -166,7 +166,11 @@ impl Remote {
         for (k, v) in headers {
             request = request.header(k, v);
         }
-        request.send().await.unwrap()
+        let response = request.send().await.unwrap();
+        if response.status() == StatusCode::ACCEPTED {
+            crate::harness::wait_applied(inbox).await;
+        }
+        response
     }
 
     /// The URL of note `n` of this account.
@@ -270,7 +274,11 @@ impl Remote {
         for (k, v) in headers {
             request = request.header(k, v);
         }
-        request.send().await.unwrap()
+        let response = request.send().await.unwrap();
+        if response.status() == StatusCode::ACCEPTED {
+            crate::harness::wait_applied(inbox).await;
+        }
+        response
     }
 
     /// A GET signed by this account (as Mastodon signs every GET), asking for ActivityStreams JSON.

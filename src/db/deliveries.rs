@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use sqlx::{Any, FromRow, Transaction};
 
-use super::{Backend, Db, now};
+use super::{Backend, Db, Params, now};
 
 /// The signer of activities by the blog actor (the one local actor; its key is stored under this name).
 pub const BLOG_SIGNER: &str = "blog";
@@ -106,39 +106,6 @@ pub fn host_of(inbox: &str) -> String {
             _ => inbox.to_string(),
         },
         Err(_) => inbox.to_string(),
-    }
-}
-
-/// Placeholders for SQL built with a variable number of parameters, each used once and bound in the order they
-/// appear: `?` on SQLite, `$1, $2, …` on PostgreSQL. (sqlx's query builder writes `?` for the Any driver, which
-/// PostgreSQL refuses; and numbered names cost SQLite a linear lookup per parameter, quadratic for a
-/// 3,500-parameter INSERT.)
-struct Params {
-    numbered: bool,
-    n: usize,
-}
-
-impl Params {
-    fn new(db: &Db) -> Self {
-        Self::numbered(db.backend == Backend::Postgres)
-    }
-
-    fn numbered(numbered: bool) -> Self {
-        Self { numbered, n: 0 }
-    }
-
-    fn next(&mut self) -> String {
-        self.n += 1;
-        if self.numbered {
-            format!("${}", self.n)
-        } else {
-            "?".to_string()
-        }
-    }
-
-    /// Placeholders for `n` parameters, comma-separated.
-    fn list(&mut self, n: usize) -> String {
-        (0..n).map(|_| self.next()).collect::<Vec<_>>().join(", ")
     }
 }
 

@@ -225,9 +225,42 @@ fn to_stored(doc: ActorDoc, key_id: Option<&str>) -> Result<RemoteActor, ActorEr
 /// The answer to another server when something it named (an actor, a key, a note) could not be fetched or used:
 /// the cause is logged for the owner, and the other server learns only which document failed, never how (a fetch
 /// error would tell a stranger which ports and hosts this server can reach).
-pub fn unusable(what: &str, url: &str, cause: &dyn std::fmt::Display) -> crate::error::AppError {
+///
+/// A cause that may pass (the other server did not answer, or answered 5xx; our database failed) makes
+/// [`AppError::Unavailable`](crate::error::AppError::Unavailable), which the inbox queue tries again later; any
+/// other makes a refusal.
+pub fn unusable(
+    what: &str,
+    url: &str,
+    cause: &(impl std::fmt::Display + MayPass),
+) -> crate::error::AppError {
     tracing::info!(%url, error = %cause, "cannot use {what}");
-    crate::error::AppError::Unauthorized(format!("cannot use the {what} {url}"))
+    if cause.may_pass() {
+        crate::error::AppError::Unavailable(format!("cannot get the {what} {url} for now"))
+    } else {
+        crate::error::AppError::Unauthorized(format!("cannot use the {what} {url}"))
+    }
+}
+
+/// Whether an error may pass if the same thing is tried again later.
+pub trait MayPass {
+    fn may_pass(&self) -> bool;
+}
+
+impl MayPass for FetchError {
+    fn may_pass(&self) -> bool {
+        self.is_temporary()
+    }
+}
+
+impl MayPass for ActorError {
+    fn may_pass(&self) -> bool {
+        match self {
+            Self::Fetch(e) => e.is_temporary(),
+            Self::Db(_) => true,
+            Self::Invalid(_) | Self::Key(_) => false,
+        }
+    }
 }
 
 /// A key as verification needs it: who owns it, and the key parsed.

@@ -3,8 +3,11 @@
 //! Order of checks: an ActivityStreams Content-Type (415), the signature header, its Host (ours), Date and Digest
 //! (401), the JSON (400), the key, fetched with a signed GET and cached, fetched once more if the signature does
 //! not verify (key rotation) (401; 429 when one server names too many unknown keys), the activity's actor is the
-//! key's owner (401). A replayed request (the same signature again) and an activity id already handled are answered
-//! 202 without effect. Then the activity is handled and stored, and the answer is 202.
+//! key's owner (401), the activity has the shape its handler reads (400, 413), a reply is within the flood limits of
+//! its actor and server (429), the queue has room (503). Then the activity is stored in the durable inbox queue
+//! (`federation::intake`) and the answer is 202; a replayed request (the same signature again) and an activity id
+//! already taken are answered 202 without effect. Everything else — blocks, whether a reply answers one of our
+//! posts, fetching a forwarded reply from its origin, moderation — happens when a worker applies it.
 
 use axum::{
     body::Bytes,
@@ -19,7 +22,7 @@ use serde::Deserialize;
 use super::{activities, actors, http, protocol::activity::Envelope, verify};
 use crate::{
     app::AppState,
-    db::inbox_seen,
+    db::inbox_queue,
     error::{AppError, error_response},
 };
 
@@ -82,42 +85,50 @@ async fn receive(
             signer.owner
         )));
     }
-    // A request seen before within the signature window is a replay (an honest retry is signed anew).
+    let kind = envelope.kind.as_str();
+    activities::check(kind, &activity, &signer.owner)?;
+    if kind == "Create" {
+        state.intake.take_create(
+            &signer.owner,
+            &crate::db::deliveries::host_of(&signer.owner),
+        )?;
+    }
     let now = crate::db::now();
-    // The signature is accepted until its time plus the window: remembered that long (and a minute more).
+    // A request seen before within the signature window is a replay (an honest retry is signed anew): remembered
+    // until its time plus the window (and a minute more).
     let until = prepared
         .signed_at()
         .saturating_add(state.config.federation.signature_window_seconds)
         .saturating_add(60);
-    let signature_key = format!("sig:{}", prepared.fingerprint());
-    if !inbox_seen::first_time(
-        &state.db,
-        &signature_key,
-        i64::try_from(until).unwrap_or(i64::MAX),
-    )
-    .await?
-    {
-        tracing::info!(actor = %signer.owner, kind = %envelope.kind, "replayed request; accepted without effect");
-        return Ok(StatusCode::ACCEPTED.into_response());
-    }
-    // An activity handled before (a retry after a lost answer) is not handled again. Only ids on the signer's own
+    // An activity taken before (a retry after a lost answer) is not taken again. Only ids on the signer's own
     // server count, so that nobody can mark another server's activity as seen in advance.
     let id_key = envelope
         .id
         .as_deref()
         .filter(|id| actors::same_host(id, &signer.owner))
         .map(|id| format!("id:{id}"));
-    if let Some(key) = &id_key
-        && inbox_seen::seen(&state.db, key).await?
-    {
-        tracing::debug!(actor = %signer.owner, kind = %envelope.kind, "activity already handled");
-        return Ok(StatusCode::ACCEPTED.into_response());
-    }
-    tracing::debug!(actor = %signer.owner, kind = %envelope.kind, ?scheme, "signed activity received");
-    activities::handle(state, &signer.owner, &envelope.kind, activity).await?;
-    if let Some(key) = &id_key {
-        inbox_seen::first_time(&state.db, key, now.saturating_add(ACTIVITY_ID_KEPT_SECONDS))
-            .await?;
+    let arrival = inbox_queue::Arrival {
+        entry: inbox_queue::NewEntry {
+            object_key: activities::object_key(kind, &activity, &signer.owner),
+            signer: signer.owner.clone(),
+            kind: kind.to_string(),
+            body: String::from_utf8_lossy(body).into_owned(),
+        },
+        signature_key: format!("sig:{}", prepared.fingerprint()),
+        signature_until: i64::try_from(until).unwrap_or(i64::MAX),
+        id_key,
+        id_until: now.saturating_add(ACTIVITY_ID_KEPT_SECONDS),
+    };
+    match state.intake.append(arrival).await? {
+        inbox_queue::Admitted::Queued => {
+            tracing::debug!(actor = %signer.owner, %kind, ?scheme, "signed activity queued");
+        }
+        inbox_queue::Admitted::Replayed => {
+            tracing::info!(actor = %signer.owner, %kind, "replayed request; accepted without effect");
+        }
+        inbox_queue::Admitted::AlreadyTaken => {
+            tracing::debug!(actor = %signer.owner, %kind, "activity already taken");
+        }
     }
     Ok(StatusCode::ACCEPTED.into_response())
 }

@@ -7,7 +7,8 @@
 //! - `objects`: stored posts → Articles and their Create activities.
 //! - `discovery`: WebFinger, host-meta, NodeInfo.
 //! - `documents`: the actor, its collections and Articles, with content negotiation (`http`).
-//! - `inbox`: signed POSTs from other servers, verified (`verify`), then handled by `activities` (one file each).
+//! - `inbox`: signed POSTs from other servers, verified (`verify`), checked and stored in the durable inbox queue
+//!   (`intake`), whose worker applies them with `activities` (one file each).
 //! - `actors`: remote actors and their keys (fetched through `client`, the one guarded, signing HTTP client).
 //! - `publish`: saving and deleting posts with the Create, Update and Delete their followers must receive.
 //! - `delivery`: the worker that sends queued deliveries.
@@ -23,6 +24,7 @@ pub mod discovery;
 pub mod documents;
 pub mod http;
 pub mod inbox;
+pub mod intake;
 pub mod keys;
 pub mod moving;
 pub mod objects;
