@@ -301,6 +301,13 @@ impl TestApp {
         app
     }
 
+    /// Starts a stopped server again on the same database and port (so that its ids stay the same).
+    pub async fn start_again_on_same_port(&mut self) {
+        let addr = self.base.trim_start_matches("http://").to_string();
+        let listener = TcpListener::bind(&addr).expect("bind the same port again");
+        self.start(listener).await;
+    }
+
     /// Starts a stopped server again on the same database (and a new port).
     pub async fn start_again(&mut self) {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");

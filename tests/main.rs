@@ -23,6 +23,7 @@ mod fuzz_corpus;
 mod hardening;
 mod import;
 mod inbox;
+mod intake;
 mod interop;
 mod media;
 mod moving;

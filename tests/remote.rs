@@ -50,6 +50,8 @@ struct Shared {
     rfc9421_only: std::sync::atomic::AtomicBool,
     /// Objects this server publishes at `/notes/{id}` (fetched by Steppe to check a forwarded reply).
     notes: Mutex<std::collections::HashMap<String, Value>>,
+    /// Answer 503 to fetches of notes (a server that is down for a while).
+    notes_down: std::sync::atomic::AtomicBool,
     /// The actor's `alsoKnownAs` (its other accounts) and `movedTo`.
     also_known_as: Mutex<Vec<String>>,
     moved_to: Mutex<Option<String>>,
@@ -78,6 +80,7 @@ impl Remote {
             http: reqwest::Client::new(),
             verifier: Verifier::default(),
             notes: Mutex::default(),
+            notes_down: std::sync::atomic::AtomicBool::new(false),
             also_known_as: Mutex::default(),
             moved_to: Mutex::default(),
             rfc9421_only: std::sync::atomic::AtomicBool::new(false),
@@ -188,6 +191,13 @@ impl Remote {
             .unwrap()
             .to_string();
         self.shared.notes.lock().unwrap().insert(id, object.clone());
+    }
+
+    /// Makes fetches of this server's notes answer 503 (`true`) or be served again (`false`).
+    pub fn set_notes_down(&self, down: bool) {
+        self.shared
+            .notes_down
+            .store(down, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn actor_id(&self) -> String {
@@ -567,6 +577,9 @@ async fn note(
     State(shared): State<Arc<Shared>>,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> axum::response::Response {
+    if shared.notes_down.load(std::sync::atomic::Ordering::SeqCst) {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     match shared.notes.lock().unwrap().get(&id) {
         Some(object) => (
             [("content-type", "application/activity+json")],

@@ -166,6 +166,10 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(admin::deliveries::retry),
         )
         .route(
+            "/admin/deliveries/received/retry",
+            axum::routing::post(admin::deliveries::retry_received),
+        )
+        .route(
             "/admin/deliveries/resume",
             axum::routing::post(admin::deliveries::resume),
         )

@@ -1,5 +1,6 @@
 //! The owner's Deliveries page: what each recent activity (post published, edited, deleted; follow accepted) reached,
-//! what waits or retries and why, which hosts are failing or paused; and "retry now" for both.
+//! what waits or retries and why, which hosts are failing or paused; what other servers sent that waits to be
+//! applied or failed (the durable inbox); and "retry now" for all three.
 
 use askama::Template;
 use axum::{
@@ -12,7 +13,7 @@ use super::NoticeQuery;
 use crate::{
     app::AppState,
     config::SiteConfig,
-    db::{self, deliveries},
+    db::{self, deliveries, inbox_queue},
     domain::dates,
     error::AppError,
     federation::delivery::outcome,
@@ -47,6 +48,16 @@ struct ProblemRow {
     reason: String,
 }
 
+struct ReceivedRow {
+    id: i64,
+    kind: String,
+    signer: String,
+    received: String,
+    failed: String,
+    attempts: i64,
+    reason: String,
+}
+
 struct HostRow {
     host: String,
     state: String,
@@ -70,6 +81,13 @@ struct DeliveriesPage<'a> {
     activities: Vec<ActivityRow>,
     problems: Vec<ProblemRow>,
     hosts: Vec<HostRow>,
+    /// The durable inbox: activities waiting to be applied, of which retrying; how old the oldest is.
+    inbox_waiting: i64,
+    inbox_retrying: i64,
+    inbox_oldest: Option<String>,
+    /// "2 days": how long received activities that fail are tried again.
+    inbox_give_up: String,
+    received_failed: Vec<ReceivedRow>,
 }
 
 fn what(kind: &str) -> &str {
@@ -102,7 +120,25 @@ pub async fn show(
         .collect();
     let problems = deliveries::problems(&state.db, PROBLEMS).await?;
     let hosts = deliveries::troubled_hosts(&state.db, PROBLEMS).await?;
+    let inbox = inbox_queue::stats(&state.db).await?;
+    let received_failed = inbox_queue::list_failed(&state.db, PROBLEMS).await?;
     let page = DeliveriesPage {
+        inbox_waiting: inbox.waiting,
+        inbox_retrying: inbox.retrying,
+        inbox_oldest: inbox.oldest.map(dates::moment),
+        inbox_give_up: outcome::span(state.config.inbox.give_up_after_seconds),
+        received_failed: received_failed
+            .into_iter()
+            .map(|f| ReceivedRow {
+                id: f.id,
+                kind: f.kind,
+                signer: f.signer,
+                received: dates::moment(f.received_at),
+                failed: dates::moment(f.failed_at),
+                attempts: f.attempts,
+                reason: f.last_error.unwrap_or_default(),
+            })
+            .collect(),
         site: &state.site(),
         csrf: csrf.token(),
         owner_name: &owner.0.display_name,
@@ -215,4 +251,26 @@ pub async fn resume(
     tracing::info!(host = %form.host, "host resumed by the owner");
     state.wakeup.wake();
     Ok(Redirect::to("/admin/deliveries?notice=resumed").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct RetryReceivedForm {
+    received: i64,
+}
+
+/// Applies a received activity that failed again now.
+pub async fn retry_received(
+    State(state): State<AppState>,
+    _owner: Owner,
+    CsrfForm(form): CsrfForm<RetryReceivedForm>,
+) -> Result<Response, AppError> {
+    if !inbox_queue::retry_failed(&state.db, form.received).await? {
+        return Err(AppError::NotFound);
+    }
+    tracing::info!(
+        received = form.received,
+        "failed received activity retried by the owner"
+    );
+    state.intake.wakeup.notify_one();
+    Ok(Redirect::to("/admin/deliveries?notice=received-retried").into_response())
 }

@@ -282,6 +282,7 @@ impl NoticeQuery {
             "comments-opened" => "Comments are open on that post.",
             "follower-removed" => "The follower is removed; their server is told.",
             "resumed" => "The host is resumed; its deliveries are sent now.",
+            "received-retried" => "The received activity will be applied again now.",
             "session-ended" => {
                 "Your session had ended, so nothing was saved. Log in again: the text you sent is kept and comes back in the editor."
             }
