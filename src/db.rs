@@ -10,7 +10,6 @@ pub mod deliveries;
 pub mod followers;
 pub mod imports;
 pub mod inbox_queue;
-pub mod inbox_seen;
 pub mod media;
 pub mod notifications;
 pub mod posts;

@@ -1079,7 +1079,9 @@ async fn a_change_makes_stale_only_what_shows_it() {
 
         // Another process sharing PostgreSQL hears of the reply to its post (and only needs that).
         if app.db.backend == steppe::db::Backend::Postgres {
-            let b = TestApp::spawn_on(&app.db_url, None).await;
+            // It applies no received activities: its public URL (another port) is not the blog's, as it would be
+            // in a real deployment, so the reply would answer nothing of its own.
+            let b = TestApp::spawn_on_with(&app.db_url, "[inbox]\nworkers = 0\n").await;
             assert_eq!(
                 texts(&b.page(&path).await.1, "#comments-title"),
                 ["Comments (2)"]

@@ -197,6 +197,12 @@ impl TestApp {
         Self::spawn_inner(dir, db_url, cleanup, "", false).await
     }
 
+    /// Like [`TestApp::spawn_on`], with `extra` TOML appended to the configuration.
+    pub async fn spawn_on_with(db_url: &str, extra: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        Self::spawn_inner(dir, db_url, None, extra, false).await
+    }
+
     async fn spawn_inner(
         dir: tempfile::TempDir,
         db_url: &str,
