@@ -14,7 +14,8 @@
 //! sizes of history should be within 1.5× of each other.
 //!
 //! `cargo bench --bench ingest` (options after `--`: `--replies N` per measurement, `--levels 1000,10000,50000`,
-//! `--connections 32,128`, `--actors N`).
+//! `--connections 32,128`, `--actors N`, `--inbox-workers N`: activities applied at once, 0 to measure only how
+//! fast replies are accepted, with nothing applied).
 
 mod common;
 
@@ -41,6 +42,8 @@ struct Options {
     levels: Vec<usize>,
     connections: Vec<usize>,
     actors: usize,
+    /// `inbox.workers` for Steppe; `None` keeps its default.
+    inbox_workers: Option<usize>,
 }
 
 fn options() -> Options {
@@ -68,6 +71,7 @@ fn options() -> Options {
             .and_then(|v| v.parse().ok())
             .unwrap_or(200usize)
             .clamp(1, 10_000),
+        inbox_workers: value("--inbox-workers").and_then(|v| v.parse().ok()),
     }
 }
 
@@ -118,12 +122,16 @@ async fn ingest_rate(
     remote_host: &str,
     requests: Vec<Vec<u8>>,
     connections: usize,
+    applying: bool,
 ) -> Result<(f64, f64), BoxError> {
     let since = db::now();
     let before = received_since(db, remote_host, since).await?;
     let count = requests.len();
     let start = Instant::now();
     let answered = send_all(port, requests, connections).await?;
+    if !applying {
+        return Ok((count as f64 / answered, f64::NAN));
+    }
     loop {
         let now = received_since(db, remote_host, since).await?;
         if now >= before + count {
@@ -246,14 +254,24 @@ async fn bench(o: Options) -> Result<(), BoxError> {
     let dir = tempfile::tempdir()?;
     println!("generating a 2048-bit RSA key for the remote actors…");
     let remote = remote().await?;
-    let blog = Blog::start(dir.path(), 0, "").await?;
+    let extra = o
+        .inbox_workers
+        .map(|n| format!("[inbox]\nworkers = {n}\n"))
+        .unwrap_or_default();
+    let applying = o.inbox_workers != Some(0);
+    let blog = Blog::start(dir.path(), 0, &extra).await?;
     let pid = blog.steppe.0.id();
 
-    // Warm-up: one reply from each actor, so that Steppe holds every key and profile before anything is measured.
+    // Warm-up: one reply from each actor, so that Steppe holds every key and profile before anything is measured
+    // (applied, even when the measured replies are not, so that the keys are stored).
     let mut next = 0usize;
     let warm = replies(&remote, &o, next, o.actors, &blog)?;
     next += o.actors;
-    ingest_rate(blog.port, &blog.db, &remote.host, warm, 16).await?;
+    if applying {
+        ingest_rate(blog.port, &blog.db, &remote.host, warm, 16, true).await?;
+    } else {
+        send_all(blog.port, warm, 16).await?;
+    }
 
     println!("measuring the ceilings…");
     let bare_port = free_port()?;
@@ -288,8 +306,15 @@ async fn bench(o: Options) -> Result<(), BoxError> {
         for &connections in &o.connections {
             let requests = replies(&remote, &o, next, o.replies, &blog)?;
             next += o.replies;
-            let (accepted, applied) =
-                ingest_rate(blog.port, &blog.db, &remote.host, requests, connections).await?;
+            let (accepted, applied) = ingest_rate(
+                blog.port,
+                &blog.db,
+                &remote.host,
+                requests,
+                connections,
+                applying,
+            )
+            .await?;
             rates.push((connections, applied));
             println!(
                 "{level:>9} {connections:>12} {accepted:>11.0} {:>8.3} {applied:>11.0} {:>8.3}",
@@ -298,7 +323,7 @@ async fn bench(o: Options) -> Result<(), BoxError> {
             );
         }
     }
-    for &connections in &o.connections {
+    for &connections in o.connections.iter().filter(|_| applying) {
         let (low, high) = rates
             .iter()
             .filter(|(c, _)| *c == connections)

@@ -44,6 +44,10 @@ const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 const STOP_GRACE: Duration = Duration::from_secs(5);
 /// How long before its lease ends an attempt is cut off (so that no other worker takes the row while it runs).
 const LEASE_MARGIN: i64 = 10;
+/// While arrivals wait to be stored, the worker claims at most this often: on SQLite, every transaction that
+/// applies an activity holds the one write lock the next batch of arrivals needs, so a burst is taken first and
+/// applied in the pauses (and at least this often while it lasts).
+const CLAIM_DURING_ARRIVALS: Duration = Duration::from_millis(50);
 
 /// One process's counters, for `/metrics`.
 #[derive(Debug, Default)]
@@ -112,6 +116,9 @@ pub struct Intake {
     sender: mpsc::Sender<Pending>,
     /// Rows waiting, as last counted plus what was added since.
     waiting: Arc<AtomicI64>,
+    /// Arrivals handed to the appender and not yet answered: while there are some, the worker claims less often,
+    /// so that taking a burst comes before applying it.
+    arriving: AtomicI64,
     max_queued: i64,
     /// Wakes this process's worker when rows are stored.
     pub wakeup: Arc<Notify>,
@@ -121,6 +128,7 @@ pub struct Intake {
     creates_by_actor: crate::ratelimit::Budget,
     creates_by_host: crate::ratelimit::Budget,
     _appender: crate::app::AbortOnDrop,
+    _counter: crate::app::AbortOnDrop,
 }
 
 impl Intake {
@@ -129,6 +137,7 @@ impl Intake {
         let waiting = Arc::new(AtomicI64::new(0));
         let wakeup = Arc::new(Notify::new());
         let counters = Arc::new(Counters::default());
+        let counter = tokio::spawn(count_loop(db.clone(), waiting.clone()));
         let appender = tokio::spawn(append_loop(
             db,
             receiver,
@@ -139,12 +148,14 @@ impl Intake {
         Self {
             sender,
             waiting,
+            arriving: AtomicI64::new(0),
             max_queued: config.max_queued,
             wakeup,
             counters,
             creates_by_actor: hourly(limits.comments_per_actor_per_hour),
             creates_by_host: hourly(limits.comments_per_domain_per_hour),
             _appender: crate::app::AbortOnDrop::new(appender),
+            _counter: crate::app::AbortOnDrop::new(counter),
         }
     }
 
@@ -171,6 +182,8 @@ impl Intake {
             ));
         }
         let (answer, answered) = oneshot::channel();
+        self.arriving.fetch_add(1, Ordering::Relaxed);
+        let _arrived = Arrived(&self.arriving);
         self.sender
             .send(Pending { arrival, answer })
             .await
@@ -196,6 +209,26 @@ fn hourly(limit: i64) -> crate::ratelimit::Budget {
     )
 }
 
+/// Counts the rows waiting every second (apart from the appender, whose batches must not wait for a count).
+async fn count_loop(db: Db, waiting: Arc<AtomicI64>) {
+    loop {
+        match inbox_queue::stats(&db).await {
+            Ok(stats) => waiting.store(stats.waiting, Ordering::Relaxed),
+            Err(e) => tracing::warn!(error = %e, "cannot count the inbox queue"),
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Counts an arrival as answered when dropped (answered, failed, or its request gone).
+struct Arrived<'a>(&'a AtomicI64);
+
+impl Drop for Arrived<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 async fn append_loop(
     db: Db,
     mut receiver: mpsc::Receiver<Pending>,
@@ -203,7 +236,6 @@ async fn append_loop(
     wakeup: Arc<Notify>,
     counters: Arc<Counters>,
 ) {
-    let mut counted: Option<Instant> = None;
     let mut batch = Vec::with_capacity(BATCH);
     while let Some(first) = receiver.recv().await {
         batch.push(first);
@@ -211,13 +243,6 @@ async fn append_loop(
             match receiver.try_recv() {
                 Ok(more) => batch.push(more),
                 Err(_) => break,
-            }
-        }
-        if counted.is_none_or(|t| t.elapsed() >= POLL) {
-            counted = Some(Instant::now());
-            match inbox_queue::stats(&db).await {
-                Ok(stats) => waiting.store(stats.waiting, Ordering::Relaxed),
-                Err(e) => tracing::warn!(error = %e, "cannot count the inbox queue"),
             }
         }
         let arrivals: Vec<Arrival> = batch.iter().map(|p| p.arrival.clone()).collect();
@@ -309,6 +334,7 @@ async fn work(
     let mut applying = JoinSet::new();
     let mut last_sweep: Option<Instant> = None;
     let mut claimed_not_started: Vec<i64> = Vec::new();
+    let mut last_claim: Option<Instant> = None;
     loop {
         if *stop.borrow() {
             break;
@@ -325,6 +351,17 @@ async fn work(
                 tracing::warn!(error = %e, "cannot sweep the inbox queue");
             }
         }
+        if state.intake.arriving.load(Ordering::Relaxed) > 0
+            && last_claim.is_some_and(|t| t.elapsed() < CLAIM_DURING_ARRIVALS)
+        {
+            drop(state);
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(5)) => {}
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
+        last_claim = Some(Instant::now());
         let room = slots.available_permits();
         let mut claimed = 0;
         if room > 0 {
