@@ -88,6 +88,43 @@ impl AbortOnDrop {
     }
 }
 
+/// A background task that stops gracefully when asked ([`Stoppable::stop`] signals the `watch` it was started
+/// with and waits for it) and is aborted when dropped: the queues' workers.
+pub struct Stoppable {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Stoppable {
+    /// Spawns `run`, which must end soon after its receiver turns true.
+    pub fn spawn<F>(run: impl FnOnce(tokio::sync::watch::Receiver<bool>) -> F) -> Self
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        Self {
+            stop,
+            task: Some(tokio::spawn(run(stop_rx))),
+        }
+    }
+
+    /// Asks the task to stop and waits until it has.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Stoppable {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();

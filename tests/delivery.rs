@@ -16,7 +16,7 @@ use crate::{
     harness::{TestApp, attrs, fresh_database, texts},
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_steppe");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_steppe");
 
 /// Queue settings that make retries and pauses take seconds instead of minutes.
 fn fast_retries(workers: usize, per_host: usize, timeout: u64) -> String {
@@ -246,12 +246,7 @@ async fn outage_gone_and_failed_are_handled_and_shown() {
     );
     assert_eq!(creates_with(&fleet.received(), 1, 410), 1);
 
-    let metrics = reqwest::get(app.metrics_url.clone().expect("metrics listener"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("steppe_deliveries_total{outcome=\"delivered\"} 6"),
         "{metrics}"
@@ -339,7 +334,7 @@ async fn graceful_stop_releases_claimed_rows() {
 }
 
 /// A `steppe` process spawned from the binary, killed when dropped.
-struct Proc(Child);
+pub(crate) struct Proc(Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -348,7 +343,7 @@ impl Drop for Proc {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -357,7 +352,7 @@ fn free_port() -> u16 {
 }
 
 /// Writes a config file for a spawned `steppe` on `port` and returns its path and parsed form.
-fn config_file(
+pub(crate) fn config_file(
     dir: &std::path::Path,
     port: u16,
     db_url: &str,
@@ -376,7 +371,7 @@ fn config_file(
 }
 
 /// Runs `steppe migrate` with a config file, so that the test can seed the database before serving.
-fn migrate(config: &std::path::Path) {
+pub(crate) fn migrate(config: &std::path::Path) {
     let out = Command::new(BIN)
         .arg("--config")
         .arg(config)
@@ -387,7 +382,11 @@ fn migrate(config: &std::path::Path) {
     assert!(out.status.success(), "{out:?}");
 }
 
-fn spawn_steppe(config: &std::path::Path, args: &[&str], env: &[(&str, String)]) -> Proc {
+pub(crate) fn spawn_steppe(
+    config: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> Proc {
     let child = Command::new(BIN)
         .arg("--config")
         .arg(config)
@@ -404,7 +403,7 @@ fn spawn_steppe(config: &std::path::Path, args: &[&str], env: &[(&str, String)])
     Proc(child)
 }
 
-async fn wait_up(url: &str) {
+pub(crate) async fn wait_up(url: &str) {
     for _ in 0..300 {
         if reqwest::get(url)
             .await
@@ -476,7 +475,7 @@ async fn killed_mid_delivery_loses_nothing() {
     drop_database(cleanup).await;
 }
 
-async fn drop_database(cleanup: Option<(String, String)>) {
+pub(crate) async fn drop_database(cleanup: Option<(String, String)>) {
     if let Some((admin_url, name)) = cleanup {
         use sqlx::{Connection, Executor};
         if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin_url).await {

@@ -351,6 +351,16 @@ impl TestApp {
         }
     }
 
+    /// The text of `/metrics` (the test configured `metrics.bind`).
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.metrics_url.clone().expect("metrics listener"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// An absolute URL for a path on this instance (absolute URLs are returned as they are).
     pub fn url(&self, path: &str) -> String {
         if path.starts_with("http://") || path.starts_with("https://") {

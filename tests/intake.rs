@@ -9,7 +9,8 @@ use serde_json::json;
 
 use crate::{
     comments::{activity, note, post_with_article},
-    harness::{TestApp, texts},
+    delivery::{config_file, free_port, migrate, spawn_steppe, wait_up},
+    harness::{TestApp, fresh_database, texts},
     remote::Remote,
 };
 
@@ -25,6 +26,11 @@ async fn followers(app: &TestApp) -> i64 {
         .fetch_one(&app.db.pool)
         .await
         .unwrap()
+}
+
+fn follow_from(remote: &Remote, app: &TestApp) -> serde_json::Value {
+    json!({"id": format!("{}/follows/1", remote.base), "type": "Follow",
+        "actor": remote.actor_id(), "object": app.url("/users/blog")})
 }
 
 /// Restarts `app` on its port (its ids unchanged, as after a crash) with an inbox worker, and waits until what it
@@ -46,8 +52,7 @@ async fn what_was_answered_202_is_applied_after_a_stop_in_order() {
     let (path, article) = post_with_article(&app).await;
     let alice = Remote::spawn("alice").await;
     let inbox = app.url("/inbox");
-    let follow = json!({"id": format!("{}/follows/1", alice.base), "type": "Follow",
-        "actor": alice.actor_id(), "object": app.url("/users/blog")});
+    let follow = follow_from(&alice, &app);
     assert_eq!(
         alice.post_signed(&inbox, &follow).await.status(),
         StatusCode::ACCEPTED
@@ -209,27 +214,16 @@ async fn metrics_show_the_inbox_queue() {
     let mut app =
         TestApp::spawn_with("[inbox]\nworkers = 0\n[metrics]\nbind = \"127.0.0.1:0\"\n").await;
     let alice = Remote::spawn("alice").await;
-    let follow = json!({"id": format!("{}/follows/1", alice.base), "type": "Follow",
-        "actor": alice.actor_id(), "object": app.url("/users/blog")});
+    let follow = follow_from(&alice, &app);
     alice.post_signed(&app.url("/inbox"), &follow).await;
-    let metrics = reqwest::get(app.metrics_url.clone().unwrap())
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("steppe_inbox_queue_depth{state=\"waiting\"} 1"),
         "{metrics}"
     );
     assert!(metrics.contains("steppe_inbox_oldest_age_seconds "));
     restart_applying(&mut app).await;
-    let metrics = reqwest::get(app.metrics_url.clone().unwrap())
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("steppe_inbox_queue_depth{state=\"waiting\"} 0"),
         "{metrics}"
@@ -240,4 +234,88 @@ async fn metrics_show_the_inbox_queue() {
     );
     alice.stop().await;
     app.finish().await;
+}
+
+/// Scale-out on PostgreSQL: a `serve` process that applies nothing (`inbox.workers = 0`) takes the replies, and two
+/// `steppe worker` processes apply them between them, each once.
+#[tokio::test]
+async fn worker_processes_apply_what_serve_took() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db_url, cleanup) = fresh_database(&dir).await;
+    if cleanup.is_none() {
+        return; // SQLite: one process owns the file.
+    }
+    let port = free_port();
+    let (config_path, config) = config_file(dir.path(), port, &db_url, "");
+    migrate(&config_path);
+    let metrics: Vec<String> = (0..3)
+        .map(|_| format!("127.0.0.1:{}", free_port()))
+        .collect();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut procs = vec![spawn_steppe(
+        &config_path,
+        &["serve"],
+        &[
+            ("STEPPE_METRICS__BIND", metrics[0].clone()),
+            ("STEPPE_INBOX__WORKERS", "0".into()),
+        ],
+    )];
+    for m in &metrics[1..] {
+        procs.push(spawn_steppe(
+            &config_path,
+            &["worker"],
+            &[("STEPPE_METRICS__BIND", m.clone())],
+        ));
+    }
+    wait_up(&format!("{base}/healthz")).await;
+    for m in &metrics {
+        wait_up(&format!("http://{m}/metrics")).await;
+    }
+    // The workers apply (inbox.workers is 4 in the file): each POST below waits until nothing is left to apply.
+    // 25 replies from one account: within its flood limit (30 an hour).
+    let app = TestApp::attach(&base, &db_url, config, tempfile::tempdir().unwrap()).await;
+    let (path, article) = post_with_article(&app).await;
+    let alice = Remote::spawn("alice").await;
+    let inbox = app.url("/inbox");
+    let sent = futures_util::future::join_all((0..25).map(|n| {
+        let reply = note(
+            &alice,
+            &n.to_string(),
+            &article,
+            &format!("<p>Reply {n}.</p>"),
+        );
+        let create = activity(&alice, "Create", &format!("c{n}"), reply);
+        let (alice, inbox) = (&alice, &inbox);
+        async move { alice.post_signed(inbox, &create).await.status() }
+    }))
+    .await;
+    assert!(sent.iter().all(|s| *s == StatusCode::ACCEPTED), "{sent:?}");
+    crate::harness::wait_applied(&inbox).await;
+    let html = app.page(&path).await.1;
+    assert_eq!(
+        texts(&html, ".comment-content").len(),
+        25,
+        "every reply applied"
+    );
+    let mut applied = Vec::new();
+    for m in &metrics {
+        let text = reqwest::get(format!("http://{m}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("steppe_inbox_activities_total{outcome=\"applied\"}"))
+            .unwrap()
+            .to_string();
+        applied.push(line.rsplit(' ').next().unwrap().parse::<u64>().unwrap());
+    }
+    assert_eq!(applied[0], 0, "serve applies nothing: {applied:?}");
+    assert_eq!(applied.iter().sum::<u64>(), 25, "each once: {applied:?}");
+    alice.stop().await;
+    drop(procs);
+    app.finish().await;
+    crate::delivery::drop_database(cleanup).await;
 }

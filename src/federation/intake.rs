@@ -275,38 +275,21 @@ async fn append_loop(
 
 /// A running worker. [`InboxWorker::stop`] lets it finish what it applies and release what it has not started;
 /// dropping it aborts it (its leases then expire).
-pub struct InboxWorker {
-    stop: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Drop for InboxWorker {
-    fn drop(&mut self) {
-        if let Some(task) = &self.task {
-            task.abort();
-        }
-    }
-}
+pub struct InboxWorker(crate::app::Stoppable);
 
 impl InboxWorker {
     /// Starts a worker applying `config.workers` activities at once for the application behind `state` (held
     /// weakly: the worker ends when the application is dropped).
     pub fn start(state: Weak<Inner>, config: InboxConfig, wakeup: Arc<Notify>) -> Self {
-        let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(work(state, config, wakeup, stop_rx));
-        Self {
-            stop,
-            task: Some(task),
-        }
+        Self(crate::app::Stoppable::spawn(|stop| {
+            work(state, config, wakeup, stop)
+        }))
     }
 
     /// Stops claiming, waits for the activities being applied (a few seconds at most; the rest are released) and
     /// releases what was claimed and not started.
-    pub async fn stop(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
+    pub async fn stop(self) {
+        self.0.stop().await;
     }
 }
 

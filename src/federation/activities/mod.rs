@@ -143,3 +143,93 @@ pub async fn handle(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const ALICE: &str = "https://a.example/users/alice";
+
+    #[test]
+    fn activities_about_one_object_share_a_key() {
+        let note = "https://a.example/notes/1";
+        let create =
+            json!({"id": "https://a.example/c1", "type": "Create", "object": {"id": note}});
+        let update =
+            json!({"id": "https://a.example/u1", "type": "Update", "object": {"id": note}});
+        let delete = json!({"id": "https://a.example/d1", "type": "Delete", "object": note});
+        for (kind, activity) in [("Create", create), ("Update", update), ("Delete", delete)] {
+            assert_eq!(object_key(kind, &activity, ALICE), note, "{kind}");
+        }
+        // A Like is keyed by its own id, which its Undo names (embedded or by id).
+        let like_id = "https://a.example/likes/1";
+        let like =
+            json!({"id": like_id, "type": "Like", "object": "https://blog.example/articles/x"});
+        assert_eq!(object_key("Like", &like, ALICE), like_id);
+        let undo = json!({"id": "https://a.example/undo/1", "type": "Undo", "object": like});
+        assert_eq!(object_key("Undo", &undo, ALICE), like_id);
+        let undo_by_id =
+            json!({"id": "https://a.example/undo/2", "type": "Undo", "object": like_id});
+        assert_eq!(object_key("Undo", &undo_by_id, ALICE), like_id);
+        // A profile's Update and the actor's Delete are about the actor; nothing named: the signer.
+        let profile = json!({"type": "Update", "object": {"id": ALICE, "type": "Person"}});
+        assert_eq!(object_key("Update", &profile, ALICE), ALICE);
+        assert_eq!(object_key("Move", &json!({"type": "Move"}), ALICE), ALICE);
+    }
+
+    #[test]
+    fn checks_that_need_only_the_activity_answer_at_once() {
+        let status = |kind: &str, activity: Value| match check(kind, &activity, ALICE) {
+            Ok(()) => 202,
+            Err(AppError::BadRequest(_)) => 400,
+            Err(AppError::Unauthorized(_)) => 401,
+            Err(AppError::Forbidden(_)) => 403,
+            Err(AppError::PayloadTooLarge) => 413,
+            Err(other) => panic!("{other:?}"),
+        };
+        let note = |id: &str, author: &str, content: String| {
+            json!({"id": id, "type": "Note", "attributedTo": author, "content": content,
+                "inReplyTo": "https://blog.example/articles/x"})
+        };
+        let mine = note("https://a.example/notes/1", ALICE, "Hi".into());
+        assert_eq!(status("Create", json!({"object": mine})), 202);
+        assert_eq!(status("Update", json!({"object": mine})), 202);
+        let forwarded = note(
+            "https://b.example/notes/1",
+            "https://b.example/users/bob",
+            "Hi".into(),
+        );
+        assert_eq!(
+            status("Create", json!({"object": forwarded})),
+            202,
+            "checked at its origin later"
+        );
+        assert_eq!(
+            status("Update", json!({"object": forwarded})),
+            403,
+            "only its author edits it"
+        );
+        let elsewhere = note("https://b.example/notes/2", ALICE, "Hi".into());
+        assert_eq!(status("Create", json!({"object": elsewhere})), 401);
+        let long = note(
+            "https://a.example/notes/3",
+            ALICE,
+            "x".repeat(crate::domain::comments::MAX_CONTENT_BYTES + 1),
+        );
+        assert_eq!(status("Create", json!({"object": long})), 413);
+        assert_eq!(status("Create", json!({"object": {"type": "Note"}})), 400);
+        let bob = json!({"id": "https://b.example/users/bob", "type": "Person"});
+        assert_eq!(status("Update", json!({"object": bob})), 403);
+        let squat = json!({"id": "https://b.example/likes/1", "actor": ALICE, "object": "https://blog.example/a"});
+        assert_eq!(status("Like", squat.clone()), 400);
+        assert_eq!(status("Announce", squat), 400);
+        assert_eq!(status("Follow", json!({"actor": ALICE})), 400);
+        assert_eq!(
+            status("Question", json!({})),
+            202,
+            "types not handled are taken and dropped"
+        );
+    }
+}

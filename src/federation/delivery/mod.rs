@@ -55,18 +55,7 @@ impl Wakeup {
 
 /// A running worker. [`Worker::stop`] lets it finish what it sends and release what it has not started; dropping
 /// it aborts it (its leases then expire).
-pub struct Worker {
-    stop: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        if let Some(task) = &self.task {
-            task.abort();
-        }
-    }
-}
+pub struct Worker(crate::app::Stoppable);
 
 /// What the worker's tasks share.
 struct Shared {
@@ -114,36 +103,30 @@ impl Worker {
         metrics: Arc<Metrics>,
         wakeup: Arc<Wakeup>,
     ) -> Self {
-        let (stop, stop_rx) = watch::channel(false);
-        let shared = Arc::new(Shared {
-            db,
-            client,
-            slots: Arc::new(Semaphore::new(config.workers.max(1))),
-            config,
-            metrics,
-            stop: stop_rx,
-            hosts: Mutex::default(),
-            paused: Mutex::default(),
-            bodies: quick_cache::sync::Cache::new(64),
-            signers: quick_cache::sync::Cache::new(8),
-            freed: Notify::new(),
-            claimed: Mutex::default(),
-            answered: quick_cache::sync::Cache::new(100_000),
-        });
-        let task = tokio::spawn(run(shared, wakeup));
-        Self {
-            stop,
-            task: Some(task),
-        }
+        Self(crate::app::Stoppable::spawn(|stop_rx| {
+            let shared = Arc::new(Shared {
+                db,
+                client,
+                slots: Arc::new(Semaphore::new(config.workers.max(1))),
+                config,
+                metrics,
+                stop: stop_rx,
+                hosts: Mutex::default(),
+                paused: Mutex::default(),
+                bodies: quick_cache::sync::Cache::new(64),
+                signers: quick_cache::sync::Cache::new(8),
+                freed: Notify::new(),
+                claimed: Mutex::default(),
+                answered: quick_cache::sync::Cache::new(100_000),
+            });
+            run(shared, wakeup)
+        }))
     }
 
     /// Stops claiming, releases claimed rows not yet sent, waits for the requests in flight (at most the delivery
     /// timeout) and writes their outcomes.
-    pub async fn stop(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
+    pub async fn stop(self) {
+        self.0.stop().await;
     }
 }
 
