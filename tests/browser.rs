@@ -381,6 +381,20 @@ async fn a_blogger_and_a_reader_in_a_real_browser() {
     b.go(&app.url("/admin/comments")).await;
     b.assert_accessible("the comments queue").await;
     b.shot("07-comments-queue").await;
+    // A reply another server forwarded, given up because its origin never answered: listed on the Deliveries page.
+    let now = steppe::db::now();
+    sqlx::query(
+        "INSERT INTO inbox_queue (object_key, signer, kind, body, received_at, next_attempt_at, attempts, \
+         last_error, failed_at) VALUES ($1, $2, 'Create', '{}', $3, $3, 6, $4, $5)",
+    )
+    .bind("https://social.example/notes/1")
+    .bind("https://relay.example/actor")
+    .bind(now - 2 * 24 * 3600)
+    .bind("unavailable for now: cannot get the note https://social.example/notes/1 for now")
+    .bind(now - 60)
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
     for (path, name) in [
         ("/admin/deliveries", "07b-deliveries"),
         ("/admin/followers", "07c-followers"),
@@ -391,6 +405,10 @@ async fn a_blogger_and_a_reader_in_a_real_browser() {
         b.assert_accessible(path).await;
         b.shot(name).await;
     }
+    // The received activities' section, further down the Deliveries page.
+    b.go(&app.url("/admin/deliveries#received")).await;
+    b.wait_text("table.received-failed", "relay.example").await;
+    b.shot("07e-deliveries-received").await;
     // Moving in: the seed blog's WordPress export, uploaded from the import page, then its summary.
     // Seven comments on the winter post, stored directly (the import below makes every cached page stale, so the
     // reader sees them); three threads a page here.

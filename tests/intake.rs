@@ -183,7 +183,7 @@ async fn failures_that_may_pass_are_retried_and_listed() {
     let (status, html) = app.page("/admin/deliveries").await;
     assert_eq!(status, StatusCode::OK);
     let listed = texts(&html, "table.received-failed td");
-    assert_eq!(listed[0], "Create");
+    assert_eq!(listed[0], "A reply (Create)");
     assert!(listed[1].contains("/users/relay"), "{listed:?}");
     assert!(html.contains("cannot get the note"), "the reason is shown");
     // The owner retries once the origin is back: the reply is applied.

@@ -106,6 +106,21 @@ fn what(kind: &str) -> &str {
     }
 }
 
+/// What a received activity was, in the owner's words (its ActivityPub type in brackets).
+fn received_kind(kind: &str) -> String {
+    let word = match kind {
+        "Create" => "A reply",
+        "Update" => "An edit",
+        "Delete" => "A deletion",
+        "Like" => "A like",
+        "Announce" => "A boost",
+        "Follow" => "A follow",
+        "Undo" => "An undo",
+        _ => return kind.to_string(),
+    };
+    format!("{word} ({kind})")
+}
+
 pub async fn show(
     State(state): State<AppState>,
     owner: Owner,
@@ -131,7 +146,7 @@ pub async fn show(
             .into_iter()
             .map(|f| ReceivedRow {
                 id: f.id,
-                kind: f.kind,
+                kind: received_kind(&f.kind),
                 signer: f.signer,
                 received: dates::moment(f.received_at),
                 failed: dates::moment(f.failed_at),
