@@ -236,27 +236,30 @@ async fn append_loop(
     wakeup: Arc<Notify>,
     counters: Arc<Counters>,
 ) {
-    let mut batch = Vec::with_capacity(BATCH);
+    let mut arrivals: Vec<Arrival> = Vec::with_capacity(BATCH);
+    let mut answers = Vec::with_capacity(BATCH);
     while let Some(first) = receiver.recv().await {
-        batch.push(first);
-        while batch.len() < BATCH {
-            match receiver.try_recv() {
-                Ok(more) => batch.push(more),
-                Err(_) => break,
-            }
+        let mut next = Some(first);
+        while let Some(Pending { arrival, answer }) = next {
+            arrivals.push(arrival);
+            answers.push(answer);
+            next = if arrivals.len() < BATCH {
+                receiver.try_recv().ok()
+            } else {
+                None
+            };
         }
-        let arrivals: Vec<Arrival> = batch.iter().map(|p| p.arrival.clone()).collect();
         match inbox_queue::append(&db, &arrivals).await {
             Ok(outcomes) => {
                 let mut queued = 0i64;
-                for (pending, outcome) in batch.drain(..).zip(outcomes) {
+                for (answer, outcome) in answers.drain(..).zip(outcomes) {
                     match outcome {
                         Admitted::Queued => queued = queued.saturating_add(1),
                         Admitted::Replayed | Admitted::AlreadyTaken => {
                             Counters::add(&counters.replayed);
                         }
                     }
-                    let _ = pending.answer.send(Ok(outcome));
+                    let _ = answer.send(Ok(outcome));
                 }
                 waiting.fetch_add(queued, Ordering::Relaxed);
                 if queued > 0 {
@@ -264,12 +267,13 @@ async fn append_loop(
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, arrivals = batch.len(), "cannot store received activities");
-                for pending in batch.drain(..) {
-                    let _ = pending.answer.send(Err(e.to_string()));
+                tracing::error!(error = %e, arrivals = arrivals.len(), "cannot store received activities");
+                for answer in answers.drain(..) {
+                    let _ = answer.send(Err(e.to_string()));
                 }
             }
         }
+        arrivals.clear();
     }
 }
 
