@@ -403,6 +403,21 @@ pub(crate) fn spawn_steppe(
     Proc(child)
 }
 
+/// The value of the counter `series` (name and labels) on the `/metrics` listener at `addr`.
+pub(crate) async fn counter(addr: &str, series: &str) -> u64 {
+    let text = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(series))
+        .unwrap_or_else(|| panic!("no {series} in {text}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
 pub(crate) async fn wait_up(url: &str) {
     for _ in 0..300 {
         if reqwest::get(url)
@@ -544,19 +559,7 @@ async fn workers_share_the_queue_on_postgres() {
     assert_eq!(ids.len(), 1, "one activity");
     let mut delivered = Vec::new();
     for m in &metrics {
-        let text = reqwest::get(format!("http://{m}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let line = text
-            .lines()
-            .find(|l| l.starts_with("steppe_deliveries_total{outcome=\"delivered\"}"))
-            .unwrap()
-            .to_string();
-        let n: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
-        delivered.push(n);
+        delivered.push(counter(m, "steppe_deliveries_total{outcome=\"delivered\"}").await);
     }
     assert_eq!(delivered.iter().sum::<u64>(), 1000, "{delivered:?}");
     assert!(

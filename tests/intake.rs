@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::{
     comments::{activity, note, post_with_article},
-    delivery::{config_file, free_port, migrate, spawn_steppe, wait_up},
+    delivery::{config_file, counter, free_port, migrate, spawn_steppe, wait_up},
     harness::{TestApp, fresh_database, texts},
     remote::Remote,
 };
@@ -299,18 +299,7 @@ async fn worker_processes_apply_what_serve_took() {
     );
     let mut applied = Vec::new();
     for m in &metrics {
-        let text = reqwest::get(format!("http://{m}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let line = text
-            .lines()
-            .find(|l| l.starts_with("steppe_inbox_activities_total{outcome=\"applied\"}"))
-            .unwrap()
-            .to_string();
-        applied.push(line.rsplit(' ').next().unwrap().parse::<u64>().unwrap());
+        applied.push(counter(m, "steppe_inbox_activities_total{outcome=\"applied\"}").await);
     }
     assert_eq!(applied[0], 0, "serve applies nothing: {applied:?}");
     assert_eq!(applied.iter().sum::<u64>(), 25, "each once: {applied:?}");
