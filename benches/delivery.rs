@@ -1,11 +1,13 @@
 //! Delivery benchmark (not a test): one new Article to 10,000 followers spread over 500 hosts on loopback, first
 //! with a shared inbox per host (500 deliveries), then with none (10,000 deliveries), then both again with 5% of
-//! the hosts hanging. In the same run it measures this machine's signing rate with the blog's own key, and prints
-//! wall time, deliveries per second, the ratio to the signing limit (inboxes ÷ (signatures per second × cores)),
-//! the hanging runs' time for the healthy hosts against the run without hanging hosts, and Steppe's resident memory.
+//! the hosts hanging; all of it twice, signed draft-cavage with the RSA key and RFC 9421 with the Ed25519 key
+//! (`federation.signature_scheme` forced to each). In the same run it measures this machine's signing rate with the
+//! blog's own keys, and prints wall time, deliveries per second, the ratio to the signing limit of that way
+//! (inboxes ÷ (signatures per second × cores)), the Ed25519 runs' time against the RSA runs', the hanging runs' time
+//! for the healthy hosts against the run without hanging hosts, and Steppe's resident memory.
 //!
 //! `cargo bench --bench delivery` (options after `--`: `--followers N`, `--hosts N`, `--hanging-percent N`,
-//! `--workers N` for Steppe's `delivery.workers`).
+//! `--workers N` for Steppe's `delivery.workers`, `--signing rsa|ed25519|both`).
 //! Steppe runs as its own process (`steppe serve`, release build, SQLite, default `[delivery]` settings); the stub
 //! inboxes run in this process, one listener per host on 127.0.x.y, answering 202 without checking signatures.
 
@@ -21,7 +23,10 @@ use std::{
 use axum::{Router, extract::State, http::StatusCode};
 use steppe::{
     db::Db,
-    federation::{keys, signatures::cavage},
+    federation::{
+        keys,
+        signatures::{cavage, rfc9421},
+    },
 };
 
 mod common;
@@ -34,6 +39,8 @@ struct Options {
     hanging_percent: usize,
     /// `delivery.workers` for Steppe (0: the default from config).
     workers: usize,
+    /// Which ways of signing to run: "rsa", "ed25519" or "both".
+    signing: String,
 }
 
 fn options() -> Options {
@@ -50,6 +57,12 @@ fn options() -> Options {
         hosts: value("--hosts", 500).clamp(1, 60_000),
         hanging_percent: value("--hanging-percent", 5).min(50),
         workers: value("--workers", 0),
+        signing: args
+            .iter()
+            .position(|a| a == "--signing")
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+            .unwrap_or_else(|| "both".into()),
     }
 }
 
@@ -98,19 +111,31 @@ async fn fleet(hosts: usize) -> Result<Fleet, BoxError> {
     })
 }
 
-/// Signatures per second on one core, with the blog's key over a body the size of a Create.
-fn signing_rate(key: &steppe::federation::signatures::PrivateKey) -> f64 {
+/// Signatures per second on one core, with the blog's key over a body the size of a Create: draft-cavage with the
+/// RSA key, or (`ed25519`) RFC 9421 with the Ed25519 key.
+fn signing_rate(key: &keys::BlogKey, ed25519: bool) -> f64 {
     let body = vec![b'x'; 2500];
     let sign = || {
-        let _ = cavage::sign(
-            key,
-            "http://127.0.0.1/users/blog#main-key",
-            "POST",
-            "127.0.1.2:40000",
-            "/inbox",
-            Some(&body),
-            SystemTime::now(),
-        );
+        if let (true, Some(ed)) = (ed25519, &key.ed25519) {
+            let _ = rfc9421::sign(
+                ed,
+                "http://127.0.0.1/users/blog#ed25519-key",
+                "POST",
+                "http://127.0.1.2:40000/inbox",
+                Some((&body, "application/activity+json")),
+                SystemTime::now(),
+            );
+        } else {
+            let _ = cavage::sign(
+                &key.private,
+                "http://127.0.0.1/users/blog#main-key",
+                "POST",
+                "127.0.1.2:40000",
+                "/inbox",
+                Some(&body),
+                SystemTime::now(),
+            );
+        }
     };
     for _ in 0..50 {
         sign();
@@ -146,6 +171,7 @@ async fn scenario(
     fleet: &Fleet,
     shared_inbox: bool,
     hanging: usize,
+    signing: &str,
 ) -> Result<Run, BoxError> {
     for (i, stub) in fleet.stubs.iter().enumerate() {
         stub.hang.store(i < hanging, Ordering::Relaxed);
@@ -197,6 +223,7 @@ async fn scenario(
             .args(["--config", &config.to_string_lossy(), "serve"])
             .env("RUST_LOG", "error")
             .envs((o.workers > 0).then(|| ("STEPPE_DELIVERY__WORKERS", o.workers.to_string())))
+            .env("STEPPE_FEDERATION__SIGNATURE_SCHEME", signing)
             .stdout(Stdio::null())
             .spawn()?,
     );
@@ -296,52 +323,81 @@ async fn run() -> Result<(), BoxError> {
     .await?;
     db.migrate().await?;
     let key = keys::load_or_create(&db).await?;
-    let rate = signing_rate(&key.private);
-    println!(
-        "signing: {rate:.0} signatures/s on one core, {cores} cores → limit {:.0}/s",
-        rate * cores as f64
-    );
+    let ways: Vec<(&str, &str, bool)> = [
+        ("draft-cavage", "RSA, draft-cavage", false),
+        ("rfc9421-ed25519", "Ed25519, RFC 9421", true),
+    ]
+    .into_iter()
+    .filter(|(_, _, ed)| match o.signing.as_str() {
+        "rsa" => !ed,
+        "ed25519" => *ed,
+        _ => true,
+    })
+    .collect();
+    let mut rates = Vec::new();
+    for (_, label, ed) in &ways {
+        let rate = signing_rate(&key, *ed);
+        println!(
+            "signing ({label}): {rate:.0} signatures/s on one core, {cores} cores → limit {:.0}/s",
+            rate * cores as f64
+        );
+        rates.push(rate);
+    }
     let fleet = fleet(o.hosts).await?;
     let hanging = o.hosts * o.hanging_percent / 100;
     println!(
-        "{} followers on {} hosts; {hanging} hosts hang in the last two runs\n",
+        "{} followers on {} hosts; {hanging} hosts hang in the hanging runs\n",
         o.followers, o.hosts
     );
     println!(
-        "{:<30} {:>11} {:>8} {:>10} {:>12} {:>14} {:>9}",
+        "{:<42} {:>11} {:>8} {:>10} {:>12} {:>14} {:>9}",
         "run", "delivered", "seconds", "per second", "× sign limit", "Steppe CPU/s", "peak RSS"
     );
-    let mut baseline = [0.0; 2];
-    for (hang, label) in [(0, ""), (hanging, ", 5% hanging")] {
-        for (i, shared) in [true, false].into_iter().enumerate() {
-            let run = scenario(&o, &fleet, shared, hang).await?;
-            let limit = run.healthy as f64 / (rate * cores as f64);
-            let name = format!(
-                "{}{label}",
-                if shared {
-                    "shared inboxes"
-                } else {
-                    "no shared inbox"
-                }
-            );
-            println!(
-                "{:<30} {:>11} {:>8.3} {:>10.0} {:>12.2} {:>14.2} {:>6.1} MB",
-                name,
-                format!("{}/{}", run.healthy, run.deliveries),
-                run.seconds,
-                run.healthy as f64 / run.seconds,
-                run.seconds / limit,
-                run.cpu / run.seconds,
-                run.peak_rss_kib as f64 / 1024.0
-            );
-            if hang == 0 {
-                baseline[i] = run.seconds;
-            } else {
-                println!(
-                    "{:<30} healthy hosts took {:.2}× the run without hanging hosts",
-                    "",
-                    run.seconds / baseline[i]
+    // Seconds of each (shared, hanging) run signed the first way, for the ratio of the second way.
+    let mut first_way = std::collections::HashMap::new();
+    for ((scheme, way, _), rate) in ways.iter().zip(&rates) {
+        let mut baseline = [0.0; 2];
+        for (hang, label) in [(0, ""), (hanging, ", 5% hanging")] {
+            for (i, shared) in [true, false].into_iter().enumerate() {
+                let run = scenario(&o, &fleet, shared, hang, scheme).await?;
+                let limit = run.healthy as f64 / (rate * cores as f64);
+                let name = format!(
+                    "{way}: {}{label}",
+                    if shared {
+                        "shared inboxes"
+                    } else {
+                        "no shared inbox"
+                    }
                 );
+                println!(
+                    "{:<42} {:>11} {:>8.3} {:>10.0} {:>12.2} {:>14.2} {:>6.1} MB",
+                    name,
+                    format!("{}/{}", run.healthy, run.deliveries),
+                    run.seconds,
+                    run.healthy as f64 / run.seconds,
+                    run.seconds / limit,
+                    run.cpu / run.seconds,
+                    run.peak_rss_kib as f64 / 1024.0
+                );
+                if hang == 0 {
+                    baseline[i] = run.seconds;
+                } else {
+                    println!(
+                        "{:<42} healthy hosts took {:.2}× the run without hanging hosts",
+                        "",
+                        run.seconds / baseline[i]
+                    );
+                }
+                match first_way.get(&(shared, hang)) {
+                    None => {
+                        first_way.insert((shared, hang), (run.seconds, *way));
+                    }
+                    Some((seconds, first)) => println!(
+                        "{:<42} took {:.2}× the time of the same run signed {first}",
+                        "",
+                        run.seconds / seconds
+                    ),
+                }
             }
         }
     }

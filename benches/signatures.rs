@@ -1,7 +1,8 @@
 //! Signature benchmark (not a test): RSA-2048 signatures and verifications per second with aws-lc-rs (what Steppe
 //! uses) against the pure-Rust `rsa` crate (what activitypub_federation uses), on the same key and the same
 //! messages, in one run; then Steppe's whole draft-cavage path (signing string, signature, header; and prepare +
-//! verify of an incoming request).
+//! verify of an incoming request); then Ed25519 (FEP-521a) with aws-lc-rs, and the whole RFC 9421 path signed with
+//! it, against the RSA figures of the same run.
 //!
 //! `cargo bench --bench signatures` (option after `--`: `--seconds N`, per measurement, default 2).
 
@@ -14,7 +15,9 @@ use rsa::{
     signature::{SignatureEncoding, Signer, Verifier},
 };
 use sha2::Sha256;
-use steppe::federation::signatures::{IncomingRequest, PrivateKey, PublicKey, cavage, prepare};
+use steppe::federation::signatures::{
+    Ed25519Key, IncomingRequest, PrivateKey, PublicKey, cavage, prepare, rfc9421,
+};
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -132,6 +135,76 @@ fn main() -> Result<(), BoxError> {
     });
     println!(
         "draft-cavage, whole request: {sign_path:.0} signed POSTs/s, {verify_path:.0} verified POSTs/s (one thread)"
+    );
+
+    // Ed25519, and RFC 9421 signed with it.
+    let ed = Ed25519Key::generate()?;
+    let ed_public = PublicKey::from_multibase(&ed.public_key_multibase())?;
+    let ed_signature = ed.sign(message);
+    let ed_sign = rate(seconds, || {
+        let _ = ed.sign(message);
+    });
+    let ed_verify = rate(seconds, || {
+        assert!(ed_public.verify_ed25519(message, &ed_signature));
+    });
+    println!(
+        "Ed25519: {ed_sign:.0} signatures/s ({:.1}× RSA), {ed_verify:.0} verifications/s ({:.1}× RSA) (one thread)",
+        ed_sign / sign_ours,
+        ed_verify / verify_ours
+    );
+    let ed_key_id = "https://social.example/users/a#ed25519-key";
+    let target = "https://example.com/inbox";
+    let ed_signed = rfc9421::sign(
+        &ed,
+        ed_key_id,
+        "POST",
+        target,
+        Some((body, "application/activity+json")),
+        now,
+    )?;
+    let mut ed_headers = HeaderMap::new();
+    ed_headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/activity+json"),
+    );
+    ed_headers.insert(
+        "signature-input",
+        HeaderValue::from_str(&ed_signed.signature_input)?,
+    );
+    ed_headers.insert("signature", HeaderValue::from_str(&ed_signed.signature)?);
+    ed_headers.insert(
+        "content-digest",
+        HeaderValue::from_str(ed_signed.content_digest.as_deref().unwrap_or_default())?,
+    );
+    let ed_request = IncomingRequest {
+        headers: &ed_headers,
+        ..request
+    };
+    let ed_sign_path = rate(seconds, || {
+        let _ = rfc9421::sign(
+            &ed,
+            ed_key_id,
+            "POST",
+            target,
+            Some((body, "application/activity+json")),
+            now,
+        );
+    });
+    let ed_verify_path = rate(seconds, || {
+        let prepared = prepare(
+            &ed_request,
+            "https://example.com",
+            Duration::from_secs(3600),
+            now,
+        )
+        .map(|p| p.verify(&ed_public).is_ok());
+        assert!(matches!(prepared, Ok(true)));
+    });
+    println!(
+        "RFC 9421 with Ed25519, whole request: {ed_sign_path:.0} signed POSTs/s ({:.1}× draft-cavage with RSA), \
+         {ed_verify_path:.0} verified POSTs/s ({:.1}×) (one thread)",
+        ed_sign_path / sign_path,
+        ed_verify_path / verify_path
     );
     Ok(())
 }

@@ -357,11 +357,13 @@ async fn federation_parts(
     let client = FederationClient::new(
         blog_key.clone(),
         urls.key_id(),
+        urls.ed25519_key_id(),
         config.federation.allow_private_addresses,
         &user_agent,
         config
             .signature_schemes()
             .unwrap_or(crate::federation::client::SchemeChoice::Auto),
+        crate::federation::signing::SigningMemory::new(Some(db.clone())),
     )
     .map_err(|e| StartError::Client(e.to_string()))?;
     Ok((blog_key, urls, client))

@@ -231,8 +231,8 @@ pub struct FederationConfig {
     pub authorized_fetch: bool,
     /// Let the federation client reach private and loopback addresses, over plain http. For tests only.
     pub allow_private_addresses: bool,
-    /// How outgoing requests are signed: "auto" (draft-cavage, RFC 9421 for hosts that want it), "draft-cavage"
-    /// or "rfc9421".
+    /// How outgoing requests are signed: "auto" (RFC 9421 with the Ed25519 key, then RFC 9421 with the RSA key,
+    /// then draft-cavage, learned per host), or always one of "rfc9421-ed25519", "rfc9421" (RSA), "draft-cavage".
     pub signature_scheme: String,
     /// Keys not yet known that one host's requests may make us fetch per minute (a forged request chooses where
     /// the key is fetched from, so this bounds what strangers can make Steppe send to a host).
@@ -755,12 +755,10 @@ impl Config {
 
     /// `federation.signature_scheme` as the client takes it.
     pub fn signature_schemes(&self) -> Option<crate::federation::client::SchemeChoice> {
-        use crate::federation::{client::SchemeChoice, signatures::Scheme};
+        use crate::federation::{client::SchemeChoice, signatures::Signing};
         match self.federation.signature_scheme.as_str() {
             "auto" => Some(SchemeChoice::Auto),
-            "draft-cavage" => Some(SchemeChoice::Always(Scheme::DraftCavage)),
-            "rfc9421" => Some(SchemeChoice::Always(Scheme::Rfc9421)),
-            _ => None,
+            other => Signing::parse(other).map(SchemeChoice::Always),
         }
     }
 
@@ -768,7 +766,7 @@ impl Config {
         if self.signature_schemes().is_none() {
             return Err(key_error(
                 "federation.signature_scheme",
-                "must be \"auto\", \"draft-cavage\" or \"rfc9421\"",
+                "must be \"auto\", \"rfc9421-ed25519\", \"rfc9421\" or \"draft-cavage\"",
             ));
         }
         let d = &self.delivery;

@@ -18,6 +18,7 @@ pub mod revisions;
 pub mod search;
 pub mod sessions;
 pub mod settings;
+pub mod signing_hosts;
 pub mod tables;
 pub mod users;
 pub mod versions;

@@ -78,8 +78,9 @@ async fn outage_gone_and_failed_are_handled_and_shown() {
         .wait_until(30, |g| {
             creates_with(g, 3, 202) == 1
                 && creates_with(g, 1, 410) == 1
-                // A 400 is tried once more with the other signature scheme (RFC 9421), then fails.
-                && creates_with(g, 2, 400) == 2
+                // A 400 is tried down the signing chain (Ed25519 RFC 9421, RSA RFC 9421, draft-cavage), then
+                // fails.
+                && creates_with(g, 2, 400) == 3
                 && creates_with(g, 0, 503) >= 2
         })
         .await;

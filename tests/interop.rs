@@ -253,6 +253,50 @@ async fn the_whole_story_with_a_fedify_peer() {
     let accept = peer.wait_for("Accept", |a| a["type"] == "Accept").await;
     assert_eq!(accept["actor"], followed["blog"]);
     report.pass("Follow by handle; Fedify verifies the Accept", "");
+    // The Accept was signed RFC 9421 with the blog's Ed25519 key, found in the actor's assertionMethod (a FEP-521a
+    // Multikey, as Mastodon finds it; see Fep521aKeyStore in peer.mjs) and verified by Fedify at the first attempt.
+    let seen: Value = peer
+        .http
+        .get(format!("{}/control/signatures", peer.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        seen["multikeysFound"],
+        json!([format!(
+            "{}#ed25519-key",
+            followed["blog"].as_str().unwrap()
+        )]),
+        "{seen}"
+    );
+    let signatures = seen["signatures"].as_array().unwrap().clone();
+    let from_blog: Vec<&Value> = signatures
+        .iter()
+        .filter(|s| {
+            s["keyId"]
+                .as_str()
+                .is_some_and(|k| k.starts_with(followed["blog"].as_str().unwrap_or("?")))
+        })
+        .collect();
+    assert!(!from_blog.is_empty(), "{signatures:?}");
+    for s in &from_blog {
+        assert_eq!(
+            (&s["scheme"], &s["alg"], &s["status"]),
+            (&json!("rfc9421"), &json!("ed25519"), &json!(202)),
+            "{signatures:?}"
+        );
+        assert!(
+            s["keyId"].as_str().unwrap().ends_with("#ed25519-key"),
+            "{s}"
+        );
+    }
+    report.pass(
+        "Signed RFC 9421 with the blog's Ed25519 key (FEP-521a Multikey, found as Mastodon finds it); Fedify verifies the first attempt",
+        "",
+    );
 
     // The owner publishes through the admin form; Fedify verifies and parses the Article.
     app.setup_owner().await;

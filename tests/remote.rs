@@ -30,7 +30,7 @@ pub struct Received {
     pub verified: Result<String, String>,
     pub user_agent: String,
     pub content_type: String,
-    /// "rfc9421" or "draft-cavage": how the request was signed.
+    /// "rfc9421-ed25519", "rfc9421" (RSA) or "draft-cavage": how the request was signed.
     pub scheme: &'static str,
 }
 
@@ -46,8 +46,10 @@ struct Shared {
     delay: Mutex<Duration>,
     http: reqwest::Client,
     verifier: Verifier,
-    /// Refuse draft-cavage signatures with 401, as a server that speaks only RFC 9421 would.
-    rfc9421_only: std::sync::atomic::AtomicBool,
+    /// Ways of signing refused with 401 (by the names of [`Received::scheme`]), as a server that does not know them.
+    refused: Mutex<Vec<&'static str>>,
+    /// The account's Ed25519 key, published as a FEP-521a Multikey (`#ed25519-key`).
+    ed25519: steppe::federation::signatures::Ed25519Key,
     /// Objects this server publishes at `/notes/{id}` (fetched by Steppe to check a forwarded reply).
     notes: Mutex<std::collections::HashMap<String, Value>>,
     /// Answer 503 to fetches of notes (a server that is down for a while).
@@ -83,7 +85,8 @@ impl Remote {
             notes_down: std::sync::atomic::AtomicBool::new(false),
             also_known_as: Mutex::default(),
             moved_to: Mutex::default(),
-            rfc9421_only: std::sync::atomic::AtomicBool::new(false),
+            refused: Mutex::default(),
+            ed25519: steppe::federation::signatures::Ed25519Key::generate().unwrap(),
         });
         let app = Router::new()
             .route(&format!("/users/{username}"), get(actor))
@@ -131,11 +134,10 @@ impl Remote {
         )
     }
 
-    /// Makes the inbox refuse draft-cavage signatures (401) and accept only RFC 9421 ones.
-    pub fn accept_only_rfc9421(&self) {
-        self.shared
-            .rfc9421_only
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+    /// Makes the inbox refuse (401) the ways of signing named (`"rfc9421-ed25519"`, `"rfc9421"`, `"draft-cavage"`),
+    /// as a server that does not know them would.
+    pub fn refuse(&self, schemes: &[&'static str]) {
+        *self.shared.refused.lock().unwrap() = schemes.to_vec();
     }
 
     /// POSTs `activity` to `inbox` signed with RFC 9421 (`tweak` may change the headers after signing).
@@ -145,11 +147,42 @@ impl Remote {
         activity: &Value,
         tweak: impl FnOnce(&mut BTreeMap<String, String>),
     ) -> reqwest::Response {
-        let body = activity.to_string();
         let key = self.shared.key.lock().unwrap().clone();
+        self.post_rfc9421_as(inbox, activity, (&*key).into(), &self.key_id(), tweak)
+            .await
+    }
+
+    /// POSTs `activity` to `inbox` signed with RFC 9421 and the account's Ed25519 key (FEP-521a); `tweak` may
+    /// change the headers after signing.
+    pub async fn post_ed25519(
+        &self,
+        inbox: &str,
+        activity: &Value,
+        tweak: impl FnOnce(&mut BTreeMap<String, String>),
+    ) -> reqwest::Response {
+        let key_id = format!("{}#ed25519-key", self.actor_id());
+        self.post_rfc9421_as(
+            inbox,
+            activity,
+            (&self.shared.ed25519).into(),
+            &key_id,
+            tweak,
+        )
+        .await
+    }
+
+    async fn post_rfc9421_as(
+        &self,
+        inbox: &str,
+        activity: &Value,
+        signer: steppe::federation::signatures::rfc9421::Signer<'_>,
+        key_id: &str,
+        tweak: impl FnOnce(&mut BTreeMap<String, String>),
+    ) -> reqwest::Response {
+        let body = activity.to_string();
         let signed = steppe::federation::signatures::rfc9421::sign(
-            &key,
-            &self.key_id(),
+            signer,
+            key_id,
             "POST",
             inbox,
             Some((body.as_bytes(), "application/activity+json")),
@@ -301,7 +334,7 @@ impl Remote {
     pub async fn get_rfc9421_signed_for(&self, signed_for: &str, url: &str) -> reqwest::Response {
         let key = self.shared.key.lock().unwrap().clone();
         let signed = steppe::federation::signatures::rfc9421::sign(
-            &key,
+            &*key,
             &self.key_id(),
             "GET",
             signed_for,
@@ -398,7 +431,11 @@ async fn actor(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
         "inbox": format!("{id}/inbox"),
         "endpoints": {"sharedInbox": format!("{}/inbox", shared.base)},
         "icon": {"type": "Image", "url": format!("{}/avatar.png", shared.base)},
-        "publicKey": {"id": format!("{id}#main-key"), "owner": id, "publicKeyPem": pem(&key)}
+        "publicKey": {"id": format!("{id}#main-key"), "owner": id, "publicKeyPem": pem(&key)},
+        "assertionMethod": [{
+            "id": format!("{id}#ed25519-key"), "type": "Multikey", "controller": id,
+            "publicKeyMultibase": shared.ed25519.public_key_multibase()
+        }]
     });
     let mut doc = doc;
     let aliases = shared.also_known_as.lock().unwrap().clone();
@@ -547,12 +584,26 @@ impl Verifier {
             .json()
             .await
             .map_err(|e| e.to_string())?;
-        if actor["publicKey"]["id"] != key_id {
-            return Err("the actor does not publish this key".into());
-        }
-        let pem = actor["publicKey"]["publicKeyPem"]
-            .as_str()
-            .ok_or("no pem")?;
+        let pem = if actor["publicKey"]["id"] == key_id {
+            actor["publicKey"]["publicKeyPem"]
+                .as_str()
+                .ok_or("no pem")?
+                .to_string()
+        } else {
+            // An Ed25519 key (FEP-521a): a Multikey in assertionMethod.
+            let multikey = actor["assertionMethod"]
+                .as_array()
+                .and_then(|keys| keys.iter().find(|k| k["id"] == key_id))
+                .ok_or("the actor does not publish this key")?;
+            if multikey["controller"] != actor["id"] || multikey["type"] != "Multikey" {
+                return Err("the Multikey is not the actor's".into());
+            }
+            steppe::federation::signatures::PublicKey::from_multibase(
+                multikey["publicKeyMultibase"].as_str().unwrap_or_default(),
+            )
+            .map_err(|e| e.to_string())?
+            .to_pem()
+        };
         let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
         let der = STANDARD.decode(b64).map_err(|e| e.to_string())?;
         let found = (actor["id"].as_str().unwrap_or_default().to_string(), der);
@@ -597,16 +648,18 @@ async fn inbox(
     body: Bytes,
 ) -> StatusCode {
     let rfc9421 = headers.contains_key("signature-input");
-    let verified = if rfc9421 {
+    let scheme = match headers.get("signature-input").and_then(|v| v.to_str().ok()) {
+        Some(input) if input.contains("alg=\"ed25519\"") => "rfc9421-ed25519",
+        Some(_) => "rfc9421",
+        None => "draft-cavage",
+    };
+    let verified = if shared.refused.lock().unwrap().contains(&scheme) {
+        Err(format!("this server does not accept {scheme} signatures"))
+    } else if rfc9421 {
         shared
             .verifier
             .verify_rfc9421(&shared.base, &uri, &headers, &body)
             .await
-    } else if shared
-        .rfc9421_only
-        .load(std::sync::atomic::Ordering::SeqCst)
-    {
-        Err("this server accepts only RFC 9421 signatures".to_string())
     } else {
         shared.verifier.verify(&uri, &headers, &body).await
     };
@@ -624,7 +677,7 @@ async fn inbox(
         verified,
         user_agent: header("user-agent"),
         content_type: header("content-type"),
-        scheme: if rfc9421 { "rfc9421" } else { "draft-cavage" },
+        scheme,
     });
     let delay = *shared.delay.lock().unwrap();
     tokio::time::sleep(delay).await;

@@ -1,5 +1,6 @@
-//! RFC 9421 HTTP Message Signatures next to draft-cavage: verified on the inbox, and used for a server that refuses
-//! draft-cavage (tried once after a 401, then remembered for that server), or always when configured.
+//! RFC 9421 HTTP Message Signatures next to draft-cavage, with the RSA key or the Ed25519 key (FEP-521a): verified
+//! on the inbox; sent down the chain (Ed25519 RFC 9421, RSA RFC 9421, draft-cavage) to a server that refuses a way,
+//! learned for that server and stored; or one way always when configured.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -77,66 +78,182 @@ async fn the_inbox_verifies_rfc9421() {
     app.finish().await;
 }
 
+/// Waits until `remote` has received an activity of `kind` whose signature it accepted; returns every attempt.
+async fn attempts_until_accepted(remote: &Remote, kind: &str) -> Vec<Received> {
+    let mut got = Vec::new();
+    for _ in 0..200 {
+        got = of_type(remote, kind);
+        if got.iter().any(|r| r.verified.is_ok()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    got
+}
+
+fn schemes(received: &[Received]) -> Vec<(&'static str, bool)> {
+    received
+        .iter()
+        .map(|r| (r.scheme, r.verified.is_ok()))
+        .collect()
+}
+
+/// The blog's actor publishes its Ed25519 key as a FEP-521a Multikey, and signs with it (RFC 9421) first: the
+/// remote finds the key in `assertionMethod` and accepts the first attempt. The inbox verifies Ed25519 signatures
+/// the same way, with the key found in the sender's `assertionMethod`.
 #[tokio::test]
-async fn a_server_that_refuses_draft_cavage_gets_rfc9421_from_then_on() {
+async fn ed25519_signatures_both_ways() {
     let app = TestApp::spawn().await;
-    let remote = Remote::spawn("modern").await;
-    remote.accept_only_rfc9421();
+    let actor: Value = app
+        .client
+        .get(app.url("/users/blog"))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let multikey = &actor["assertionMethod"][0];
+    assert_eq!(multikey["id"], app.url("/users/blog#ed25519-key"));
+    assert_eq!(multikey["type"], "Multikey");
+    assert_eq!(multikey["controller"], app.url("/users/blog"));
+    assert!(
+        multikey["publicKeyMultibase"]
+            .as_str()
+            .unwrap()
+            .starts_with("z6Mk")
+    );
+    assert!(
+        actor["@context"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("https://w3id.org/security/multikey/v1"))
+    );
+
+    let remote = Remote::spawn("edwards").await;
+    let r = remote
+        .post_ed25519(
+            &app.url("/users/blog/inbox"),
+            &follow(&app, &remote),
+            |_| {},
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(follower_count(&app).await, 1);
+    let accepts = attempts_until_accepted(&remote, "Accept").await;
+    assert_eq!(schemes(&accepts), [("rfc9421-ed25519", true)]);
+    // A signature by the Ed25519 key over another activity is refused.
+    let mut tampered = follow(&app, &remote);
+    tampered["id"] = json!(format!("{}/follows/2", remote.base));
+    let r = remote
+        .post_ed25519(&app.url("/users/blog/inbox"), &tampered, |h| {
+            let zeros =
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [0u8; 64]);
+            h.insert("signature".into(), format!("sig1=:{zeros}:"));
+        })
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    remote.stop().await;
+    app.finish().await;
+}
+
+/// A server that refuses Ed25519 (as Mastodon before its June 2026 change does) gets RSA with RFC 9421 after one
+/// refused attempt, and from then on at once, also after a restart (what was learned is stored).
+#[tokio::test]
+async fn a_server_that_refuses_ed25519_gets_rsa_rfc9421_from_then_on() {
+    let mut app = TestApp::spawn().await;
+    let remote = Remote::spawn("rsa9421").await;
+    remote.refuse(&["rfc9421-ed25519"]);
     let r = remote
         .post_signed(&app.url("/users/blog/inbox"), &follow(&app, &remote))
         .await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
-    // The Accept: first draft-cavage (refused), then RFC 9421 (verified).
-    let accepts = {
-        let mut got = Vec::new();
-        for _ in 0..200 {
-            got = of_type(&remote, "Accept");
-            if got.iter().any(|r| r.verified.is_ok()) {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        got
-    };
-    let schemes: Vec<(&str, bool)> = accepts
-        .iter()
-        .map(|r| (r.scheme, r.verified.is_ok()))
-        .collect();
-    assert_eq!(schemes, [("draft-cavage", false), ("rfc9421", true)]);
-    // Remembered: the next activity goes out with RFC 9421 at once.
+    let accepts = attempts_until_accepted(&remote, "Accept").await;
+    assert_eq!(
+        schemes(&accepts),
+        [("rfc9421-ed25519", false), ("rfc9421", true)]
+    );
     app.setup_owner().await;
-    app.publish("Modern", "", "Signed the new way.").await;
+    app.publish("Learned", "", "Signed the way this server accepts.")
+        .await;
+    let creates = attempts_until_accepted(&remote, "Create").await;
+    assert_eq!(schemes(&creates), [("rfc9421", true)]);
+    let host = remote.base.trim_start_matches("http://").to_string();
+    let stored: (String,) = sqlx::query_as("SELECT signing FROM signing_hosts WHERE host = $1")
+        .bind(&host)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.0, "rfc9421");
+    // After a restart, the stored way is used at once.
+    app.shutdown().await;
+    app.start_again_on_same_port().await;
+    app.publish("After a restart", "", "Still signed the learned way.")
+        .await;
     let creates = {
         let mut got = Vec::new();
         for _ in 0..200 {
             got = of_type(&remote, "Create");
-            if !got.is_empty() {
+            if got.len() >= 2 {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         got
     };
-    assert_eq!(creates.len(), 1);
-    assert_eq!(creates[0].scheme, "rfc9421");
-    assert!(creates[0].verified.is_ok(), "{:?}", creates[0].verified);
+    assert_eq!(schemes(&creates), [("rfc9421", true), ("rfc9421", true)]);
+    remote.stop().await;
+    app.finish().await;
+}
+
+/// A server that knows only draft-cavage (Mastodon before 4.5) gets it after both RFC 9421 attempts are refused,
+/// and from then on at once.
+#[tokio::test]
+async fn a_server_that_knows_only_draft_cavage_gets_it_from_then_on() {
+    let app = TestApp::spawn().await;
+    let remote = Remote::spawn("classic").await;
+    remote.refuse(&["rfc9421-ed25519", "rfc9421"]);
+    remote
+        .post_signed(&app.url("/users/blog/inbox"), &follow(&app, &remote))
+        .await;
+    let accepts = attempts_until_accepted(&remote, "Accept").await;
+    assert_eq!(
+        schemes(&accepts),
+        [
+            ("rfc9421-ed25519", false),
+            ("rfc9421", false),
+            ("draft-cavage", true)
+        ]
+    );
+    app.setup_owner().await;
+    app.publish("Classic", "", "Signed the old way.").await;
+    let creates = attempts_until_accepted(&remote, "Create").await;
+    assert_eq!(schemes(&creates), [("draft-cavage", true)]);
     remote.stop().await;
     app.finish().await;
 }
 
 #[tokio::test]
 async fn signature_scheme_can_be_forced() {
-    let app = TestApp::spawn_with("[federation]\nsignature_scheme = \"rfc9421\"\n").await;
-    let remote = Remote::spawn("forced").await;
-    remote
-        .post_signed(&app.url("/users/blog/inbox"), &follow(&app, &remote))
-        .await;
-    let accept = remote.wait_for("Accept").await;
-    assert_eq!(accept.scheme, "rfc9421");
-    assert!(accept.verified.is_ok());
-    assert_eq!(remote.received().len(), 1, "no draft-cavage attempt first");
-    remote.stop().await;
-    app.finish().await;
+    for (forced, expected) in [
+        ("rfc9421", "rfc9421"),
+        ("draft-cavage", "draft-cavage"),
+        ("rfc9421-ed25519", "rfc9421-ed25519"),
+    ] {
+        let app =
+            TestApp::spawn_with(&format!("[federation]\nsignature_scheme = \"{forced}\"\n")).await;
+        let remote = Remote::spawn("forced").await;
+        remote
+            .post_signed(&app.url("/users/blog/inbox"), &follow(&app, &remote))
+            .await;
+        let accept = remote.wait_for("Accept").await;
+        assert_eq!(accept.scheme, expected);
+        assert!(accept.verified.is_ok());
+        assert_eq!(remote.received().len(), 1, "no other attempt first");
+        remote.stop().await;
+        app.finish().await;
+    }
 }
 
 /// Under authorized fetch, a GET signed with RFC 9421 is as good as a draft-cavage one; unsigned, it gets 401.

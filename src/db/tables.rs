@@ -28,8 +28,9 @@ const fn table(name: &'static str, select: &'static str) -> Table {
     }
 }
 
-/// What an archive holds, parents first. Left out: sessions, queues (outbox, deliveries, inbox replay), caches that
-/// refill themselves (copied avatars, the search index, which a restore rebuilds).
+/// What an archive holds, parents first. Left out: sessions, queues (outbox, deliveries, inbox replay), what was
+/// learned about other servers (their health, the signatures they accept), caches that refill themselves (copied
+/// avatars, the search index, which a restore rebuilds).
 pub const ARCHIVED: &[Table] = &[
     Table {
         secret: true,

@@ -61,6 +61,9 @@ struct ActorDoc {
     /// One key, or several (some servers publish a list); a key that is not well-formed is skipped.
     #[serde(default, deserialize_with = "keys")]
     public_key: Vec<KeyDoc>,
+    /// FEP-521a keys (`Multikey`, Ed25519), read as PEM like the others; references and other key types are skipped.
+    #[serde(default, deserialize_with = "multikeys")]
+    assertion_method: Vec<KeyDoc>,
     icon: Option<Value>,
     /// Other ids of the same account (`alsoKnownAs`): one, a list, or objects with ids.
     #[serde(default, deserialize_with = "ids")]
@@ -123,6 +126,32 @@ fn keys<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<KeyDoc>, D::Error>
     })
 }
 
+/// A FEP-521a `Multikey` with an Ed25519 `publicKeyMultibase`, as a key with its PEM; anything else is `None`.
+fn multikey(v: &Value) -> Option<KeyDoc> {
+    let pem = v
+        .get("publicKeyMultibase")
+        .and_then(Value::as_str)
+        .and_then(|m| PublicKey::from_multibase(m).ok())?
+        .to_pem();
+    Some(KeyDoc {
+        id: v.get("id")?.as_str()?.to_string(),
+        owner: v
+            .get("controller")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        public_key_pem: pem,
+    })
+}
+
+/// `assertionMethod` as one object or a list of them: the Ed25519 `Multikey`s among them.
+fn multikeys<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<KeyDoc>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::Array(items)) => items.iter().filter_map(multikey).collect(),
+        Some(one) => multikey(&one).into_iter().collect(),
+        None => Vec::new(),
+    })
+}
+
 /// The `url` of an `icon`, which may be an Image, a link, a list of either, or a bare URL.
 pub(crate) fn image_url(icon: &Value) -> Option<String> {
     match icon {
@@ -166,11 +195,15 @@ pub fn inbox_belongs_to(inbox: &str, actor: &str) -> bool {
         && i.strip_suffix(a).is_some_and(|rest| rest.ends_with('.'))
 }
 
-/// Checks an actor document and turns it into what we store, with the key named `key_id` (or, without one, the
-/// first key it lists).
+/// Checks an actor document and turns it into what we store, with the key named `key_id` (under `publicKey` or
+/// `assertionMethod`), or, without one, the first key under `publicKey`.
 fn to_stored(doc: ActorDoc, key_id: Option<&str>) -> Result<RemoteActor, ActorError> {
     let key = match key_id {
-        Some(wanted) => doc.public_key.iter().find(|k| k.id == wanted),
+        Some(wanted) => doc
+            .public_key
+            .iter()
+            .chain(&doc.assertion_method)
+            .find(|k| k.id == wanted),
         None => doc.public_key.first(),
     }
     .cloned()
@@ -479,7 +512,8 @@ pub async fn known_key(
 /// memory:
 /// - Mastodon's `https://host/users/x#main-key`: the document (without the fragment) is the actor, which lists it;
 /// - GoToSocial's `https://host/users/x/main-key`: a stub naming the owner, with the key under `publicKey`;
-/// - a standalone `CryptographicKey` with an `owner`.
+/// - a standalone `CryptographicKey` with an `owner`;
+/// - FEP-521a's Ed25519 `Multikey`, in the actor's `assertionMethod` or standalone with a `controller`.
 ///
 /// Unless the document is the owner's full actor, the owner's actor is fetched too, and the key counts only if that
 /// actor lists the same key id with the same PEM. Every document must come from the key's host.
@@ -535,7 +569,8 @@ pub async fn fetch_key(
 }
 
 /// What a document that is not a full actor may say about a key: a `CryptographicKey` itself (`id`, `owner`,
-/// `publicKeyPem`), or a stub holding keys under `publicKey` (one or a list, read like an actor's).
+/// `publicKeyPem`), a `Multikey` itself (`id`, `controller`, `publicKeyMultibase`), or a stub holding keys under
+/// `publicKey` or `assertionMethod` (one or a list, read like an actor's).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct KeyHolder {
@@ -544,19 +579,29 @@ struct KeyHolder {
     public_key_pem: Option<String>,
     #[serde(default, deserialize_with = "keys")]
     public_key: Vec<KeyDoc>,
+    #[serde(default, deserialize_with = "multikeys")]
+    assertion_method: Vec<KeyDoc>,
 }
 
 /// In a document that is not a full actor, the owner and PEM of the key `key_id`: the document itself (a
-/// `CryptographicKey`), or an entry of its `publicKey` (one or a list). The owner is the key's `owner`, else the
-/// document's `owner`, else (a stub actor) the document's `id`.
+/// `CryptographicKey` or a `Multikey`), or an entry of its `publicKey` or `assertionMethod` (one or a list). The
+/// owner is the key's `owner` (a Multikey's `controller`), else the document's `owner`, else (a stub actor) the
+/// document's `id`.
 fn key_in(json: &Value, key_id: &str) -> Option<(String, String)> {
     let doc = KeyHolder::deserialize(json).ok()?;
-    if doc.id.as_deref() == Some(key_id)
-        && let Some(pem) = doc.public_key_pem
-    {
-        return Some((doc.owner?, pem));
+    if doc.id.as_deref() == Some(key_id) {
+        if let Some(pem) = doc.public_key_pem {
+            return Some((doc.owner?, pem));
+        }
+        if let Some(key) = multikey(json) {
+            return Some((key.owner?, key.public_key_pem));
+        }
     }
-    let key = doc.public_key.into_iter().find(|k| k.id == key_id)?;
+    let key = doc
+        .public_key
+        .into_iter()
+        .chain(doc.assertion_method)
+        .find(|k| k.id == key_id)?;
     Some((key.owner.or(doc.owner).or(doc.id)?, key.public_key_pem))
 }
 
@@ -682,5 +727,48 @@ mod tests {
             None
         );
         assert_eq!(key_in(&serde_json::json!([1, 2]), key), None);
+    }
+
+    #[test]
+    fn ed25519_multikeys_are_found_in_assertion_method_or_standalone() {
+        let multibase = "z6MkekwC6R9bj9ErToB7AiZJfyCSDhaZe1UxhDbCqJrhqpS5";
+        let pem = PublicKey::from_multibase(multibase).expect("key").to_pem();
+        let owner = "https://fedi.example/users/a";
+        let key = "https://fedi.example/users/a#ed25519-key";
+        let actor = serde_json::json!({
+            "id": owner, "type": "Person", "inbox": "https://fedi.example/users/a/inbox",
+            "publicKey": {"id": "https://fedi.example/users/a#main-key", "owner": owner, "publicKeyPem": "RSA"},
+            "assertionMethod": [
+                "https://fedi.example/users/a#a-reference",
+                {"id": "https://fedi.example/users/a#p256", "type": "Multikey", "controller": owner,
+                 "publicKeyMultibase": "zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169"},
+                {"id": key, "type": "Multikey", "controller": owner, "publicKeyMultibase": multibase}
+            ]
+        });
+        let doc: ActorDoc = serde_json::from_value(actor.clone()).expect("actor");
+        assert_eq!(doc.assertion_method.len(), 1, "only the Ed25519 key");
+        let stored = to_stored(doc, Some(key)).expect("stored");
+        assert_eq!(
+            (stored.key_id.as_str(), stored.public_key_pem.as_str()),
+            (key, pem.as_str())
+        );
+        // Without a key id, the RSA key is the actor's key.
+        let doc: ActorDoc = serde_json::from_value(actor.clone()).expect("actor");
+        assert_eq!(to_stored(doc, None).expect("stored").public_key_pem, "RSA");
+        // A Multikey controlled by another actor is refused.
+        let mut stolen = actor.clone();
+        stolen["assertionMethod"][2]["controller"] = "https://fedi.example/users/b".into();
+        let doc: ActorDoc = serde_json::from_value(stolen).expect("actor");
+        assert!(to_stored(doc, Some(key)).is_err());
+        // Standalone, or in a stub's assertionMethod.
+        let standalone = serde_json::json!({
+            "id": key, "type": "Multikey", "controller": owner, "publicKeyMultibase": multibase
+        });
+        assert_eq!(key_in(&standalone, key), Some((owner.into(), pem.clone())));
+        assert_eq!(key_in(&actor, key), Some((owner.into(), pem)));
+        let broken = serde_json::json!({
+            "id": key, "type": "Multikey", "controller": owner, "publicKeyMultibase": "z6Mk-not-base58"
+        });
+        assert_eq!(key_in(&broken, key), None);
     }
 }

@@ -1,8 +1,10 @@
 //! The one HTTP client for talking to other servers: every GET signed with the blog's key, every POST signed with
-//! a digest (draft-cavage by default; RFC 9421 for hosts that refused draft-cavage with a 400 or 401 and accepted
-//! RFC 9421, remembered per host; or one scheme always, `federation.signature_scheme`); only https (http too where private addresses are allowed); no private, loopback or link-local addresses (after DNS resolution, and on every
-//! redirect) unless `federation.allow_private_addresses`; responses capped at 1 MiB; 10 s timeout (deliveries: `delivery.timeout_seconds`); 3 redirects; idle connections
-//! kept per host and reused.
+//! a digest, the way each host accepts (RFC 9421 with the Ed25519 key first, then RFC 9421 with the RSA key, then
+//! draft-cavage, after a 400 or 401; learned per host, see `signing`; or one way always,
+//! `federation.signature_scheme`); only https (http too where private addresses are allowed); no private, loopback
+//! or link-local addresses (after DNS resolution, and on every redirect) unless
+//! `federation.allow_private_addresses`; responses capped at 1 MiB; 10 s timeout (deliveries:
+//! `delivery.timeout_seconds`); 3 redirects; idle connections kept per host and reused.
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -17,7 +19,8 @@ use url::Url;
 use super::{
     http::ACTIVITY_JSON,
     keys::BlogKey,
-    signatures::{Scheme, cavage, rfc9421},
+    signatures::{Signing, cavage, rfc9421},
+    signing::SigningMemory,
 };
 
 /// Largest response body read from another server.
@@ -137,28 +140,36 @@ pub struct FederationClient {
     http: reqwest::Client,
     key: Arc<BlogKey>,
     key_id: String,
+    /// The id under which the Ed25519 key is published (when `key` has one).
+    ed25519_key_id: String,
     allow_private: bool,
-    /// The scheme every request uses (`federation.signature_scheme`), or `None` to choose per host.
-    forced: Option<Scheme>,
-    /// Per host, the scheme that last worked where the default (draft-cavage) did not.
-    schemes: Arc<quick_cache::sync::Cache<String, Scheme>>,
+    /// The way every request is signed (`federation.signature_scheme`), or `None` to choose per host.
+    forced: Option<Signing>,
+    /// Per host, the way that worked where the best did not.
+    memory: SigningMemory,
+    /// Whether what happens is learned (not when signing as an actor without an Ed25519 key).
+    learns: bool,
 }
 
-/// How requests are signed: one scheme always, or per host (draft-cavage first, RFC 9421 after a 400 or 401,
-/// remembered when it works).
+/// How requests are signed: one way always, or per host (down the chain after a 400 or 401, remembered when it
+/// works).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SchemeChoice {
     Auto,
-    Always(Scheme),
+    Always(Signing),
 }
 
 impl FederationClient {
+    /// A client signing as the blog: `key_id` names its RSA key, `ed25519_key_id` its Ed25519 key; `memory` keeps
+    /// what each host accepts.
     pub fn new(
         key: Arc<BlogKey>,
         key_id: String,
+        ed25519_key_id: String,
         allow_private: bool,
         user_agent: &str,
         schemes: SchemeChoice,
+        memory: SigningMemory,
     ) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .user_agent(user_agent)
@@ -167,29 +178,35 @@ impl FederationClient {
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(Arc::new(GuardedResolver { allow_private }))
             .build()?;
+        let learns = key.ed25519.is_some();
         Ok(Self {
             http,
             key,
             key_id,
+            ed25519_key_id,
             allow_private,
             forced: match schemes {
                 SchemeChoice::Auto => None,
                 SchemeChoice::Always(s) => Some(s),
             },
-            schemes: Arc::new(quick_cache::sync::Cache::new(10_000)),
+            memory,
+            learns,
         })
     }
 
     /// The same client signing as another local actor (`key`, published as `key_id`): the old WordPress actor this
-    /// blog took over signs its `Move` with its own key.
+    /// blog took over signs its `Move` with its own key. It uses what was learned but teaches nothing (it has no
+    /// Ed25519 key, so a host's answer to it says nothing about the best way).
     pub fn signing_as(&self, key: Arc<BlogKey>, key_id: String) -> Self {
         Self {
             http: self.http.clone(),
+            learns: key.ed25519.is_some() && self.learns,
             key,
             key_id,
+            ed25519_key_id: self.ed25519_key_id.clone(),
             allow_private: self.allow_private,
             forced: self.forced,
-            schemes: self.schemes.clone(),
+            memory: self.memory.clone(),
         }
     }
 
@@ -222,29 +239,54 @@ impl FederationClient {
         Ok(())
     }
 
-    /// The scheme to sign a request to `url` with first.
-    fn scheme_for(&self, url: &Url) -> Scheme {
-        self.forced.unwrap_or_else(|| {
-            self.schemes
-                .get(&host_key(url))
-                .unwrap_or(Scheme::DraftCavage)
-        })
+    /// The way to sign a request to `url` with first: the forced one, else what the host was learned to accept.
+    async fn first_signing(&self, url: &Url) -> Signing {
+        let first = match self.forced {
+            Some(forced) => forced,
+            None => self.memory.first(&host_key(url), crate::db::now()).await,
+        };
+        self.usable(first)
     }
 
-    /// After a request signed with `first` was refused (400, 401): the scheme to try instead, once, if any.
-    fn fallback(&self, first: Scheme, status: StatusCode) -> Option<Scheme> {
-        let refused = status == StatusCode::UNAUTHORIZED || status == StatusCode::BAD_REQUEST;
-        (self.forced.is_none() && refused).then(|| first.other())
-    }
-
-    /// Remembers the scheme that worked for a host (only what differs from the default is kept).
-    fn remember(&self, url: &Url, scheme: Scheme) {
-        let host = host_key(url);
-        if scheme == Scheme::DraftCavage {
-            self.schemes.remove(&host);
-        } else {
-            self.schemes.insert(host, scheme);
+    /// `signing`, or the next way down the chain if it needs a key this signer does not have.
+    fn usable(&self, signing: Signing) -> Signing {
+        match signing {
+            Signing::Rfc9421Ed25519 if self.key.ed25519.is_none() => Signing::Rfc9421Rsa,
+            other => other,
         }
+    }
+
+    /// After a request signed `tried` was refused (400, 401): the way to try instead, if any.
+    fn fallback(&self, tried: Signing, status: StatusCode) -> Option<Signing> {
+        let refused = status == StatusCode::UNAUTHORIZED || status == StatusCode::BAD_REQUEST;
+        if self.forced.is_some() || !refused {
+            return None;
+        }
+        tried.next().map(|next| self.usable(next))
+    }
+
+    /// Sends the request `make` builds for `url`, signed the way the host accepts: first the way learned for it,
+    /// then down the chain while it refuses (each refused answer is read and dropped, so that the connection is
+    /// reused). What worked is learned. Returns the last answer.
+    async fn send_signed(
+        &self,
+        url: &Url,
+        make: impl Fn(Signing) -> Result<reqwest::RequestBuilder, FetchError>,
+    ) -> Result<reqwest::Response, FetchError> {
+        let first = self.first_signing(url).await;
+        let mut used = first;
+        let mut response = make(first)?.send().await?;
+        while let Some(next) = self.fallback(used, response.status()) {
+            let _ = Self::read_capped(response).await;
+            used = next;
+            response = make(next)?.send().await?;
+        }
+        if self.forced.is_none() && self.learns && response.status().is_success() {
+            self.memory
+                .accepted(&host_key(url), first, used, crate::db::now())
+                .await;
+        }
+        Ok(response)
     }
 
     fn signed(
@@ -252,15 +294,15 @@ impl FederationClient {
         method: Method,
         url: &Url,
         body: Option<&[u8]>,
-        scheme: Scheme,
+        signing: Signing,
     ) -> Result<reqwest::RequestBuilder, FetchError> {
         let host = host_key(url);
         let request = self
             .http
             .request(method.clone(), url.clone())
             .header(header::HOST, host.clone());
-        match scheme {
-            Scheme::DraftCavage => {
+        let (signer, key_id): (rfc9421::Signer<'_>, &str) = match (signing, &self.key.ed25519) {
+            (Signing::DraftCavage, _) => {
                 let path_and_query = match url.query() {
                     Some(q) => format!("{}?{q}", url.path()),
                     None => url.path().to_string(),
@@ -281,28 +323,31 @@ impl FederationClient {
                 if let Some(digest) = signed.digest {
                     request = request.header("digest", digest);
                 }
-                Ok(request)
+                return Ok(request);
             }
-            Scheme::Rfc9421 => {
-                let signed = rfc9421::sign(
-                    &self.key.private,
-                    &self.key_id,
-                    method.as_str(),
-                    url.as_str(),
-                    body.map(|b| (b, ACTIVITY_JSON)),
-                    SystemTime::now(),
-                )
-                .map_err(|_| FetchError::Sign)?;
-                let mut request = request
-                    .header(header::DATE, httpdate::fmt_http_date(SystemTime::now()))
-                    .header("signature-input", signed.signature_input)
-                    .header("signature", signed.signature);
-                if let Some(digest) = signed.content_digest {
-                    request = request.header("content-digest", digest);
-                }
-                Ok(request)
+            (Signing::Rfc9421Ed25519, Some(ed25519)) => (ed25519.into(), &self.ed25519_key_id),
+            // Without an Ed25519 key, RFC 9421 is signed with the RSA key.
+            (Signing::Rfc9421Ed25519 | Signing::Rfc9421Rsa, _) => {
+                ((&self.key.private).into(), &self.key_id)
             }
+        };
+        let signed = rfc9421::sign(
+            signer,
+            key_id,
+            method.as_str(),
+            url.as_str(),
+            body.map(|b| (b, ACTIVITY_JSON)),
+            SystemTime::now(),
+        )
+        .map_err(|_| FetchError::Sign)?;
+        let mut request = request
+            .header(header::DATE, httpdate::fmt_http_date(SystemTime::now()))
+            .header("signature-input", signed.signature_input)
+            .header("signature", signed.signature);
+        if let Some(digest) = signed.content_digest {
+            request = request.header("content-digest", digest);
         }
+        Ok(request)
     }
 
     /// Reads a body up to [`MAX_RESPONSE_BYTES`].
@@ -372,23 +417,13 @@ impl FederationClient {
         let mut url = Url::parse(url).map_err(|_| FetchError::Scheme(url.to_string()))?;
         for _ in 0..=MAX_REDIRECTS {
             self.check_url(&url)?;
-            let first = self.scheme_for(&url);
-            let mut response = self
-                .signed(Method::GET, &url, None, first)?
-                .header(header::ACCEPT, accept)
-                .send()
+            let response = self
+                .send_signed(&url, |signing| {
+                    Ok(self
+                        .signed(Method::GET, &url, None, signing)?
+                        .header(header::ACCEPT, accept))
+                })
                 .await?;
-            if let Some(other) = self.fallback(first, response.status()) {
-                let retried = self
-                    .signed(Method::GET, &url, None, other)?
-                    .header(header::ACCEPT, accept)
-                    .send()
-                    .await?;
-                if retried.status().is_success() {
-                    self.remember(&url, other);
-                }
-                response = retried;
-            }
             if let Some(next) = Self::redirected(&url, &response)? {
                 url = next;
                 continue;
@@ -452,9 +487,9 @@ impl FederationClient {
     ) -> Result<Answer, FetchError> {
         let url = Url::parse(inbox).map_err(|_| FetchError::Scheme(inbox.to_string()))?;
         self.check_url(&url)?;
-        let post = |scheme: Scheme| -> Result<reqwest::RequestBuilder, FetchError> {
+        let post = |signing: Signing| -> Result<reqwest::RequestBuilder, FetchError> {
             Ok(self
-                .signed(Method::POST, &url, Some(&body), scheme)?
+                .signed(Method::POST, &url, Some(&body), signing)?
                 .header(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static(ACTIVITY_JSON),
@@ -462,16 +497,7 @@ impl FederationClient {
                 .timeout(timeout)
                 .body(body.clone()))
         };
-        let first = self.scheme_for(&url);
-        let mut response = post(first)?.send().await?;
-        if let Some(other) = self.fallback(first, response.status()) {
-            let _ = Self::read_capped(response).await;
-            let retried = post(other)?.send().await?;
-            if retried.status().is_success() {
-                self.remember(&url, other);
-            }
-            response = retried;
-        }
+        let response = self.send_signed(&url, post).await?;
         let status = response.status();
         let retry_after = response
             .headers()
@@ -486,7 +512,7 @@ impl FederationClient {
     }
 }
 
-/// `host[:port]` of a URL: the Host header, and the key of the per-host scheme memory.
+/// `host[:port]` of a URL: the Host header, and the key of the per-host signing memory.
 fn host_key(url: &Url) -> String {
     match url.port() {
         Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),

@@ -14,7 +14,7 @@ use super::{
     http::{ActivityJson, redirect_varying, wants_activity_json},
     objects,
     protocol::{
-        actor::{Endpoints, Image, MovedActor, Person},
+        actor::{Endpoints, Image, MovedActor, Multikey, Person},
         collection::{OrderedCollection, OrderedCollectionPage},
         context,
     },
@@ -98,6 +98,17 @@ pub fn person_with(
             owner: actor_id.parse().map_err(AppError::internal)?,
             public_key_pem: state.blog_key.public_pem.clone(),
         },
+        assertion_method: state
+            .blog_key
+            .ed25519
+            .iter()
+            .map(|key| Multikey {
+                id: urls.ed25519_key_id(),
+                kind: "Multikey".into(),
+                controller: actor_id.clone(),
+                public_key_multibase: key.public_key_multibase(),
+            })
+            .collect(),
         manually_approves_followers: false,
         discoverable: true,
         indexable: true,

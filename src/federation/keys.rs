@@ -1,14 +1,17 @@
-//! The blog actor's key pair: generated on first start, stored in the database, loaded once and kept parsed.
+//! The blog actor's key pairs (RSA, and Ed25519 for RFC 9421 where peers accept it): generated on first start,
+//! stored in the database, loaded once and kept parsed.
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 
 use std::sync::Arc;
 
-use super::signatures::{KeyError, PrivateKey};
+use super::signatures::{Ed25519Key, KeyError, PrivateKey};
 use crate::db::{Db, actor_keys};
 
-/// The name under which the blog actor's key is stored.
+/// The name under which the blog actor's RSA key is stored.
 const BLOG_ACTOR: &str = "blog";
+/// The name under which the blog actor's Ed25519 key is stored.
+const BLOG_ED25519: &str = "blog-ed25519";
 
 /// The blog actor's keys, ready to sign.
 #[derive(Debug)]
@@ -17,6 +20,9 @@ pub struct BlogKey {
     pub public_pem: String,
     /// When the key (and so the actor) was created: the actor's `published`.
     pub created_at: i64,
+    /// The Ed25519 key published as a FEP-521a `Multikey` (`None` for an actor that has only its RSA key, like
+    /// the WordPress actor this blog took over).
+    pub ed25519: Option<Ed25519Key>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +74,7 @@ fn parse(stored: actor_keys::StoredKey) -> Result<BlogKey, BlogKeyError> {
         private: PrivateKey::from_pkcs8_der(&der)?,
         public_pem: stored.public_key_pem,
         created_at: stored.created_at,
+        ed25519: None,
     })
 }
 
@@ -87,5 +94,25 @@ pub async fn load_or_create(db: &Db) -> Result<BlogKey, BlogKeyError> {
             actor_keys::insert_or_keep(db, BLOG_ACTOR, &der, &pem).await?
         }
     };
-    parse(stored)
+    let mut key = parse(stored)?;
+    key.ed25519 = Some(load_or_create_ed25519(db).await?);
+    Ok(key)
+}
+
+/// Loads the stored Ed25519 key, or makes and stores one (on first start, and on the first start of a blog made
+/// before Steppe had one).
+async fn load_or_create_ed25519(db: &Db) -> Result<Ed25519Key, BlogKeyError> {
+    let stored = match actor_keys::find(db, BLOG_ED25519).await? {
+        Some(stored) => stored,
+        None => {
+            let key = Ed25519Key::generate()?;
+            let der = STANDARD.encode(key.to_pkcs8_der()?);
+            tracing::info!("generated the blog actor's Ed25519 key pair");
+            actor_keys::insert_or_keep(db, BLOG_ED25519, &der, &key.public_key_pem()).await?
+        }
+    };
+    let der = STANDARD
+        .decode(stored.private_key_pkcs8.as_bytes())
+        .map_err(|_| BlogKeyError::Encoding)?;
+    Ok(Ed25519Key::from_pkcs8_der(&der)?)
 }

@@ -32,6 +32,7 @@ pub mod protocol;
 pub mod publish;
 pub mod schedule;
 pub mod signatures;
+pub mod signing;
 pub mod urls;
 pub mod verify;
 

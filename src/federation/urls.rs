@@ -45,6 +45,11 @@ impl Urls {
         format!("{}#main-key", self.actor())
     }
 
+    /// The id of the actor's Ed25519 key (a `Multikey` in its `assertionMethod`).
+    pub fn ed25519_key_id(&self) -> String {
+        format!("{}#ed25519-key", self.actor())
+    }
+
     pub fn inbox(&self) -> String {
         format!("{}/inbox", self.actor())
     }

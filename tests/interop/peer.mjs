@@ -11,15 +11,48 @@ import { preloadedContexts } from "@fedify/vocab-runtime";
 import jsonld from "jsonld";
 import WebFinger from "webfinger.js";
 import {
-  Accept, Announce, Article, Create, Delete, Endpoints, Follow, Like, Mention, Move, Note, Person, PUBLIC_COLLECTION,
-  Reject, Tombstone, Undo, Update,
+  Accept, Announce, Article, Create, CryptographicKey, Delete, Endpoints, Follow, Like, Mention, Move, Note, Person,
+  PUBLIC_COLLECTION, Reject, Tombstone, Undo, Update,
 } from "@fedify/fedify/vocab";
 
 const port = Number(process.argv[2]);
 const origin = `http://localhost:${port}`;
-const federation = createFederation({ kv: new MemoryKvStore(), allowPrivateAddress: true, origin });
+// Fedify 2.3 verifies RFC 9421 signatures (Ed25519 included) only with keys listed under an actor's `publicKey`,
+// while Mastodon finds Ed25519 keys where FEP-521a puts them: Multikeys in `assertionMethod`. This key store
+// answers Fedify's key cache as Mastodon would look the key up: a key id that is not known yet and names a Multikey
+// of its actor (fetched and parsed by Fedify, its `controller` the actor) is handed to Fedify as that actor's key.
+// Everything else (the document, the multibase, the signature base, the Ed25519 check) is Fedify's own code.
+class Fep521aKeyStore extends MemoryKvStore {
+  async get(key) {
+    const value = await super.get(key);
+    if (value !== undefined || key.length !== 3 || key[0] !== "_fedify" || key[1] !== "publicKey") return value;
+    const keyId = key[2];
+    try {
+      const actorUrl = new URL(keyId);
+      if (actorUrl.hash === "") return value;
+      actorUrl.hash = "";
+      const ctx = context();
+      const actor = await ctx.lookupObject(actorUrl.href, { documentLoader: ctx.documentLoader });
+      if (actor == null || typeof actor.getAssertionMethods !== "function") return value;
+      for await (const method of actor.getAssertionMethods({ documentLoader: ctx.documentLoader })) {
+        if (method.id?.href !== keyId || method.controllerId?.href !== actor.id?.href) continue;
+        multikeysFound.push(keyId);
+        const asKey = new CryptographicKey({ id: method.id, owner: actor.id, publicKey: method.publicKey });
+        return await asKey.toJsonLd();
+      }
+    } catch (e) {
+      console.error("FEP-521a key lookup failed:", e);
+    }
+    return value;
+  }
+}
+// The key ids found as FEP-521a Multikeys.
+const multikeysFound = [];
+const federation = createFederation({ kv: new Fep521aKeyStore(), allowPrivateAddress: true, origin });
 const keyPairs = [await generateCryptoKeyPair("RSASSA-PKCS1-v1_5")];
 const received = [];
+// How each POST to an inbox was signed and what Fedify answered: { scheme, alg, keyId, status }.
+const signatures = [];
 const state = { blog: null, follow: null, following: new Set(), oldMovedTo: null };
 // What the peer did with each Move it received, as Mastodon's Move handling would.
 const moves = [];
@@ -339,6 +372,11 @@ const server = http.createServer(async (req, res) => {
       res.end(JSON.stringify(received));
       return;
     }
+    if (url.pathname === "/control/signatures") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ signatures, multikeysFound }));
+      return;
+    }
     if (url.pathname.startsWith("/control/")) {
       const command = commands[url.pathname.slice("/control/".length)];
       if (command == null) {
@@ -357,6 +395,17 @@ const server = http.createServer(async (req, res) => {
       body: ["GET", "HEAD"].includes(req.method) ? undefined : body,
     });
     const response = await federation.fetch(request, { contextData: undefined });
+    if (req.method === "POST" && url.pathname.endsWith("/inbox")) {
+      const input = req.headers["signature-input"] ?? null;
+      const param = (name) => input?.match(new RegExp(`;${name}="([^"]*)"`))?.[1] ?? null;
+      const cavageKey = req.headers["signature"]?.match(/keyId="([^"]*)"/)?.[1] ?? null;
+      signatures.push({
+        scheme: input == null ? "draft-cavage" : "rfc9421",
+        alg: input == null ? null : param("alg"),
+        keyId: input == null ? cavageKey : param("keyid"),
+        status: response.status,
+      });
+    }
     res.writeHead(response.status, Object.fromEntries(response.headers));
     res.end(Buffer.from(await response.arrayBuffer()));
   } catch (e) {

@@ -30,6 +30,9 @@ pub struct Person {
     pub following: String,
     pub endpoints: Endpoints,
     pub public_key: PublicKey,
+    /// The actor's Ed25519 key (FEP-521a), which RFC 9421 signatures name as `keyid`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assertion_method: Vec<Multikey>,
     pub manually_approves_followers: bool,
     pub discoverable: bool,
     pub indexable: bool,
@@ -46,6 +49,17 @@ pub struct Person {
     /// Where the blog has moved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_to: Option<String>,
+}
+
+/// A public key as FEP-521a publishes it (an Ed25519 key, `publicKeyMultibase` `z6Mk…`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Multikey {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub controller: String,
+    pub public_key_multibase: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -11,13 +11,20 @@ use serde_json::{Value, json};
 
 pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
-/// The `@context` of every document: ActivityStreams, the security vocabulary (publicKey), and the terms from
-/// Mastodon's namespace that actors and Articles use.
+/// The `@context` of every document: ActivityStreams, the security vocabulary (publicKey), the Multikey vocabulary
+/// and `assertionMethod` (the actor's Ed25519 key, FEP-521a), and the terms from Mastodon's namespace that actors
+/// and Articles use.
 pub fn context() -> Value {
     json!([
         "https://www.w3.org/ns/activitystreams",
         "https://w3id.org/security/v1",
+        "https://w3id.org/security/multikey/v1",
         {
+            "assertionMethod": {
+                "@id": "https://w3id.org/security#assertionMethod",
+                "@type": "@id",
+                "@container": "@set"
+            },
             "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
             "alsoKnownAs": { "@id": "as:alsoKnownAs", "@type": "@id" },
             "movedTo": { "@id": "as:movedTo", "@type": "@id" },

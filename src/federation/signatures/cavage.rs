@@ -216,7 +216,7 @@ pub fn prepare(
         key_id: unverified.key_id().to_string(),
         signing_string: unverified.signing_string().to_string(),
         signature,
-        algorithm: super::rfc9421::Algorithm::RsaV15Sha256,
+        algorithm: Some(super::rfc9421::Algorithm::RsaV15Sha256),
         signed_at: created.unwrap_or_else(|| super::unix_seconds(date)),
     })
 }

@@ -2,7 +2,8 @@
 //!
 //! One layer for both schemes: draft-cavage (`Signature` header, what Mastodon sends and expects by default) and
 //! RFC 9421 (`Signature-Input` + `Signature`, Mastodon ≥ 4.5 and Fedify), on the same keys and the same
-//! [`Verified`] result. Incoming requests are verified in two steps, because the key usually has to be fetched in
+//! [`Verified`] result; RFC 9421 also with Ed25519 keys (FEP-521a). Outgoing requests are signed one of three
+//! ways, [`Signing`], tried in the order of that chain. Incoming requests are verified in two steps, because the key usually has to be fetched in
 //! between: [`prepare`] checks everything that needs no key and names the key; [`Prepared::verify`] checks the
 //! signature with it.
 
@@ -13,7 +14,7 @@ pub mod rfc9421;
 use std::time::{Duration, SystemTime};
 
 use axum::http::HeaderMap;
-pub use keys::{KeyError, PrivateKey, PublicKey};
+pub use keys::{Ed25519Key, KeyError, KeyKind, PrivateKey, PublicKey};
 
 /// Seconds since the Unix epoch (0 for times before it).
 pub(crate) fn unix_seconds(t: SystemTime) -> u64 {
@@ -30,12 +31,50 @@ pub enum Scheme {
     Rfc9421,
 }
 
-impl Scheme {
-    /// The other scheme (what a sender tries after a 401).
-    pub fn other(self) -> Self {
+/// How an outgoing request is signed, best first: the chain a sender walks down when a server refuses a signature
+/// (400 or 401). An Ed25519 signature refused looks like any RFC 9421 signature refused, so the chain tries RSA
+/// with RFC 9421 before giving up on RFC 9421.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Signing {
+    /// RFC 9421 with the blog's Ed25519 key (`alg="ed25519"`, key id `…#ed25519-key`): the cheapest to sign.
+    Rfc9421Ed25519,
+    /// RFC 9421 with the blog's RSA key.
+    Rfc9421Rsa,
+    /// draft-cavage with the blog's RSA key: what every server accepts.
+    DraftCavage,
+}
+
+impl Signing {
+    /// The chain, best first.
+    pub const CHAIN: [Self; 3] = [Self::Rfc9421Ed25519, Self::Rfc9421Rsa, Self::DraftCavage];
+
+    /// What to try after this was refused, if anything.
+    pub fn next(self) -> Option<Self> {
         match self {
-            Self::DraftCavage => Self::Rfc9421,
-            Self::Rfc9421 => Self::DraftCavage,
+            Self::Rfc9421Ed25519 => Some(Self::Rfc9421Rsa),
+            Self::Rfc9421Rsa => Some(Self::DraftCavage),
+            Self::DraftCavage => None,
+        }
+    }
+
+    /// The name used in `federation.signature_scheme` and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rfc9421Ed25519 => "rfc9421-ed25519",
+            Self::Rfc9421Rsa => "rfc9421",
+            Self::DraftCavage => "draft-cavage",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::CHAIN.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// The header scheme this signs with.
+    pub fn scheme(self) -> Scheme {
+        match self {
+            Self::Rfc9421Ed25519 | Self::Rfc9421Rsa => Scheme::Rfc9421,
+            Self::DraftCavage => Scheme::DraftCavage,
         }
     }
 }
@@ -79,7 +118,8 @@ pub struct Prepared {
     signature: Vec<u8>,
     /// When the request says it was signed (Unix seconds): its Date, or `created`.
     signed_at: u64,
-    algorithm: rfc9421::Algorithm,
+    /// The algorithm the request names; `None`: the key's own (RFC 9421 without `alg`).
+    algorithm: Option<rfc9421::Algorithm>,
 }
 
 impl Prepared {
@@ -106,10 +146,20 @@ impl Prepared {
 
     /// Checks the signature with `key` (the key named by [`Prepared::key_id`]).
     pub fn verify(&self, key: &PublicKey) -> Result<Verified, SignatureError> {
+        use rfc9421::Algorithm;
         let message = self.signing_string.as_bytes();
-        let ok = match self.algorithm {
-            rfc9421::Algorithm::RsaV15Sha256 => key.verify_sha256(message, &self.signature),
-            rfc9421::Algorithm::RsaPssSha512 => key.verify_pss_sha512(message, &self.signature),
+        // A key verifies only what its kind can sign: an algorithm that does not fit the key fails.
+        let ok = match (self.algorithm, key.kind()) {
+            (Some(Algorithm::RsaV15Sha256) | None, KeyKind::Rsa) => {
+                key.verify_sha256(message, &self.signature)
+            }
+            (Some(Algorithm::RsaPssSha512), KeyKind::Rsa) => {
+                key.verify_pss_sha512(message, &self.signature)
+            }
+            (Some(Algorithm::Ed25519) | None, KeyKind::Ed25519) => {
+                key.verify_ed25519(message, &self.signature)
+            }
+            _ => false,
         };
         if ok {
             Ok(Verified {

@@ -1,7 +1,8 @@
 //! RFC 9421 HTTP Message Signatures, as Mastodon (≥ 4.5) and Fedify use them: `Signature-Input` and `Signature`
 //! (structured-field dictionaries, parsed and serialised with the `sfv` crate), a signature base built from the
 //! covered components, `created` within the window, the body bound by `Content-Digest` (RFC 9530), and RSA keys
-//! (rsa-v1_5-sha256, the fediverse's; rsa-pss-sha512 too). Tested against the RFC's own Appendix B vectors.
+//! (rsa-v1_5-sha256, the fediverse's; rsa-pss-sha512 too) or Ed25519 keys (FEP-521a Multikeys). Tested against the
+//! RFC's own Appendix B vectors.
 
 use std::time::{Duration, SystemTime};
 
@@ -9,15 +10,39 @@ use aws_lc_rs::digest;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use sfv::{BareItem, Dictionary, FieldType, InnerList, List, ListEntry, Parser};
 
-use super::{IncomingRequest, KeyError, Prepared, PrivateKey, Scheme, SignatureError};
+use super::{
+    IncomingRequest, KeyError, Prepared, PrivateKey, Scheme, SignatureError, keys::Ed25519Key,
+};
 
-/// The signature algorithms accepted.
+/// The signature algorithms accepted. Without `alg`, the key decides: PKCS#1 v1.5 with SHA-256 for an RSA key,
+/// Ed25519 for an Ed25519 key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algorithm {
-    /// RSASSA-PKCS1-v1_5 with SHA-256: what the fediverse signs with (also assumed when `alg` is absent).
+    /// RSASSA-PKCS1-v1_5 with SHA-256: what the fediverse signs with.
     RsaV15Sha256,
     /// RSASSA-PSS with SHA-512.
     RsaPssSha512,
+    /// Ed25519 (RFC 9421 section 3.3.6), with an actor's FEP-521a key.
+    Ed25519,
+}
+
+/// A key to sign with: the blog's RSA key or its Ed25519 key.
+#[derive(Debug, Clone, Copy)]
+pub enum Signer<'a> {
+    Rsa(&'a PrivateKey),
+    Ed25519(&'a Ed25519Key),
+}
+
+impl<'a> From<&'a PrivateKey> for Signer<'a> {
+    fn from(key: &'a PrivateKey) -> Self {
+        Self::Rsa(key)
+    }
+}
+
+impl<'a> From<&'a Ed25519Key> for Signer<'a> {
+    fn from(key: &'a Ed25519Key) -> Self {
+        Self::Ed25519(key)
+    }
 }
 
 fn malformed(why: impl Into<String>) -> SignatureError {
@@ -181,8 +206,10 @@ pub fn prepare(
         .map(|s| s.as_str().to_string())
         .ok_or_else(|| malformed("no keyid"))?;
     let algorithm = match param("alg").map(|a| a.as_string().map(|s| s.as_str())) {
-        None | Some(Some("rsa-v1_5-sha256")) => Algorithm::RsaV15Sha256,
-        Some(Some("rsa-pss-sha512")) => Algorithm::RsaPssSha512,
+        None => None,
+        Some(Some("rsa-v1_5-sha256")) => Some(Algorithm::RsaV15Sha256),
+        Some(Some("rsa-pss-sha512")) => Some(Algorithm::RsaPssSha512),
+        Some(Some("ed25519")) => Some(Algorithm::Ed25519),
         Some(Some(other)) => return Err(SignatureError::UnsupportedAlgorithm(other.to_string())),
         Some(None) => return Err(malformed("alg is not a string")),
     };
@@ -246,10 +273,10 @@ pub fn content_digest(body: &[u8]) -> String {
     )
 }
 
-/// Signs a request to `target_uri` (rsa-v1_5-sha256, label `sig1`): `@method`, `@target-uri`, and for a body
-/// `content-type` and `content-digest`; `created` is `now`.
-pub fn sign(
-    key: &PrivateKey,
+/// Signs a request to `target_uri` (label `sig1`; `alg` rsa-v1_5-sha256 or ed25519, as the key is): `@method`,
+/// `@target-uri`, and for a body `content-type` and `content-digest`; `created` is `now`.
+pub fn sign<'a>(
+    key: impl Into<Signer<'a>>,
     key_id: &str,
     method: &str,
     target_uri: &str,
@@ -261,9 +288,14 @@ pub fn sign(
     if body.is_some() {
         components.extend(["content-type", "content-digest"]);
     }
+    let key = key.into();
+    let alg = match key {
+        Signer::Rsa(_) => "rsa-v1_5-sha256",
+        Signer::Ed25519(_) => "ed25519",
+    };
     let escaped = key_id.replace('\\', "\\\\").replace('"', "\\\"");
     let params = format!(
-        "({});created={};keyid=\"{escaped}\";alg=\"rsa-v1_5-sha256\"",
+        "({});created={};keyid=\"{escaped}\";alg=\"{alg}\"",
         components
             .iter()
             .map(|c| format!("\"{c}\""))
@@ -281,7 +313,10 @@ pub fn sign(
         ));
     }
     base.push_str(&format!("\"@signature-params\": {params}"));
-    let signature = key.sign_sha256(base.as_bytes())?;
+    let signature = match key {
+        Signer::Rsa(key) => key.sign_sha256(base.as_bytes())?,
+        Signer::Ed25519(key) => key.sign(base.as_bytes()),
+    };
     Ok(SignedHeaders {
         signature_input: format!("sig1={params}"),
         signature: format!("sig1=:{}:", STANDARD.encode(signature)),
@@ -296,7 +331,7 @@ mod tests {
     use std::time::UNIX_EPOCH;
 
     use super::*;
-    use crate::federation::signatures::PublicKey;
+    use crate::federation::signatures::{Ed25519Key, PublicKey};
 
     /// RFC 9421 Appendix B.1.2, test-key-rsa-pss (public part).
     const TEST_KEY_RSA_PSS: &str = "-----BEGIN PUBLIC KEY-----
@@ -399,6 +434,123 @@ aOT9v6d+nb4bnNkQVklLQ3fVAvJm+xdDOp9LCNCN48V2pnDOkFV6+U9nV5oyc6XI
             .err(),
             Some(SignatureError::Stale)
         );
+    }
+
+    /// RFC 9421 Appendix B.1.4, test-key-ed25519 (public part), and B.2.6, a request signed with it.
+    const TEST_KEY_ED25519: &str = "-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=
+-----END PUBLIC KEY-----";
+
+    #[test]
+    fn appendix_b26_ed25519_verifies() {
+        let mut headers = b23_headers();
+        headers.insert(
+            "signature-input",
+            HeaderValue::from_static(
+                "sig-b26=(\"date\" \"@method\" \"@path\" \"@authority\" \"content-type\" \"content-length\");created=1618884473;keyid=\"test-key-ed25519\"",
+            ),
+        );
+        headers.insert(
+            "signature",
+            HeaderValue::from_static(
+                "sig-b26=:wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==:",
+            ),
+        );
+        // The vector covers no Content-Digest, so it is checked as a request without a body.
+        let request = IncomingRequest {
+            method: "POST",
+            path_and_query: "/foo?param=Value&Pet=dog",
+            headers: &headers,
+            body: None,
+        };
+        let prepared = prepare(
+            &request,
+            "https://example.com",
+            Duration::from_secs(60),
+            spec_now(),
+        )
+        .expect("prepared");
+        let key = PublicKey::from_pem(TEST_KEY_ED25519).expect("key");
+        assert!(prepared.verify(&key).is_ok(), "{}", prepared.signing_string);
+        // The same signature with an RSA key, or with a changed base, fails.
+        let rsa = PublicKey::from_pem(TEST_KEY_RSA_PSS).expect("rsa");
+        assert!(prepared.verify(&rsa).is_err());
+        let elsewhere = prepare(
+            &request,
+            "https://example.org",
+            Duration::from_secs(60),
+            spec_now(),
+        )
+        .expect("prepared");
+        assert!(elsewhere.verify(&key).is_err());
+    }
+
+    #[test]
+    fn signs_with_ed25519_and_an_algorithm_that_does_not_fit_the_key_fails() {
+        let key = Ed25519Key::generate().expect("key");
+        let public = PublicKey::from_multibase(&key.public_key_multibase()).expect("public");
+        let now = SystemTime::now();
+        let body = br#"{"type":"Create"}"#;
+        let signed = sign(
+            &key,
+            "https://blog.example/users/blog#ed25519-key",
+            "POST",
+            "https://remote.example/inbox",
+            Some((body, "application/activity+json")),
+            now,
+        )
+        .expect("signed");
+        assert!(signed.signature_input.ends_with(";alg=\"ed25519\""));
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "content-type",
+            HeaderValue::from_static("application/activity+json"),
+        );
+        for (k, v) in [
+            ("signature-input", &signed.signature_input),
+            ("signature", &signed.signature),
+            (
+                "content-digest",
+                signed.content_digest.as_ref().expect("digest"),
+            ),
+        ] {
+            headers.insert(k, HeaderValue::from_str(v).expect("header"));
+        }
+        let request = IncomingRequest {
+            method: "POST",
+            path_and_query: "/inbox",
+            headers: &headers,
+            body: Some(body),
+        };
+        let prepared = prepare(
+            &request,
+            "https://remote.example",
+            Duration::from_secs(60),
+            now,
+        )
+        .expect("prepared");
+        assert!(prepared.verify(&public).is_ok());
+        // The Ed25519 signature relabelled as RSA does not verify with the Ed25519 key.
+        let relabelled = signed
+            .signature_input
+            .replace("ed25519\"", "rsa-v1_5-sha256\"");
+        let mut headers = headers.clone();
+        headers.insert(
+            "signature-input",
+            HeaderValue::from_str(&relabelled).expect("header"),
+        );
+        let request = IncomingRequest {
+            headers: &headers,
+            ..request
+        };
+        let prepared = prepare(
+            &request,
+            "https://remote.example",
+            Duration::from_secs(60),
+            now,
+        )
+        .expect("prepared");
+        assert!(prepared.verify(&public).is_err());
     }
 
     #[test]
