@@ -14,18 +14,13 @@ use std::{
     sync::Arc,
 };
 
-use steppe::{
-    config::Config,
-    db::{self, Db},
-    domain::{
-        content::plain_text_to_markdown,
-        posts::{PostInput, PostStatus},
-    },
-};
+use steppe::config::Config;
 
 mod common;
 
-use common::{BoxError, Killed, free_port, get_once, get_with, load, memory_kib, wait_ready};
+use common::{
+    BoxError, Killed, free_port, get_once, get_with, load, load_posts, memory_kib, wait_ready,
+};
 
 struct Options {
     seconds: u64,
@@ -56,43 +51,6 @@ fn options() -> Options {
         o.posts = usize::try_from(v).unwrap_or(1000).max(1);
     }
     o
-}
-
-/// Fills a fresh SQLite database with an owner and `n` published posts made from the seed blog's text.
-async fn load_posts(db_url: &str, n: usize) -> Result<Vec<String>, BoxError> {
-    let db = Db::connect(db_url, 4).await?;
-    db.migrate().await?;
-    let owner = db::users::create_owner(&db, "bench", "Bench Owner", "not-a-real-hash").await?;
-    let xml = include_str!("../tests/fixtures/seed-blog.wxr.xml");
-    let texts: Vec<String> = xml
-        .split("<content:encoded><![CDATA[")
-        .skip(1)
-        .filter_map(|s| s.split("]]>").next())
-        .map(plain_text_to_markdown)
-        .collect();
-    let limits = steppe::config::LimitsConfig::default();
-    let tags = [
-        "NGOs",
-        "human trafficking",
-        "Kazakhstan",
-        "education",
-        "migration",
-    ];
-    let mut slugs = Vec::with_capacity(n);
-    for i in 0..n {
-        let input = PostInput {
-            title: format!("Letter number {i} from the steppe"),
-            slug: String::new(),
-            summary: String::new(),
-            tags: format!("{}, {}", tags[i % tags.len()], tags[(i + 2) % tags.len()]),
-            body: texts[i % texts.len()].clone(),
-        };
-        let valid = input.validate(&limits).map_err(|e| format!("{e:?}"))?;
-        db::posts::create(&db, &owner.id, &valid, PostStatus::Published).await?;
-        slugs.push(valid.derived_slug.to_string());
-    }
-    db.pool.close().await;
-    Ok(slugs)
 }
 
 /// What one benchmark case sends: a request per path (with its headers) and the status every answer must have.

@@ -128,6 +128,9 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // A SQLite connection is a file handle, not a socket that can break: pinging it before every use (the
+            // pool's default) cost one more hand-off to its worker thread per query.
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

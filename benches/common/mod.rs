@@ -200,3 +200,48 @@ pub async fn load(
     }
     Ok(count as f64 / elapsed)
 }
+
+/// Fills the database at `db_url` (migrated first) with `n` published posts made of the seed blog's texts, with
+/// tags; returns their slugs.
+pub async fn load_posts(db_url: &str, n: usize) -> Result<Vec<String>, BoxError> {
+    let db = steppe::db::Db::connect(db_url, 4).await?;
+    db.migrate().await?;
+    let owner =
+        steppe::db::users::create_owner(&db, "bench", "Bench Owner", "not-a-real-hash").await?;
+    let xml = include_str!("../../tests/fixtures/seed-blog.wxr.xml");
+    let texts: Vec<String> = xml
+        .split("<content:encoded><![CDATA[")
+        .skip(1)
+        .filter_map(|s| s.split("]]>").next())
+        .map(steppe::domain::content::plain_text_to_markdown)
+        .collect();
+    let limits = steppe::config::LimitsConfig::default();
+    let tags = [
+        "NGOs",
+        "human trafficking",
+        "Kazakhstan",
+        "education",
+        "migration",
+    ];
+    let mut slugs = Vec::with_capacity(n);
+    for i in 0..n {
+        let input = steppe::domain::posts::PostInput {
+            title: format!("Letter number {i} from the steppe"),
+            slug: String::new(),
+            summary: String::new(),
+            tags: format!("{}, {}", tags[i % tags.len()], tags[(i + 2) % tags.len()]),
+            body: texts[i % texts.len()].clone(),
+        };
+        let valid = input.validate(&limits).map_err(|e| format!("{e:?}"))?;
+        steppe::db::posts::create(
+            &db,
+            &owner.id,
+            &valid,
+            steppe::domain::posts::PostStatus::Published,
+        )
+        .await?;
+        slugs.push(valid.derived_slug.to_string());
+    }
+    db.pool.close().await;
+    Ok(slugs)
+}

@@ -236,37 +236,34 @@ pub async fn set_post_media_in(
     Ok(())
 }
 
-/// Fills in each post's featured image and the images its text shows (in order), with two queries.
+/// Fills in each post's featured image and the images its text shows (in order), with one query.
 pub async fn attach(conn: &mut AnyConnection, posts: &mut [Post]) -> Result<(), sqlx::Error> {
     if posts.is_empty() {
         return Ok(());
     }
+    // One query for both: the featured images (marked 1) and the images each post shows, in their order.
     let ids = super::posts::placeholders(1, posts.len());
-    let featured_sql = format!(
-        "SELECT p.id AS post_key, {} FROM media m JOIN posts p ON p.featured_media_id = m.id \
-         WHERE p.id IN ({ids})",
-        prefixed("m")
+    let sql = format!(
+        "SELECT 1 AS featured_row, p.id AS post_key, 0 AS position, {m} FROM media m \
+         JOIN posts p ON p.featured_media_id = m.id WHERE p.id IN ({ids}) \
+         UNION ALL \
+         SELECT 0 AS featured_row, pm.post_id AS post_key, pm.position AS position, {m} FROM media m \
+         JOIN post_media pm ON pm.media_id = m.id WHERE pm.post_id IN ({ids}) \
+         ORDER BY post_key, featured_row DESC, position",
+        m = prefixed("m")
     );
-    let shown_sql = format!(
-        "SELECT pm.post_id AS post_key, {} FROM media m JOIN post_media pm ON pm.media_id = m.id \
-         WHERE pm.post_id IN ({ids}) ORDER BY pm.post_id, pm.position",
-        prefixed("m")
-    );
-    let mut featured = sqlx::query_as::<_, PostMedia>(&featured_sql);
-    let mut shown = sqlx::query_as::<_, PostMedia>(&shown_sql);
+    let mut query = sqlx::query_as::<_, PostMedia>(&sql);
     for p in posts.iter() {
-        featured = featured.bind(&p.id);
-        shown = shown.bind(&p.id);
+        query = query.bind(&p.id);
     }
-    let mut featured: HashMap<String, Image> = featured
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| (r.post_id, r.row.image()))
-        .collect();
+    let mut featured: HashMap<String, Image> = HashMap::new();
     let mut by_post: HashMap<String, Vec<Image>> = HashMap::new();
-    for r in shown.fetch_all(&mut *conn).await? {
-        by_post.entry(r.post_id).or_default().push(r.row.image());
+    for r in query.fetch_all(&mut *conn).await? {
+        if r.featured_row == 1 {
+            featured.insert(r.post_id, r.row.image());
+        } else {
+            by_post.entry(r.post_id).or_default().push(r.row.image());
+        }
     }
     for p in posts.iter_mut() {
         p.featured = featured.remove(&p.id);
@@ -277,6 +274,8 @@ pub async fn attach(conn: &mut AnyConnection, posts: &mut [Post]) -> Result<(), 
 
 #[derive(FromRow)]
 struct PostMedia {
+    /// 1 for a post's featured image, 0 for an image it shows.
+    featured_row: i64,
     #[sqlx(rename = "post_key")]
     post_id: String,
     #[sqlx(flatten)]

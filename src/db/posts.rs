@@ -115,17 +115,19 @@ pub enum SaveError {
 /// many comments and reactions a post has.
 const POST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, p.body_markdown, p.body_html, p.excerpt_html, \
      p.status, u.display_name AS author_name, p.created_at, p.updated_at, p.published_at, p.article_id, \
-     COALESCE((SELECT pc.comments FROM post_counts pc WHERE pc.post_id = p.id), 0) AS comment_count, \
-     COALESCE((SELECT pc.likes FROM post_counts pc WHERE pc.post_id = p.id), 0) AS like_count, \
-     COALESCE((SELECT pc.shares FROM post_counts pc WHERE pc.post_id = p.id), 0) AS share_count, \
+     COALESCE(pc.comments, 0) AS comment_count, COALESCE(pc.likes, 0) AS like_count, \
+     COALESCE(pc.shares, 0) AS share_count, \
      p.comments_open, p.featured_media_id, p.announced, p.scheduled, p.kind, p.nav_position";
+
+/// What [`POST_COLUMNS`] and [`LIST_COLUMNS`] read besides `posts p`: the author, and the counters (one join).
+pub(crate) const POST_JOINS: &str =
+    "JOIN users u ON u.id = p.author_id LEFT JOIN post_counts pc ON pc.post_id = p.id";
 
 /// The columns of lists: the same, but without the bodies, which lists never show (left empty in the rows).
 pub(crate) const LIST_COLUMNS: &str = "p.id, p.slug, p.title, p.summary, '' AS body_markdown, '' AS body_html, p.excerpt_html, \
      p.status, u.display_name AS author_name, p.created_at, p.updated_at, p.published_at, p.article_id, \
-     COALESCE((SELECT pc.comments FROM post_counts pc WHERE pc.post_id = p.id), 0) AS comment_count, \
-     COALESCE((SELECT pc.likes FROM post_counts pc WHERE pc.post_id = p.id), 0) AS like_count, \
-     COALESCE((SELECT pc.shares FROM post_counts pc WHERE pc.post_id = p.id), 0) AS share_count, \
+     COALESCE(pc.comments, 0) AS comment_count, COALESCE(pc.likes, 0) AS like_count, \
+     COALESCE(pc.shares, 0) AS share_count, \
      p.comments_open, p.featured_media_id, p.announced, p.scheduled, p.kind, p.nav_position";
 
 /// `$start, $start+1, …` for an `IN (…)` list of `n` values.
@@ -188,7 +190,7 @@ async fn published_page(
 ) -> Result<Vec<Post>, sqlx::Error> {
     let mut conn = db.pool.acquire().await?;
     let sql = format!(
-        "SELECT {columns} FROM posts p JOIN users u ON u.id = p.author_id \
+        "SELECT {columns} FROM posts p {POST_JOINS} \
          WHERE p.status = 'published' AND p.kind = 'post' ORDER BY p.published_at DESC, p.id DESC LIMIT $1 OFFSET $2"
     );
     let mut posts: Vec<Post> = sqlx::query_as(&sql)
@@ -230,7 +232,7 @@ pub async fn list_published_between(
 ) -> Result<Vec<Post>, sqlx::Error> {
     let mut conn = db.pool.acquire().await?;
     let sql = format!(
-        "SELECT {LIST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id \
+        "SELECT {LIST_COLUMNS} FROM posts p {POST_JOINS} \
          WHERE p.status = 'published' AND p.kind = 'post' AND p.published_at >= $1 AND p.published_at < $2 \
          ORDER BY p.published_at DESC, p.id DESC LIMIT $3 OFFSET $4"
     );
@@ -367,7 +369,7 @@ async fn tagged_page(
 ) -> Result<Vec<Post>, sqlx::Error> {
     let mut conn = db.pool.acquire().await?;
     let sql = format!(
-        "SELECT {columns} FROM posts p JOIN users u ON u.id = p.author_id \
+        "SELECT {columns} FROM posts p {POST_JOINS} \
          JOIN post_tags pt ON pt.post_id = p.id AND pt.tag_slug = $1 \
          WHERE p.status = 'published' AND p.kind = 'post' ORDER BY p.published_at DESC, p.id DESC LIMIT $2 OFFSET $3"
     );
@@ -396,9 +398,7 @@ async fn find_one(
     condition: &str,
     value: &str,
 ) -> Result<Option<Post>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {POST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id WHERE {condition}"
-    );
+    let sql = format!("SELECT {POST_COLUMNS} FROM posts p {POST_JOINS} WHERE {condition}");
     let post: Option<Post> = sqlx::query_as(&sql)
         .bind(value)
         .fetch_optional(&mut *conn)
@@ -581,7 +581,7 @@ pub async fn list_for_owner(
     let total = count.fetch_one(&mut *conn).await?;
     let (l, o) = if search.is_empty() { (1, 2) } else { (2, 3) };
     let sql = format!(
-        "SELECT {LIST_COLUMNS} FROM posts p JOIN users u ON u.id = p.author_id WHERE {condition} AND {matching} \
+        "SELECT {LIST_COLUMNS} FROM posts p {POST_JOINS} WHERE {condition} AND {matching} \
          ORDER BY COALESCE(p.published_at, p.updated_at) DESC, p.id DESC LIMIT ${l} OFFSET ${o}"
     );
     let mut query = sqlx::query_as::<_, Post>(&sql);

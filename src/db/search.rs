@@ -327,6 +327,7 @@ pub async fn search(
         return Ok((Vec::new(), 0));
     }
     let columns = super::posts::LIST_COLUMNS;
+    let joins = super::posts::POST_JOINS;
     let visible = "p.status = 'published'";
     let (query, count_sql, sql) = match db.backend {
         Backend::Sqlite => (
@@ -342,7 +343,7 @@ pub async fn search(
             ),
             format!(
                 "SELECT {columns}, snippet(post_search, 2, char(1), char(2), '…', 30) AS excerpt \
-                 FROM post_search s JOIN posts p ON p.id = s.post_id JOIN users u ON u.id = p.author_id \
+                 FROM post_search s JOIN posts p ON p.id = s.post_id {joins} \
                  WHERE post_search MATCH $1 AND {visible} \
                  ORDER BY bm25(post_search, 0.0, 10.0, 1.0, 5.0), p.published_at DESC, p.id \
                  LIMIT $2 OFFSET $3"
@@ -364,7 +365,7 @@ pub async fn search(
                        WHERE s.document @@ websearch_to_tsquery('english', $1) AND {visible} \
                        ORDER BY rank DESC, p.published_at DESC, p.id LIMIT $2 OFFSET $3) found \
                  JOIN post_search s ON s.post_id = found.post_id \
-                 JOIN posts p ON p.id = found.post_id JOIN users u ON u.id = p.author_id \
+                 JOIN posts p ON p.id = found.post_id {joins} \
                  ORDER BY found.rank DESC, p.published_at DESC, p.id"
             ),
         ),

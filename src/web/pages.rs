@@ -41,15 +41,17 @@ impl PageQuery {
     }
 }
 
-/// The parts of every reader's page that cost queries (the archive list, the follower count), shared by the pages
-/// rendered while the content version is unchanged, for at most [`PARTS_KEPT`] (a follow changes the count without
-/// changing the content version). One per instance.
+/// The parts of every reader's page that cost queries (the archive list, the follower count, the number of published
+/// posts), shared by the pages rendered while the content version is unchanged, for at most [`PARTS_KEPT`] (a follow
+/// changes the count without changing the content version). One per instance.
 #[derive(Default)]
 pub struct SharedParts(std::sync::Mutex<Option<(u64, std::time::Instant, Arc<Parts>)>>);
 
 pub struct Parts {
     pub(crate) archive: Arc<Vec<views::ArchiveYear>>,
     followers: Option<i64>,
+    /// How many posts are published (what the home page's pager divides).
+    published: i64,
 }
 
 /// How long [`SharedParts`] are used at most.
@@ -77,10 +79,12 @@ impl SharedParts {
         } else {
             None
         };
-        let months = views::archive_months(&posts::published_dates(&state.db).await?, &site.zone());
+        let dates = posts::published_dates(&state.db).await?;
+        let months = views::archive_months(&dates, &site.zone());
         let parts = Arc::new(Parts {
             archive: Arc::new(views::archive_years(&months)),
             followers,
+            published: posts::count_published(&state.db).await?,
         });
         *self
             .0
@@ -130,7 +134,8 @@ pub async fn home(
     let page = q.number()?;
     let per_page = state.site().posts_per_page;
     let zone = state.site().zone();
-    let total = posts::count_published(&state.db).await?;
+    // The count is kept with the archive list, which every page shows, until the posts change.
+    let total = state.reader_parts.get(&state).await?.published;
     if page > 1 && (page - 1) * per_page >= total {
         return Err(AppError::NotFound);
     }
@@ -279,17 +284,26 @@ async fn post_page(
     handle_typed: String,
 ) -> Result<Response, AppError> {
     let article_url = state.urls.article(&post.article_id);
-    // The comments, a page of threads at a time: the newest page unless another is asked for.
+    // The comments, a page of threads at a time: the newest page unless another is asked for. Every thread starts
+    // with a shown comment, so a post with no more shown comments (its counter) than a page holds has one page,
+    // and one without any needs no query.
     let per_page = state.site().comment_threads_per_page;
-    let threads = comments::count_threads(&state.db, &post.id).await?;
+    let threads = if post.comment_count > per_page {
+        comments::count_threads(&state.db, &post.id).await?
+    } else {
+        post.comment_count
+    };
     let pages = views::pages_of(threads, per_page);
     let page = match comment_page {
         None => pages,
         Some(n) if n <= pages => n,
         Some(_) => return Err(AppError::NotFound),
     };
-    let comments =
-        comments::list_threads(&state.db, &post.id, per_page, (page - 1) * per_page).await?;
+    let comments = if post.comment_count > 0 {
+        comments::list_threads(&state.db, &post.id, per_page, (page - 1) * per_page).await?
+    } else {
+        Vec::new()
+    };
     let comment_pager = views::CommentPager::new(&post.path(), page, pages);
     let (likes, boosts, comment_count) = (post.like_count, post.share_count, post.comment_count);
     let (older, newer) = posts::neighbours(&state.db, &post).await?;
