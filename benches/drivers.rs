@@ -46,13 +46,11 @@ where
     for i in [0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 20] {
         bytes += row.try_get::<String, _>(i).map_or(0, |s| s.len());
     }
-    for i in [17] {
-        bytes += row
-            .try_get::<Option<String>, _>(i)
-            .ok()
-            .flatten()
-            .map_or(0, |s| s.len());
-    }
+    bytes += row
+        .try_get::<Option<String>, _>(17)
+        .ok()
+        .flatten()
+        .map_or(0, |s| s.len());
     for i in [9, 10, 13, 14, 15, 16, 18, 19] {
         bytes += usize::from(row.try_get::<i64, _>(i).is_ok());
     }
