@@ -126,7 +126,7 @@ fn main() -> Result<(), BoxError> {
     let verify_path = rate(seconds, || {
         let prepared = prepare(
             &request,
-            "https://example.com",
+            "https://blog.example",
             Duration::from_secs(3600),
             now,
         )
@@ -153,7 +153,7 @@ fn main() -> Result<(), BoxError> {
         ed_verify / verify_ours
     );
     let ed_key_id = "https://social.example/users/a#ed25519-key";
-    let target = "https://example.com/inbox";
+    let target = "https://blog.example/inbox";
     let ed_signed = rfc9421::sign(
         &ed,
         ed_key_id,
@@ -193,7 +193,7 @@ fn main() -> Result<(), BoxError> {
     let ed_verify_path = rate(seconds, || {
         let prepared = prepare(
             &ed_request,
-            "https://example.com",
+            "https://blog.example",
             Duration::from_secs(3600),
             now,
         )
