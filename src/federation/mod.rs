@@ -1,7 +1,8 @@
 //! Federation: Steppe as an ActivityPub actor.
 //!
-//! - `signatures`: HTTP signatures (draft-cavage now, RFC 9421 next) computed with aws-lc-rs.
-//! - `keys`: the blog actor's key pair, generated once and stored.
+//! - `signatures`: HTTP signatures (draft-cavage and RFC 9421; RSA and Ed25519 keys) computed with aws-lc-rs.
+//! - `signing`: which way of signing each other server accepts, learned and stored.
+//! - `keys`: the blog actor's key pairs (RSA, Ed25519), generated once and stored.
 //! - `urls`: every federation id, derived from `site.public_url` and posts' permanent ids.
 //! - `protocol`: wire types only (Person, Article, collections, NodeInfo).
 //! - `objects`: stored posts → Articles and their Create activities.
