@@ -89,15 +89,20 @@ impl Peer {
         serde_json::from_str(&text).unwrap()
     }
 
-    async fn received(&self) -> Vec<Value> {
+    /// What the peer recorded under `/control/{what}`.
+    async fn recorded<T: serde::de::DeserializeOwned>(&self, what: &str) -> T {
         self.http
-            .get(format!("{}/control/received", self.base))
+            .get(format!("{}/control/{what}", self.base))
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap()
+    }
+
+    async fn received(&self) -> Vec<Value> {
+        self.recorded("received").await
     }
 
     /// Waits until the peer has verified and recorded an activity for which `pick` holds; returns it.
@@ -255,15 +260,7 @@ async fn the_whole_story_with_a_fedify_peer() {
     report.pass("Follow by handle; Fedify verifies the Accept", "");
     // The Accept was signed RFC 9421 with the blog's Ed25519 key, found in the actor's assertionMethod (a FEP-521a
     // Multikey, as Mastodon finds it; see Fep521aKeyStore in peer.mjs) and verified by Fedify at the first attempt.
-    let seen: Value = peer
-        .http
-        .get(format!("{}/control/signatures", peer.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let seen: Value = peer.recorded("signatures").await;
     assert_eq!(
         seen["multikeysFound"],
         json!([format!(

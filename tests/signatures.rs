@@ -104,16 +104,7 @@ fn schemes(received: &[Received]) -> Vec<(&'static str, bool)> {
 #[tokio::test]
 async fn ed25519_signatures_both_ways() {
     let app = TestApp::spawn().await;
-    let actor: Value = app
-        .client
-        .get(app.url("/users/blog"))
-        .header("accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let actor = app.activity_json("/users/blog").await;
     let multikey = &actor["assertionMethod"][0];
     assert_eq!(multikey["id"], app.url("/users/blog#ed25519-key"));
     assert_eq!(multikey["type"], "Multikey");

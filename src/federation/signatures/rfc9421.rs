@@ -436,6 +436,26 @@ aOT9v6d+nb4bnNkQVklLQ3fVAvJm+xdDOp9LCNCN48V2pnDOkFV6+U9nV5oyc6XI
         );
     }
 
+    /// The headers of a signed POST of an activity.
+    fn headers_of(signed: &SignedHeaders) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "content-type",
+            HeaderValue::from_static("application/activity+json"),
+        );
+        for (k, v) in [
+            ("signature-input", &signed.signature_input),
+            ("signature", &signed.signature),
+            (
+                "content-digest",
+                signed.content_digest.as_ref().expect("digest"),
+            ),
+        ] {
+            headers.insert(k, HeaderValue::from_str(v).expect("header"));
+        }
+        headers
+    }
+
     /// RFC 9421 Appendix B.1.4, test-key-ed25519 (public part), and B.2.6, a request signed with it.
     const TEST_KEY_ED25519: &str = "-----BEGIN PUBLIC KEY-----
 MCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=
@@ -501,21 +521,7 @@ MCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=
         )
         .expect("signed");
         assert!(signed.signature_input.ends_with(";alg=\"ed25519\""));
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "content-type",
-            HeaderValue::from_static("application/activity+json"),
-        );
-        for (k, v) in [
-            ("signature-input", &signed.signature_input),
-            ("signature", &signed.signature),
-            (
-                "content-digest",
-                signed.content_digest.as_ref().expect("digest"),
-            ),
-        ] {
-            headers.insert(k, HeaderValue::from_str(v).expect("header"));
-        }
+        let headers = headers_of(&signed);
         let request = IncomingRequest {
             method: "POST",
             path_and_query: "/inbox",
@@ -568,21 +574,7 @@ MCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=
             now,
         )
         .expect("signed");
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "content-type",
-            HeaderValue::from_static("application/activity+json"),
-        );
-        for (k, v) in [
-            ("signature-input", &signed.signature_input),
-            ("signature", &signed.signature),
-            (
-                "content-digest",
-                signed.content_digest.as_ref().expect("digest"),
-            ),
-        ] {
-            headers.insert(k, HeaderValue::from_str(v).expect("header"));
-        }
+        let headers = headers_of(&signed);
         let request = IncomingRequest {
             method: "POST",
             path_and_query: "/inbox",
