@@ -147,8 +147,6 @@ pub struct FederationClient {
     forced: Option<Signing>,
     /// Per host, the way that worked where the best did not.
     memory: SigningMemory,
-    /// Whether what happens is learned (not when signing as an actor without an Ed25519 key).
-    learns: bool,
 }
 
 /// How requests are signed: one way always, or per host (down the chain after a 400 or 401, remembered when it
@@ -178,7 +176,6 @@ impl FederationClient {
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(Arc::new(GuardedResolver { allow_private }))
             .build()?;
-        let learns = key.ed25519.is_some();
         Ok(Self {
             http,
             key,
@@ -190,7 +187,6 @@ impl FederationClient {
                 SchemeChoice::Always(s) => Some(s),
             },
             memory,
-            learns,
         })
     }
 
@@ -200,7 +196,6 @@ impl FederationClient {
     pub fn signing_as(&self, key: Arc<BlogKey>, key_id: String) -> Self {
         Self {
             http: self.http.clone(),
-            learns: key.ed25519.is_some() && self.learns,
             key,
             key_id,
             ed25519_key_id: self.ed25519_key_id.clone(),
@@ -281,7 +276,8 @@ impl FederationClient {
             used = next;
             response = make(next)?.send().await?;
         }
-        if self.forced.is_none() && self.learns && response.status().is_success() {
+        // A signer without an Ed25519 key (the WordPress actor) did not try the best way: its answer teaches nothing.
+        if self.forced.is_none() && self.key.ed25519.is_some() && response.status().is_success() {
             self.memory
                 .accepted(&host_key(url), first, used, crate::db::now())
                 .await;
