@@ -456,6 +456,17 @@ aOT9v6d+nb4bnNkQVklLQ3fVAvJm+xdDOp9LCNCN48V2pnDOkFV6+U9nV5oyc6XI
         headers
     }
 
+    /// A POST of `body` to `/inbox` with `headers`, as received at `origin` at `now`, checked but for the signature.
+    fn prepared_post(headers: &HeaderMap, body: &[u8], origin: &str, now: SystemTime) -> Prepared {
+        let request = IncomingRequest {
+            method: "POST",
+            path_and_query: "/inbox",
+            headers,
+            body: Some(body),
+        };
+        prepare(&request, origin, Duration::from_secs(60), now).expect("prepared")
+    }
+
     /// RFC 9421 Appendix B.1.4, test-key-ed25519 (public part), and B.2.6, a request signed with it.
     const TEST_KEY_ED25519: &str = "-----BEGIN PUBLIC KEY-----
 MCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=
@@ -522,19 +533,7 @@ MCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=
         .expect("signed");
         assert!(signed.signature_input.ends_with(";alg=\"ed25519\""));
         let headers = headers_of(&signed);
-        let request = IncomingRequest {
-            method: "POST",
-            path_and_query: "/inbox",
-            headers: &headers,
-            body: Some(body),
-        };
-        let prepared = prepare(
-            &request,
-            "https://remote.example",
-            Duration::from_secs(60),
-            now,
-        )
-        .expect("prepared");
+        let prepared = prepared_post(&headers, body, "https://remote.example", now);
         assert!(prepared.verify(&public).is_ok());
         // The Ed25519 signature relabelled as RSA does not verify with the Ed25519 key.
         let relabelled = signed
@@ -545,17 +544,7 @@ MCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=
             "signature-input",
             HeaderValue::from_str(&relabelled).expect("header"),
         );
-        let request = IncomingRequest {
-            headers: &headers,
-            ..request
-        };
-        let prepared = prepare(
-            &request,
-            "https://remote.example",
-            Duration::from_secs(60),
-            now,
-        )
-        .expect("prepared");
+        let prepared = prepared_post(&headers, body, "https://remote.example", now);
         assert!(prepared.verify(&public).is_err());
     }
 
@@ -575,32 +564,14 @@ MCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=
         )
         .expect("signed");
         let headers = headers_of(&signed);
-        let request = IncomingRequest {
-            method: "POST",
-            path_and_query: "/inbox",
-            headers: &headers,
-            body: Some(body),
-        };
-        let prepared = prepare(
-            &request,
-            "https://remote.example",
-            Duration::from_secs(60),
-            now,
-        )
-        .expect("prepared");
+        let prepared = prepared_post(&headers, body, "https://remote.example", now);
         assert_eq!(
             prepared.key_id(),
             "https://blog.example/users/blog#main-key"
         );
         assert!(prepared.verify(&public).is_ok());
         // Sent to another address, the same headers do not verify.
-        let elsewhere = prepare(
-            &request,
-            "https://other.example",
-            Duration::from_secs(60),
-            now,
-        )
-        .expect("prepared");
+        let elsewhere = prepared_post(&headers, body, "https://other.example", now);
         assert!(elsewhere.verify(&public).is_err());
         // A GET needs no digest.
         let get = sign(
